@@ -1,0 +1,205 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * displif: the pure half of the displif backend. Decoding and stateless
+ * validation of requests, the page-directory walk, response and event
+ * building, the request ring and the event page, and the EDID. No I/O, no
+ * Weston, no Xen library: unit-tested and fuzzed on its own.
+ *
+ * Everything here that reads guest memory reads each byte once into a
+ * private copy and validates only the copy (XSA-155). Nothing here asserts
+ * or aborts on guest data.
+ *
+ * Status values are 0 or a negative XEN_E* from xen/errno.h.
+ */
+#ifndef VDISPL_DISPLIF_H
+#define VDISPL_DISPLIF_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <xen/xen.h>
+#include <xen/grant_table.h>
+#include <xen/io/ring.h>
+#include <xen/io/displif.h>
+
+#define DISPLIF_PAGE_SIZE 4096u
+/* Grant refs in one directory page after gref_dir_next_page: 1023. */
+#define DISPLIF_REFS_PER_DIR_PAGE \
+	((DISPLIF_PAGE_SIZE - sizeof(struct xendispl_page_directory)) / \
+	 sizeof(grant_ref_t))
+/* Linux's xen-front limits (XEN_DRM_FRONT_MAX_{WIDTH,HEIGHT}... of its
+ * mode_config): framebuffers are at most 4095 x 2047. */
+#define DISPLIF_MAX_WIDTH 4095u
+#define DISPLIF_MAX_HEIGHT 2047u
+#define DISPLIF_MAX_CONNECTORS 4u
+
+/* A decoded request; only fields of its operation are meaningful. */
+struct displif_req {
+	uint16_t id;
+	uint8_t operation;
+	union {
+		struct {
+			uint64_t dbuf_cookie;
+			uint32_t width, height, bpp;	/* all 0: PRIME-style pending */
+			uint32_t buffer_sz;
+			uint32_t npages;		/* ceil(buffer_sz / 4096) */
+			bool be_alloc;			/* flags & REQ_ALLOC */
+			grant_ref_t gref_directory;
+			uint32_t data_ofs;
+			uint32_t stride;		/* width * bpp / 8, or 0 if pending */
+		} dbuf_create;
+		struct {
+			uint64_t dbuf_cookie;
+		} dbuf_destroy;
+		struct {
+			uint64_t dbuf_cookie;
+			uint64_t fb_cookie;
+			uint32_t width, height;
+			uint32_t fourcc;
+		} fb_attach;
+		struct {
+			uint64_t fb_cookie;
+		} fb_detach;
+		struct {
+			uint64_t fb_cookie;		/* 0 with all-zero geometry: disable */
+			uint32_t x, y, width, height, bpp;
+			bool disable;
+		} set_config;
+		struct {
+			uint64_t fb_cookie;
+		} pg_flip;
+		struct {
+			grant_ref_t gref_directory;
+			uint32_t buffer_sz;
+			uint32_t npages;
+		} get_edid;
+	} op;
+};
+
+/* Limits a decoder applies; the stateful ones (quotas) live in dbuf.c. */
+struct displif_limits {
+	uint32_t max_buffer_sz;		/* bytes for one dbuf */
+};
+
+/*
+ * Decode and validate one request that was already copied off the ring.
+ * Returns 0, or the -XEN_E* status to answer with (-XEN_EINVAL for bad
+ * fields, -XEN_EOPNOTSUPP for unknown operations, -XEN_E2BIG/-XEN_ENOMEM
+ * past the limits). On error out->id and out->operation are still set, so
+ * the caller can answer.
+ */
+int
+displif_decode(const struct xendispl_req *raw,
+	       const struct displif_limits *limits,
+	       struct displif_req *out);
+
+/* Bytes per pixel row for @width pixels of @fourcc, overflow-checked. */
+bool
+displif_stride(uint32_t fourcc, uint32_t width, uint32_t *stride);
+
+/* --- Page directory ------------------------------------------------------- */
+
+/*
+ * Copies one directory page (4096 bytes) named by @gref into @page; 0 or
+ * -XEN_E*. Backed by a grant map in the backend, by an array in tests.
+ */
+typedef int (*displif_read_page_fn)(void *ctx, grant_ref_t gref,
+				    void *page);
+
+/*
+ * Walk the directory that starts at @first and collect @npages data refs
+ * into @refs. Each directory page is read once. The walk is bounded by
+ * ceil(npages / 1023) directory pages; a chain that is shorter, longer,
+ * loops, or names gref 0 fails with -XEN_EINVAL.
+ */
+int
+displif_walk_directory(grant_ref_t first, uint32_t npages,
+		       displif_read_page_fn read_page, void *ctx,
+		       grant_ref_t *refs);
+
+/* How many directory pages hold @npages refs. */
+uint32_t
+displif_dir_pages(uint32_t npages);
+
+/*
+ * be-alloc: write @npages of our refs into the frontend's directory, whose
+ * pages are already mapped writable at @dir_pages[0..ndir-1]. The next-page
+ * links are the frontend's and are read (once) only to be left intact.
+ */
+int
+displif_fill_directory(void *const *dir_pages, uint32_t ndir,
+		       const grant_ref_t *refs, uint32_t npages);
+
+/* --- Responses and events ------------------------------------------------- */
+
+/* A whole zeroed response with id and operation echoed. */
+void
+displif_resp_init(struct xendispl_resp *resp, uint16_t id, uint8_t operation,
+		  int32_t status);
+
+void
+displif_evt_pg_flip(struct xendispl_evt *evt, uint16_t id,
+		    uint64_t fb_cookie);
+
+/* --- Request ring (backend side) ------------------------------------------ */
+
+struct displif_ring {
+	struct xen_displif_back_ring back;
+	bool broken;			/* producer overflow seen */
+};
+
+void
+displif_ring_init(struct displif_ring *ring, void *sring_page);
+
+/*
+ * Copy the next request (RING_COPY_REQUEST) into @req. Returns 1 when a
+ * request was copied, 0 when none is pending (after the final check that
+ * re-arms req_event), -XEN_EIO when the producer index is impossible
+ * (RING_REQUEST_PROD_OVERFLOW): the ring is then broken for good.
+ */
+int
+displif_ring_get(struct displif_ring *ring, struct xendispl_req *req);
+
+/* Push a response. Returns true when the frontend must be notified. */
+bool
+displif_ring_put(struct displif_ring *ring, const struct xendispl_resp *resp);
+
+/* --- Event page (backend is the producer) --------------------------------- */
+
+struct displif_evtq {
+	struct xendispl_event_page *page;
+	uint16_t next_id;		/* id of the next event written */
+};
+
+void
+displif_evtq_init(struct displif_evtq *q, void *page);
+
+/*
+ * Write one PG_FLIP event, taking the next id, if the page has room.
+ * Returns 1 when written (notify the frontend), 0 when the page is full (no
+ * id spent: queue and retry on the next notification), -XEN_EIO when the
+ * frontend's in_cons is impossible (beyond in_prod, or more than a ring
+ * behind).
+ */
+int
+displif_evtq_put_pg_flip(struct displif_evtq *q, uint64_t fb_cookie);
+
+/* --- EDID ----------------------------------------------------------------- */
+
+#define DISPLIF_EDID_SIZE 128u
+
+/*
+ * A valid 128-byte EDID 1.4 block: preferred detailed timing at
+ * @width x @height @ 60 Hz, monitor name descriptor from @name (first 13
+ * bytes, sanitised to printable ASCII), correct checksum.
+ */
+void
+displif_edid_build(uint8_t edid[DISPLIF_EDID_SIZE], uint32_t width,
+		   uint32_t height, const char *name);
+
+/* Name of an operation for logs ("DBUF_CREATE", …, "op 0x42"). */
+const char *
+displif_op_name(uint8_t operation, char buf[16]);
+
+#endif

@@ -1,0 +1,160 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * window: how guest connectors become desktop windows. Owns the plugin's
+ * in-process Wayland client (DESIGN.md, decision 1): a socketpair, one end
+ * given to the compositor with wl_client_create(), the other driven from
+ * the compositor's own wl_event_loop. Everything visible goes through that
+ * one connection: xdg_toplevel windows with a frame we draw (trusted title,
+ * per-domain colour), the guest picture in a subsurface, wl_shm and
+ * zwp_linux_dmabuf_v1 buffers, wp_presentation feedback.
+ *
+ * Nothing here blocks: no roundtrips, no blocking dispatch. Requests sent
+ * from outside the client fd's own callback are flushed before returning
+ * to the loop (vd_display_flush() is called by the window functions that
+ * send requests).
+ *
+ * This layer knows nothing of rings, grants or displif; the core hands it
+ * fds and sequence numbers and gets callbacks back.
+ */
+#ifndef VDISPL_WINDOW_H
+#define VDISPL_WINDOW_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct weston_compositor;
+struct vd_display;
+struct vd_buffer;
+struct window;
+
+/* --- The in-process client ------------------------------------------------ */
+
+/*
+ * Connect to @ec through a socketpair and start binding globals (async).
+ * NULL on failure. Windows and buffers may be created before the globals
+ * arrived; they are realised once they have.
+ */
+struct vd_display *
+vd_display_create(struct weston_compositor *ec);
+
+/* Client side only: sources, proxies, wl_display_disconnect. */
+void
+vd_display_destroy(struct vd_display *d);
+
+/* Send queued requests; on EAGAIN wait for WRITABLE. Never blocks. */
+void
+vd_display_flush(struct vd_display *d);
+
+/* Globals seen, and wl_shm formats / dmabuf formats known. */
+bool
+vd_display_ready(const struct vd_display *d);
+
+/* Does wl_shm take this DRM fourcc as is? */
+bool
+vd_display_shm_supports(const struct vd_display *d, uint32_t drm_fourcc);
+
+/* Does zwp_linux_dmabuf_v1 advertise this fourcc (linear modifier)? */
+bool
+vd_display_dmabuf_supports(const struct vd_display *d, uint32_t drm_fourcc);
+
+/* Output refresh in mHz (60000 if unknown): paces the fallback timer. */
+uint32_t
+vd_display_refresh_mhz(const struct vd_display *d);
+
+/* --- Buffers -------------------------------------------------------------- */
+
+/*
+ * A wl_buffer over @size bytes of @fd from @offset. The fd is sent to the
+ * compositor (wl_shm_create_pool); the caller keeps its own fd. Formats
+ * not in vd_display_shm_supports() are refused (NULL, errno EINVAL).
+ */
+struct vd_buffer *
+vd_buffer_create_shm(struct vd_display *d, int fd, size_t size,
+		     size_t offset, int32_t width, int32_t height,
+		     int32_t stride, uint32_t drm_fourcc);
+
+typedef void (*vd_buffer_ready_fn)(void *data, struct vd_buffer *buf,
+				   bool ok);
+
+/*
+ * A dma-buf through zwp_linux_buffer_params_v1.create (never
+ * create_immed: a failed import would kill our client, so every guest).
+ * @ready runs later with ok = false on `failed`; the caller then falls
+ * back to copy and destroys the buffer.
+ */
+struct vd_buffer *
+vd_buffer_create_dmabuf(struct vd_display *d, int fd, uint32_t offset,
+			uint32_t stride, int32_t width, int32_t height,
+			uint32_t drm_fourcc, uint64_t modifier,
+			vd_buffer_ready_fn ready, void *data);
+
+/* Attached or queued for a window and not yet released by the compositor. */
+bool
+vd_buffer_busy(const struct vd_buffer *buf);
+
+/*
+ * Called once when the buffer next becomes not busy (wl_buffer.release, or
+ * it was never attached). Replaces any earlier handler; NULL clears.
+ */
+void
+vd_buffer_on_idle(struct vd_buffer *buf,
+		  void (*idle)(void *data, struct vd_buffer *buf), void *data);
+
+/*
+ * Destroy now. A busy buffer must first be taken off its window
+ * (window_clear() or another present) and released; destroying a buffer
+ * the compositor still shows would blank the window.
+ */
+void
+vd_buffer_destroy(struct vd_buffer *buf);
+
+/* --- Windows -------------------------------------------------------------- */
+
+struct window_config {
+	const char *title;	/* trusted: "domU-1: display 0" */
+	const char *app_id;	/* "vdispl.domU-1.0" */
+	uint32_t colour;	/* frame colour, 0xRRGGBB */
+	int32_t width;		/* content size: the connector resolution */
+	int32_t height;
+	bool fullscreen;
+	const char *output;	/* output name for fullscreen, NULL: any */
+};
+
+struct window_listener {
+	/*
+	 * The frame of window_present(…, seq) is done: presented, discarded
+	 * in favour of a later one, or covered by the fallback timer (window
+	 * hidden, occluded or unmapped), and the buffer shown before it was
+	 * released. Called exactly once per window_present(), in order.
+	 */
+	void (*frame_done)(void *data, uint64_t seq);
+};
+
+/* Not mapped until the first window_present(). NULL on failure. */
+struct window *
+window_create(struct vd_display *d, const struct window_config *cfg,
+	      const struct window_listener *listener, void *data);
+
+/* Unmaps, destroys the surfaces; pending frames are not reported. */
+void
+window_destroy(struct window *w);
+
+/*
+ * Show @buf at the next repaint (maps the window if needed). At most one
+ * commit per output refresh: a present while one is in flight is queued,
+ * and a later one replaces the queued buffer (which then becomes idle and
+ * its seq done with the next presentation).
+ */
+void
+window_present(struct window *w, struct vd_buffer *buf, uint64_t seq);
+
+/* Take the guest picture down but keep the window (frame only). */
+void
+window_clear(struct window *w);
+
+/* Unmap the whole window (all-zero SET_CONFIG); present maps it again. */
+void
+window_hide(struct window *w);
+
+#endif
