@@ -254,7 +254,10 @@ dbuf_create(struct guest *g, uint32_t width, uint32_t height, uint32_t bpp,
 	if (ret < 0) {
 		guest_log(g, "DBUF_CREATE %ux%u bpp %u%s: %d", width, height,
 			  bpp, buf->be_alloc ? " (be-alloc)" : "", ret);
-		goto fail;
+		/* evtchnl_do_io counted it. */
+		free_buf(g, buf);
+		*status = ret;
+		return NULL;
 	}
 	if (buf->be_alloc) {
 		ret = backend_map(g, buf);
@@ -266,6 +269,8 @@ dbuf_create(struct guest *g, uint32_t width, uint32_t height, uint32_t bpp,
 	return buf;
 
 fail:
+	/* Our own side failed: always unexpected. */
+	g->stats.failures++;
 	free_buf(g, buf);
 	*status = ret;
 	return NULL;

@@ -321,9 +321,18 @@ evtchnl_do_io(struct evtchnl *ch, struct xendispl_req *req)
 	ch->in_flight = false;
 	if (!ch->completed) {
 		g->stats.timeouts++;
+		g->stats.failures++;
 		guest_log(g, "conn %d: no response to request %u in %d ms",
 			  ch->index, req->id, GUEST_WAIT_BACK_MS);
 		return -ETIMEDOUT;
+	}
+	/*
+	 * An error status is a failure; -EIO because the backend went
+	 * away (rings torn down while we waited) is what the driver gets
+	 * too, and is reported by the exit status instead.
+	 */
+	if (ch->resp_status < 0 && ch->connected) {
+		g->stats.failures++;
 	}
 	return ch->resp_status;
 }
