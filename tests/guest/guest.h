@@ -36,6 +36,8 @@
 #include <xen/io/displif.h>
 #include <xen/io/xenbus.h>
 
+#include "formats.h"
+
 /* Exit statuses (documented in --help). */
 enum guest_exit {
 	GUEST_EXIT_OK = 0,
@@ -62,17 +64,11 @@ enum pattern_kind {
 	PATTERN_COUNTER,
 };
 
-struct guest_format {
-	const char *name;
-	uint32_t fourcc;
-	uint32_t cpp;		/* bytes per pixel of plane 0 (YUYV: 2) */
-};
-
 struct guest_opts {
 	const char *dir;
 	const char *domain;
 	int domid;		/* -1: resolve --domain */
-	const struct guest_format *format;
+	const struct format_info *format;
 	int buffers;
 	int fps;		/* 0: as fast as frame-done events allow */
 	enum pattern_kind pattern;
@@ -322,10 +318,8 @@ void
 kms_unplug(struct guest *g);
 
 /* pattern.c */
-bool
-pattern_supported(uint32_t fourcc);
 void
-pattern_draw(enum pattern_kind kind, const struct guest_format *fmt,
+pattern_draw(enum pattern_kind kind, const struct format_info *fmt,
 	     void *dst, uint32_t width, uint32_t height, uint32_t pitch,
 	     long frame, int conn_index);
 

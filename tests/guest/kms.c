@@ -57,8 +57,8 @@ draw(struct guest *g, struct conn *c, struct dbuf *buf)
 static bool
 pipe_init(struct guest *g, struct conn *c)
 {
-	const struct guest_format *fmt = g->opts.format;
-	uint32_t bpp = fmt->cpp * 8;
+	const struct format_info *fmt = g->opts.format;
+	uint32_t bpp = fmt->bpp;
 	int ret;
 
 	c->nbufs = g->opts.buffers;

@@ -28,17 +28,6 @@
 #include "guest.h"
 #include "xensim.h"
 
-static const struct guest_format formats[] = {
-	{ "RGB565", DRM_FORMAT_RGB565, 2 },
-	{ "RGB888", DRM_FORMAT_RGB888, 3 },
-	{ "XRGB8888", DRM_FORMAT_XRGB8888, 4 },
-	{ "ARGB8888", DRM_FORMAT_ARGB8888, 4 },
-	{ "XRGB4444", DRM_FORMAT_XRGB4444, 2 },
-	{ "ARGB4444", DRM_FORMAT_ARGB4444, 2 },
-	{ "XRGB1555", DRM_FORMAT_XRGB1555, 2 },
-	{ "ARGB1555", DRM_FORMAT_ARGB1555, 2 },
-	{ "YUYV", DRM_FORMAT_YUYV, 2 },
-};
 
 static char log_name[80] = "vdispl-guest";
 static bool log_verbose;
@@ -252,7 +241,7 @@ parse(int argc, char **argv, struct guest_opts *o)
 	*o = (struct guest_opts){
 		.dir = getenv(XENSIM_DIR_ENV),
 		.domid = -1,
-		.format = &formats[2],
+		.format = formats_lookup(DRM_FORMAT_XRGB8888),
 		.buffers = 2,
 		.pattern = PATTERN_BOX,
 		.connectors = -1,
@@ -274,10 +263,9 @@ parse(int argc, char **argv, struct guest_opts *o)
 			break;
 		case OPT_FORMAT:
 			o->format = NULL;
-			for (size_t i = 0; i < sizeof(formats) /
-			     sizeof(formats[0]); i++) {
-				if (!strcasecmp(optarg, formats[i].name)) {
-					o->format = &formats[i];
+			for (size_t i = 0; i < FORMATS_COUNT; i++) {
+				if (!strcasecmp(optarg, formats_table[i].name)) {
+					o->format = &formats_table[i];
 				}
 			}
 			if (!o->format) {
@@ -451,11 +439,6 @@ main(int argc, char **argv)
 	if (g.opts.domain) {
 		snprintf(log_name, sizeof(log_name), "vdispl-guest[%s]",
 			 g.opts.domain);
-	}
-	if (!pattern_supported(g.opts.format->fourcc)) {
-		fprintf(stderr, "format %s has no packer\n",
-			g.opts.format->name);
-		return GUEST_EXIT_USAGE;
 	}
 	g.sigfd = setup_signals();
 	if (g.sigfd < 0) {

@@ -19,7 +19,6 @@
 #include <stdio.h>
 
 #include "guest.h"
-#include "formats.h"
 
 struct rgba {
 	uint8_t r, g, b, a;
@@ -42,31 +41,20 @@ static const uint8_t segments[10] = {
 };
 
 struct canvas {
-	const struct guest_format *fmt;
+	const struct format_info *fmt;
 	uint8_t *base;
 	uint32_t width, height, pitch;
 	bool yuyv;
 };
 
-bool
-pattern_supported(uint32_t fourcc)
-{
-	return format_info_lookup(fourcc) != NULL;
-}
-
 /*
- * One colour as the bytes of @unit pixels (1, or 2 for YUYV's
- * macropixel).
+ * One colour as the bytes of one pixel, or of a pair of pixels for YUYV
+ * (its Y0 U Y1 V macropixel).
  */
 static void
 pack(const struct canvas *cv, struct rgba c, uint8_t out[8])
 {
-	if (cv->yuyv) {
-		/* Two equal pixels: the macropixel of the pair. */
-		format_pack(cv->fmt->fourcc, c.r, c.g, c.b, c.a, out);
-	} else {
-		format_pack(cv->fmt->fourcc, c.r, c.g, c.b, c.a, out);
-	}
+	format_pack(cv->fmt->fourcc, c.r, c.g, c.b, c.a, out);
 }
 
 static void
@@ -193,7 +181,7 @@ draw_counter(const struct canvas *cv, long frame)
 }
 
 void
-pattern_draw(enum pattern_kind kind, const struct guest_format *fmt,
+pattern_draw(enum pattern_kind kind, const struct format_info *fmt,
 	     void *dst, uint32_t width, uint32_t height, uint32_t pitch,
 	     long frame, int conn_index)
 {
