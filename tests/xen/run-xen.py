@@ -320,7 +320,7 @@ def main():
     ap.add_argument('--kmsflip', required=True)
     ap.add_argument('--mode', default='real', choices=['real', 'handplay'])
     ap.add_argument('--out', default=None)
-    ap.add_argument('--seconds', type=int, default=10)
+    ap.add_argument('--seconds', type=int, default=25)
     ap.add_argument('--timeout', type=int, default=900)
     args = ap.parse_args()
     t_start = time.monotonic()
@@ -373,7 +373,7 @@ def main():
                 '[vdispl]\nhypervisor=xen\n' % BACKGROUND)
     with open(os.path.join(out, 'conf'), 'w') as f:
         f.write('MODE=%s\nSCENARIOS="copy:0 shared:1"\nKMSFLIP_SECONDS=%d\n'
-                'SHOT_AFTER=4\n' % (args.mode, args.seconds))
+                'SHOT_AFTER=2\n' % (args.mode, args.seconds))
     dom0 = [file_entry('init', os.path.join(HERE, 'init-dom0')),
             ('root/domu/initrd.img', 0o100644, domu_initrd),
             file_entry('etc/vdispl-test/weston.ini', ini, 0o100644),
@@ -501,6 +501,8 @@ def main():
                   ''.join('\n         ' + l for l in xlerr)))
         check(boot.first(r'BACKEND-DIR-GONE %s' % name)[0] is not None,
               '%s: backend directory removed after destroy' % name)
+        check(boot.first(r'WESTON-GONE during %s' % name)[0] is None,
+              '%s: weston alive at the end of the scenario' % name)
 
     wlog = boot.block('WESTONLOG-BEGIN', 'WESTONLOG-END') or []
     with open(os.path.join(out, 'weston.log'), 'w') as f:
