@@ -1040,36 +1040,52 @@ reply_error(struct conn *c, const struct xsd_sockmsg *hdr, int err)
 		 NULL, 0);
 }
 
+/*
+ * As xenstored: "<gen hex>\0" then as many whole children as fit; the
+ * list's last chunk ends in an extra NUL, and an offset at or past the
+ * end gets just the generation and an empty string.
+ */
 static int
 handle_directory_part(struct conn *c, const struct xsd_sockmsg *hdr,
 		      const struct node *n, const char *offstr)
 {
 	char gen[24], *buf, *end;
 	unsigned long off;
-	uint32_t i;
+	uint32_t len = 0, maxlen;
 	int genlen;
 
 	errno = 0;
 	off = strtoul(offstr, &end, 10);
-	if (errno || *end || off > n->childlen) {
+	if (errno || *end || end == offstr) {
 		return EINVAL;
 	}
-	genlen = snprintf(gen, sizeof(gen), "%" PRIu64, n->gen) + 1;
-	for (i = (uint32_t)off; i < n->childlen;) {
-		size_t len = strlen(n->children + i) + 1;
-		if (genlen + (i - off) + len + 1 > XENSTORE_PAYLOAD_MAX) {
+	genlen = snprintf(gen, sizeof(gen), "%" PRIx64, n->gen) + 1;
+	if (off >= n->childlen) {
+		char out[sizeof(gen) + 1];
+		memcpy(out, gen, (size_t)genlen);
+		out[genlen] = '\0';
+		reply(c, hdr, out, (size_t)genlen + 1);
+		return 0;
+	}
+	maxlen = XENSTORE_PAYLOAD_MAX - (uint32_t)genlen - 1;
+	while (off + len < n->childlen) {
+		size_t clen = strlen(n->children + off + len) + 1;
+		if (len + clen > maxlen) {
 			break;
 		}
-		i += (uint32_t)len;
+		len += (uint32_t)clen;
 	}
-	buf = malloc((size_t)genlen + (i - off) + 1);
+	buf = malloc((size_t)genlen + len + 1);
 	if (!buf) {
 		return ENOMEM;
 	}
 	memcpy(buf, gen, (size_t)genlen);
-	memcpy(buf + genlen, n->children + off, i - off);
-	buf[genlen + (i - off)] = '\0';
-	reply(c, hdr, buf, (size_t)genlen + (i - off) + 1);
+	memcpy(buf + genlen, n->children + off, len);
+	if (off + len == n->childlen) {
+		buf[genlen + len] = '\0';
+		len++;
+	}
+	reply(c, hdr, buf, (size_t)genlen + len);
 	free(buf);
 	return 0;
 }
