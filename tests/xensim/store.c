@@ -237,7 +237,9 @@ node_new(const char *path, const void *value, uint32_t vlen,
 	}
 	n->value[vlen] = '\0';
 	n->vlen = vlen;
-	memcpy(n->perms, perms, sizeof(*perms) * nperms);
+	if (nperms) {
+		memcpy(n->perms, perms, sizeof(*perms) * nperms);
+	}
 	n->nperms = nperms;
 	return n;
 }
@@ -731,7 +733,9 @@ delete_subtree(struct store_tx *tx, const char *path)
 	if (!children) {
 		return false;
 	}
-	memcpy(children, n->children, len);
+	if (len) {
+		memcpy(children, n->children, len);
+	}
 	for (uint32_t off = 0; off < len;) {
 		char *sub;
 		size_t clen = strlen(children + off) + 1;
@@ -821,7 +825,9 @@ do_write(struct conn *c, struct store_tx *tx, const char *path,
 			node_free(copy);
 			return ENOMEM;
 		}
-		memcpy(copy->value, value, vlen);
+		if (vlen) {
+			memcpy(copy->value, value, vlen);
+		}
 		copy->value[vlen] = '\0';
 		copy->vlen = vlen;
 		if (!tree_put(tx, copy)) {
@@ -1080,7 +1086,9 @@ handle_directory_part(struct conn *c, const struct xsd_sockmsg *hdr,
 		return ENOMEM;
 	}
 	memcpy(buf, gen, (size_t)genlen);
-	memcpy(buf + genlen, n->children + off, len);
+	if (len) {
+		memcpy(buf + genlen, n->children + off, len);
+	}
 	if (off + len == n->childlen) {
 		buf[genlen + len] = '\0';
 		len++;
