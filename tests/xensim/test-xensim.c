@@ -737,6 +737,55 @@ test_grants(void)
 		xensim_gnt_unmap(xs0, m, 1);
 		close(fd);
 	}
+	/* A map spanning more memfds than one SCM_RIGHTS message holds. */
+	{
+		enum { N = 300 };
+		uint32_t r[N];
+		int fds[N];
+		uint8_t *m;
+
+		for (int i = 0; i < N; i++) {
+			uint8_t *p;
+
+			fds[i] = xensim_gnt_share(g, 0, 1, false, &r[i]);
+			CHECK(fds[i] >= 0, "share %d: %s", i, strerror(-fds[i]));
+			p = mmap(NULL, XENSIM_PAGE_SIZE, PROT_WRITE, MAP_SHARED,
+				 fds[i], 0);
+			CHECK(p != MAP_FAILED, "mmap");
+			p[7] = (uint8_t)i;
+			munmap(p, XENSIM_PAGE_SIZE);
+		}
+		/* Reverse order: nothing is consecutive. */
+		for (int i = 0; i < N / 2; i++) {
+			uint32_t t = r[i];
+			r[i] = r[N - 1 - i];
+			r[N - 1 - i] = t;
+		}
+		m = xensim_gnt_map(xs0, (uint16_t)d1, N, r, false);
+		CHECK(m, "map of %d memfds: %s", N, strerror(errno));
+		for (int i = 0; i < N; i++) {
+			CHECK(m[i * XENSIM_PAGE_SIZE + 7] == (uint8_t)(N - 1 - i),
+			      "page %d", i);
+		}
+		xensim_gnt_unmap(xs0, m, N);
+		{
+			struct xensim_domain_info info[8];
+			int n = xensim_domain_list(xs0, info, 8);
+			bool found = false;
+			for (int i = 0; i < n; i++) {
+				if (info[i].domid == d1) {
+					CHECK(info[i].grants == N,
+					      "list shows %u grants",
+					      info[i].grants);
+					found = true;
+				}
+			}
+			CHECK(found, "granter not listed");
+		}
+		for (int i = 0; i < N; i++) {
+			close(fds[i]);
+		}
+	}
 	xensim_close(g);
 	xensim_close(xs0);
 }
