@@ -340,6 +340,28 @@ test_perms(void)
 		      errno == EACCES, "chmod backend: errno %d", errno);
 	}
 
+	/* xenstored's quotas for guests. */
+	{
+		static char big[3000];
+		struct xs_permissions six[6];
+
+		memset(big, 'v', sizeof(big) - 1);
+		errno = 0;
+		CHECK(!xs_put(h1, XBT_NULL, "data/big", big) && errno == ENOSPC,
+		      "guest wrote a 3000-byte value: errno %d", errno);
+		CHECK(xs_put(h0, XBT_NULL, "/dom0big", big), "dom0 big value");
+		for (int i = 0; i < 6; i++) {
+			six[i].id = (unsigned)(i == 0 ? d1 : i);
+			six[i].perms = XS_PERM_READ;
+		}
+		CHECK(xs_put(h1, XBT_NULL, "data/p", "1"), "write");
+		errno = 0;
+		CHECK(!xs_set_permissions(h1, XBT_NULL, "data/p", six, 6) &&
+		      errno == ENOSPC, "6 perms: errno %d", errno);
+		CHECK(xs_set_permissions(h1, XBT_NULL, "data/p", six, 5),
+		      "5 perms: %s", strerror(errno));
+	}
+
 	/* Errors carry xenstored's names. */
 	errno = 0;
 	CHECK(!xs_get(h0, XBT_NULL, "/no/such/node") && errno == ENOENT,
