@@ -1627,28 +1627,35 @@ seqs_count(const struct window *w)
 	return w->seqs.size / sizeof(uint64_t);
 }
 
-/* Report the first @n outstanding seqs. @w may be freed on return. */
-static void
-seqs_emit(struct window *w, size_t n)
+/*
+ * Take the first @n outstanding seqs off the queue into @done (@local if
+ * it is big enough, else allocated). Returns the array, NULL on ENOMEM.
+ */
+static uint64_t *
+seqs_take(struct window *w, size_t n, uint64_t *local, size_t nlocal)
 {
-	uint64_t local[8];
 	uint64_t *done = local;
 
-	if (n == 0) {
-		return;
+	if (n > seqs_count(w)) {
+		n = seqs_count(w);	/* never: keep the maths in bounds */
 	}
-	if (n > sizeof(local) / sizeof(local[0])) {
+	if (n > nlocal) {
 		done = malloc(n * sizeof(*done));
 		if (!done) {
-			/* Report nothing rather than out of order. */
-			return;
+			return NULL;
 		}
 	}
 	memcpy(done, w->seqs.data, n * sizeof(*done));
 	memmove(w->seqs.data, (uint64_t *)w->seqs.data + n,
 		w->seqs.size - n * sizeof(*done));
 	w->seqs.size -= n * sizeof(*done);
+	return done;
+}
 
+/* Report seqs taken with seqs_take(). @w may be freed on return. */
+static void
+seqs_report(struct window *w, uint64_t *done, size_t n, uint64_t *local)
+{
 	w->emitting++;
 	for (size_t i = 0; i < n && !w->destroy_requested; i++) {
 		if (w->listener && w->listener->frame_done) {
@@ -1773,6 +1780,7 @@ window_try_commit(struct window *w)
 static void
 window_try_complete(struct window *w)
 {
+	uint64_t local[8], *done;
 	size_t n;
 
 	if (!w->inflight.active || !w->inflight.presented) {
@@ -1782,17 +1790,26 @@ window_try_complete(struct window *w)
 		return;	/* wl_buffer.release will call us again */
 	}
 	n = w->inflight.nseqs;
+	if (n > seqs_count(w)) {
+		n = seqs_count(w);
+	}
+	done = seqs_take(w, n, local, sizeof(local) / sizeof(local[0]));
 	if (w->inflight.feedback) {
 		wp_presentation_feedback_destroy(w->inflight.feedback);
 	}
 	w->inflight = (struct inflight) { 0 };
 	timer_disarm(w);
-	/* Commit the queued frame before the core hears about this one. */
+	/*
+	 * Commit the queued frame before the core hears about this one, so
+	 * that a present from frame_done queues behind it.
+	 */
 	window_try_commit(w);
 	if (w->has_queued && !w->inflight.active) {
 		timer_arm_fallback(w);
 	}
-	seqs_emit(w, n);
+	if (done) {
+		seqs_report(w, done, n, local);
+	}
 }
 
 static int
@@ -1814,6 +1831,7 @@ handle_timer(int fd, uint32_t mask, void *data)
 	} else if (w->has_queued && !window_can_commit(w)) {
 		/* Nowhere to show it (not configured yet, or no client). */
 		struct vd_buffer *buf = w->queued;
+		uint64_t local[8], *done;
 		size_t n = seqs_count(w);
 
 		w->has_queued = false;
@@ -1822,7 +1840,10 @@ handle_timer(int fd, uint32_t mask, void *data)
 			buf->queued_on = NULL;
 			buffer_check_idle(buf);
 		}
-		seqs_emit(w, n);
+		done = seqs_take(w, n, local, sizeof(local) / sizeof(local[0]));
+		if (done) {
+			seqs_report(w, done, n, local);
+		}
 	}
 	vd_display_flush(d);
 	return 0;
