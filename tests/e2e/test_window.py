@@ -77,6 +77,7 @@ def weston(args, out, **wintest):
     ini = {'wintest': dict({'out': out}, **wintest)}
     return h.Weston(shell=args.shell, renderer=args.renderer, width=OUT_W,
                     height=OUT_H, seat=True, ini=ini,
+                    scopes='log,vdispl-window',
                     modules=[h.build_path('tests/e2e/vdispl-wintest.so')])
 
 
@@ -145,6 +146,8 @@ def test_main(args, tmp):
         r, c = rate(out, 'win0_done', 3.0)
         check(50 <= r <= 66,
               f'frame_done rate while fully covered: {r:.1f} Hz')
+        check("'wintest: window 0': no presentation feedback" in w.log(),
+              'covered: Weston stopped feedback, the fallback timer paces')
         check(c['win0_order_errors'] == 0, 'in order while covered')
 
         cover.stop()
@@ -154,6 +157,8 @@ def test_main(args, tmp):
         check_window_pixels(img, args.shell)
         r, c = rate(out, 'win0_done')
         check(50 <= r <= 66, f'frame_done rate after uncover: {r:.1f} Hz')
+        check("'wintest: window 0': presented again" in w.log(),
+              'uncovered: presentation feedback is back')
     check(w.returncode == 0, f'weston exit status {w.returncode} on SIGTERM')
     c = counters(out)
     check(c['win0_order_errors'] == 0 and c['win0_done'] > 300,
