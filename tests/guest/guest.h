@@ -24,10 +24,13 @@
 #include <string.h>
 
 /*
- * ring.h leaves the barriers to its includer (xenctrl.h does it for
- * Xen's own tools). The peer is another process on this machine, so C11
- * fences give the ordering the macros ask for.
+ * Tools interface: ring.h then leaves the barriers to its includer
+ * (xenctrl.h does it for Xen's own tools). The peer is another process on
+ * this machine, so C11 fences give the ordering the macros ask for.
  */
+#ifndef __XEN_TOOLS__
+#define __XEN_TOOLS__ 1
+#endif
 #ifndef xen_mb
 #define xen_mb() __atomic_thread_fence(__ATOMIC_SEQ_CST)
 #define xen_rmb() __atomic_thread_fence(__ATOMIC_ACQUIRE)

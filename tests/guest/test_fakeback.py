@@ -82,7 +82,8 @@ def main():
              dict(flips=8, events=5, mism=3, tmo=3)),
         ]
         for name, vd, gargs, bargs, want in cases:
-            r = subprocess.run([XENSIM, 'create', name, '--vdispl', vd],
+            r = subprocess.run([XENSIM, 'create', name, '--vdispl', vd,
+                                '--no-wait'],
                                env=env, capture_output=True, text=True)
             if r.returncode:
                 errors.append(f'{name}: xensim create: {r.stdout}'
@@ -124,7 +125,7 @@ def main():
                 errors.append(f'{name}: want {want}, guest status {gst}, '
                               f'backend status {bst}\n--- guest\n{gout}'
                               f'\n--- backend\n{bout}')
-            subprocess.run([XENSIM, 'destroy', name], env=env,
+            subprocess.run([XENSIM, 'destroy', name, '--no-wait'], env=env,
                            capture_output=True)
     finally:
         stop(daemon)
