@@ -26,7 +26,7 @@
 #define DISPLIF_PAGE_SIZE 4096u
 /* Grant refs in one directory page after gref_dir_next_page: 1023. */
 #define DISPLIF_REFS_PER_DIR_PAGE \
-	((DISPLIF_PAGE_SIZE - sizeof(struct xendispl_page_directory)) / \
+	((DISPLIF_PAGE_SIZE - offsetof(struct xendispl_page_directory, gref)) / \
 	 sizeof(grant_ref_t))
 /* Linux's xen-front limits (XEN_DRM_FRONT_MAX_{WIDTH,HEIGHT}... of its
  * mode_config): framebuffers are at most 4095 x 2047. */
@@ -79,8 +79,14 @@ struct displif_req {
 
 /* Limits a decoder applies; the stateful ones (quotas) live in dbuf.c. */
 struct displif_limits {
-	uint32_t max_buffer_sz;		/* bytes for one dbuf */
+	uint32_t max_buffer_sz;		/* bytes for one dbuf; 0: the default */
 };
+
+/* The largest framebuffer xen-front makes (4095 x 2047 x 4 bytes), rounded
+ * up to pages, plus a page for data_ofs: 32 MiB and a bit. */
+#define DISPLIF_DEFAULT_MAX_BUFFER_SZ \
+	((((DISPLIF_MAX_WIDTH * 4u * DISPLIF_MAX_HEIGHT) + DISPLIF_PAGE_SIZE - 1) & \
+	  ~(DISPLIF_PAGE_SIZE - 1)) + DISPLIF_PAGE_SIZE)
 
 /*
  * Decode and validate one request that was already copied off the ring.
@@ -97,6 +103,16 @@ displif_decode(const struct xendispl_req *raw,
 /* Bytes per pixel row for @width pixels of @fourcc, overflow-checked. */
 bool
 displif_stride(uint32_t fourcc, uint32_t width, uint32_t *stride);
+
+/*
+ * Does a @width x @height @fourcc framebuffer (rows of displif_stride bytes,
+ * no padding: FB_ATTACH has no pitch) fit a dbuf of @buffer_sz bytes whose
+ * data starts at @data_ofs? 0 or -XEN_EINVAL; overflow-safe. For dbuf.c at
+ * FB_ATTACH (a PRIME-style pending dbuf gets its geometry there).
+ */
+int
+displif_fb_fits(uint32_t buffer_sz, uint32_t data_ofs, uint32_t fourcc,
+		uint32_t width, uint32_t height);
 
 /* --- Page directory ------------------------------------------------------- */
 
@@ -121,6 +137,18 @@ displif_walk_directory(grant_ref_t first, uint32_t npages,
 /* How many directory pages hold @npages refs. */
 uint32_t
 displif_dir_pages(uint32_t npages);
+
+/*
+ * be-alloc: collect the grant refs of the @ndir directory pages themselves
+ * (the frontend's chain, first = gref_directory) into @dir_refs, reading
+ * each page once, with the same chain checks as displif_walk_directory.
+ * The backend then maps exactly these refs writable and fills them with
+ * displif_fill_directory.
+ */
+int
+displif_walk_dir_pages(grant_ref_t first, uint32_t ndir,
+		       displif_read_page_fn read_page, void *ctx,
+		       grant_ref_t *dir_refs);
 
 /*
  * be-alloc: write @npages of our refs into the frontend's directory, whose
@@ -149,6 +177,12 @@ struct displif_ring {
 	bool broken;			/* producer overflow seen */
 };
 
+/*
+ * The ring after displif_ring_init() holds RING_SIZE = 32 slots. Requests
+ * are taken only while fewer than 32 are unanswered (a response must have a
+ * free slot): after answering, call displif_ring_get() again.
+ */
+
 void
 displif_ring_init(struct displif_ring *ring, void *sring_page);
 
@@ -170,7 +204,18 @@ displif_ring_put(struct displif_ring *ring, const struct xendispl_resp *resp);
 struct displif_evtq {
 	struct xendispl_event_page *page;
 	uint16_t next_id;		/* id of the next event written */
+	uint32_t prod;			/* our in_prod; the page's is never read back */
 };
+
+/* Event slots on the page: (4096 - 64) / 64 = 63. */
+#define DISPLIF_EVTQ_LEN ((uint32_t)XENDISPL_IN_RING_LEN)
+
+/*
+ * Events the page holds unconsumed now (0..63), or -XEN_EIO when in_cons is
+ * impossible. For connector.c to decide whether queued events can go out.
+ */
+int
+displif_evtq_pending(const struct displif_evtq *q);
 
 void
 displif_evtq_init(struct displif_evtq *q, void *page);
