@@ -32,6 +32,7 @@
 
 #include <xenstore.h>
 #include <xen/errno.h>
+#include <xen/io/xenbus.h>
 
 #define xen_mb() __atomic_thread_fence(__ATOMIC_SEQ_CST)
 #define xen_rmb() __atomic_thread_fence(__ATOMIC_ACQUIRE)
@@ -43,7 +44,7 @@
 #include "xensim.h"
 
 static const char *xensimd_path, *cli_path;
-static char dir[] = "/tmp/vdispl-core-XXXXXX";
+static char simdir[] = "/tmp/vdispl-core-XXXXXX";
 static pid_t daemon_pid = -1;
 static struct wl_event_loop *loop;
 static struct vdispl_config cfg;
@@ -122,7 +123,7 @@ cli(const char *a1, const char *a2, const char *a3, const char *a4)
 		die("fork");
 	}
 	if (pid == 0) {
-		execl(cli_path, "xensim", "--dir", dir, a1, a2, a3, a4,
+		execl(cli_path, "xensim", "--dir", simdir, a1, a2, a3, a4,
 		      (char *)NULL);
 		_exit(127);
 	}
@@ -291,12 +292,12 @@ guest_open(struct guest *g, const char *name)
 		die("domain lookup");
 	}
 	g->domid = (uint16_t)id;
-	snprintf(path, sizeof(path), "%s/domain/%d", dir, id);
+	snprintf(path, sizeof(path), "%s/domain/%d", simdir, id);
 	setenv("XENSTORED_PATH", path, 1);
 	g->xs = xs_open(0);		/* no watches: no reader thread */
-	snprintf(path, sizeof(path), "%s/xenstored", dir);
+	snprintf(path, sizeof(path), "%s/xenstored", simdir);
 	setenv("XENSTORED_PATH", path, 1);
-	g->hs = xensim_open(dir, g->domid);
+	g->hs = xensim_open(simdir, g->domid);
 	g->ch = g->hs ? xensim_evtchn_open(g->hs) : NULL;
 	if (!g->xs || !g->ch) {
 		die("guest handles");
@@ -605,6 +606,8 @@ test_copy_path(struct guest *g, int win, struct gbuf *keep)
 	struct gbuf b1, b2;
 	struct fake_window_info info;
 	int kind = 0, st;
+	uint32_t px;
+	bool ok;
 
 	st = guest_dbuf_create(g, &b1, 0x100, 64, 48, 32, false);
 	CHECK(st == 0, "DBUF_CREATE 64x48x32 (guest pages): status %d", st);
@@ -624,11 +627,12 @@ test_copy_path(struct guest *g, int win, struct gbuf *keep)
 
 	st = guest_flip(g, 0, 0x2001);
 	CHECK(st == 0, "PG_FLIP answered at once: status %d", st);
-	CHECK(wait_events(&g->c[0], 1) && g->c[0].last_cookie == 0x2001,
-	      "EVT_PG_FLIP for fb 0x2001 (events %u)", g->c[0].events);
-	CHECK(shown_pixel(win, &kind) == 0x00ff00 && kind == 1,
-	      "window shows the green RGB565 fb, converted (pixel %06x)",
-	      shown_pixel(win, NULL));
+	ok = wait_events(&g->c[0], 1) && g->c[0].last_cookie == 0x2001;
+	CHECK(ok, "EVT_PG_FLIP for fb 0x2001 (events %u)", g->c[0].events);
+	px = shown_pixel(win, &kind);
+	CHECK(px == 0x00ff00 && kind == 1,
+	      "window shows the green RGB565 fb, converted to XRGB in a "
+	      "wl_shm copy (pixel %06x)", px);
 	for (int i = 0; i < 5; i++) {
 		st |= guest_flip(g, 0, i % 2 ? 0x2001 : 0x1001);
 		wait_events(&g->c[0], g->c[0].events + 1);
@@ -705,6 +709,8 @@ test_shared_path(struct guest *g, int win)
 	uint32_t *dir, refs[3];
 	void *pix;
 	int kind = 0, st;
+	uint32_t px;
+	bool ok;
 
 	st = guest_dbuf_create(g, &b, 0x500, 32, 24, 32, true);
 	CHECK(st == 0, "be-alloc DBUF_CREATE: status %d", st);
@@ -723,16 +729,17 @@ test_shared_path(struct guest *g, int win)
 	CHECK(st == 0, "FB_ATTACH on the backend's pages: %d", st);
 	st = guest_set_config(g, 0, 0x5001, 32, 24, 32);
 	spin(20);
-	CHECK(st == 0 && shown_pixel(win, &kind) == 0x0000ff && kind == 1,
+	px = shown_pixel(win, &kind);
+	CHECK(st == 0 && px == 0x0000ff && kind == 1,
 	      "window shows the guest's blue through the shared pages "
-	      "(pixel %06x)", shown_pixel(win, NULL));
+	      "(pixel %06x)", px);
 	fill(pix, 32, 24, DRM_FORMAT_XRGB8888, 0xff, 0xff, 0);
 	CHECK(shown_pixel(win, NULL) == 0xffff00,
 	      "zero copy: the guest's next drawing is what the compositor "
 	      "reads (pixel %06x)", shown_pixel(win, NULL));
 	st = guest_flip(g, 0, 0x5001);
-	CHECK(st == 0 && wait_events(&g->c[0], 1),
-	      "PG_FLIP on the shared fb, EVT_PG_FLIP id %u",
+	ok = wait_events(&g->c[0], 1);
+	CHECK(st == 0 && ok, "PG_FLIP on the shared fb, EVT_PG_FLIP id %u",
 	      g->c[0].next_evt_id - 1);
 	st = guest_simple(g, XENDISPL_OP_DBUF_DESTROY, 0x500);
 	CHECK(st == 0, "DBUF_DESTROY of the shown shared dbuf: %d", st);
@@ -745,6 +752,7 @@ test_dmabuf_path(struct guest *g, int win)
 {
 	struct gbuf b;
 	int kind = 0, st;
+	uint32_t px;
 
 	fake_config.dmabuf = true;
 	st = guest_dbuf_create(g, &b, 0x700, 32, 24, 32, false);
@@ -753,16 +761,18 @@ test_dmabuf_path(struct guest *g, int win)
 	spin(10);
 	st |= guest_flip(g, 0, 0x7001);
 	spin(20);
-	CHECK(st == 0 && shown_pixel(win, &kind) == 0x804020 && kind == 2,
+	px = shown_pixel(win, &kind);
+	CHECK(st == 0 && px == 0x804020 && kind == 2,
 	      "dma-buf backing: window shows the guest's pages as a dma-buf "
-	      "(pixel %06x kind %d)", shown_pixel(win, NULL), kind);
+	      "(pixel %06x kind %d)", px, kind);
 
 	fake_config.dmabuf_fails = true;
 	st = guest_fb_attach(g, 0x700, 0x7002, 32, 24, DRM_FORMAT_XRGB8888);
 	spin(10);
 	st |= guest_flip(g, 0, 0x7002);
 	spin(20);
-	CHECK(st == 0 && shown_pixel(win, &kind) == 0x804020 && kind == 1,
+	px = shown_pixel(win, &kind);
+	CHECK(st == 0 && px == 0x804020 && kind == 1,
 	      "dma-buf import `failed`: that fb falls back to copy (kind %d)",
 	      kind);
 	fake_config.dmabuf = false;
@@ -787,6 +797,7 @@ main(int argc, char **argv)
 	struct gbuf kept;
 	struct fake_window_info info;
 	int fds0, maps0, fds1, maps1, st, zero = 0;
+	bool ok;
 
 	if (argc < 3) {
 		fprintf(stderr, "usage: test-core XENSIMD XENSIM_CLI\n");
@@ -795,32 +806,34 @@ main(int argc, char **argv)
 	xensimd_path = argv[1];
 	cli_path = argv[2];
 	signal(SIGPIPE, SIG_IGN);
-	if (!mkdtemp(dir)) {
+	if (!mkdtemp(simdir)) {
 		die("mkdtemp");
 	}
 	daemon_pid = fork();
 	if (daemon_pid == 0) {
-		execl(xensimd_path, "xensimd", "--dir", dir, (char *)NULL);
+		execl(xensimd_path, "xensimd", "--dir", simdir, (char *)NULL);
 		_exit(127);
 	}
-	snprintf(path, sizeof(path), "%s/xenstored", dir);
+	snprintf(path, sizeof(path), "%s/xenstored", simdir);
 	for (int i = 0; i < 200 && access(path, F_OK) != 0; i++) {
 		usleep(10000);
 	}
 	setenv("XENSTORED_PATH", path, 1);
-	setenv(XENSIM_DIR_ENV, dir, 1);
+	setenv(XENSIM_DIR_ENV, simdir, 1);
 
 	loop = wl_event_loop_create();
 	fake_set_loop(loop);
 	vdispl_config_init(&cfg);
 	cfg.max_pages = 4096;	/* 16 MiB: the quota check below */
-	hv = hv_sim_create(dir, 0);
+	hv = hv_sim_create(simdir, 0);
 	display = vd_display_create(NULL);
 	be = hv ? backend_create(loop, hv, display, &cfg) : NULL;
 	if (!be) {
 		die("backend_create");
 	}
-	toolstack = xensim_open(dir, 0);
+	/* libwayland keeps one timerfd per loop from the first timer on. */
+	wl_event_loop_add_timer(loop, NULL, NULL);
+	toolstack = xensim_open(simdir, 0);
 	if (!toolstack) {
 		die("xensim_open dom0");
 	}
@@ -834,9 +847,11 @@ main(int argc, char **argv)
 	CHECK(st == 0, "xensim create guest1 (backend reached InitWait in "
 	      "time): exit %d", st);
 	guest_open(&g1, "guest1");
-	CHECK(guest_connect(&g1), "handshake: frontend Initialised -> "
-	      "backend Connected (%u connectors)", g1.nconn);
-	CHECK(fake_window_count() == 2 && fake_window_get(0, &info) &&
+	ok = guest_connect(&g1);
+	CHECK(ok, "handshake: frontend Initialised -> backend Connected (%u "
+	      "connectors)", g1.nconn);
+	ok = fake_window_get(0, &info);
+	CHECK(fake_window_count() == 2 && ok &&
 	      strcmp(info.title, "guest1: display 0") == 0 &&
 	      strcmp(info.app_id, "vdispl.guest1.0") == 0,
 	      "two windows, trusted title \"%s\", app_id \"%s\"",
@@ -849,9 +864,9 @@ main(int argc, char **argv)
 
 	/* 3. Frontend Closing -> teardown -> InitWait -> reconnect. */
 	write_str(g1.xs, g1.fe, "state", "%d", XenbusStateClosing);
-	CHECK(wait_be_state(&g1, XenbusStateInitWait, 3000) &&
-	      run_until(windows_are, &zero, 1000),
-	      "frontend Closing: backend tore down (windows %d) and is back "
+	ok = wait_be_state(&g1, XenbusStateInitWait, 3000) &&
+		run_until(windows_are, &zero, 1000);
+	CHECK(ok, "frontend Closing: backend tore down (windows %d) and is back "
 	      "in InitWait", fake_window_count());
 	write_str(g1.xs, g1.fe, "state", "%d", XenbusStateClosed);
 	guest_drop_rings(&g1);
@@ -908,6 +923,7 @@ main(int argc, char **argv)
 	      fake_buffer_count());
 	CHECK(fds1 == fds0, "/proc/self/fd entries before %d, after %d",
 	      fds0, fds1);
+
 	CHECK(maps1 == maps0, "/proc/self/maps lines before %d, after %d",
 	      maps0, maps1);
 
