@@ -79,8 +79,8 @@ struct htab {
 struct event {
 	struct event *next;
 	char *path;
-	struct perm *perms;
-	uint32_t nperms;
+	struct perm *perms;	/* nperms new, then nold old ones */
+	uint32_t nperms, nold;
 	bool exact;
 };
 
@@ -539,6 +539,10 @@ send_event(struct conn *c, struct store_watch *w, const char *path)
 	}
 	plen = strlen(p) + 1;
 	tlen = strlen(w->token) + 1;
+	/* As xenstored: an event that does not fit is not sent. */
+	if (plen + tlen > XENSTORE_PAYLOAD_MAX) {
+		return;
+	}
 	buf = malloc(plen + tlen);
 	if (!buf) {
 		return;
@@ -577,9 +581,13 @@ watch_permitted(struct conn *c, const char *path, const struct perm *perms,
 	return ok;
 }
 
+/*
+ * Send @path's events. @old (may be NULL) are the perms before a
+ * SET_PERMS: a watcher that could read the node before hears it too.
+ */
 static void
 fire_now(const char *path, const struct perm *perms, uint32_t nperms,
-	 bool exact)
+	 const struct perm *old, uint32_t nold, bool exact)
 {
 	for (struct conn *c = xsd_conns; c; c = c->next) {
 		if (c->dead) {
@@ -593,7 +601,8 @@ fire_now(const char *path, const struct perm *perms, uint32_t nperms,
 				continue;
 			}
 			ev = path;
-			if (!watch_permitted(c, path, perms, nperms)) {
+			if (!watch_permitted(c, path, perms, nperms) &&
+			    !(old && watch_permitted(c, path, old, nold))) {
 				continue;
 			}
 			send_event(c, w, ev);
@@ -605,13 +614,13 @@ fire_now(const char *path, const struct perm *perms, uint32_t nperms,
 }
 
 static void
-fire(struct store_tx *tx, const char *path, const struct perm *perms,
-     uint32_t nperms, bool exact)
+fire_old(struct store_tx *tx, const char *path, const struct perm *perms,
+	 uint32_t nperms, const struct perm *old, uint32_t nold, bool exact)
 {
 	struct event *e;
 
 	if (!tx) {
-		fire_now(path, perms, nperms, exact);
+		fire_now(path, perms, nperms, old, nold, exact);
 		return;
 	}
 	e = calloc(1, sizeof(*e));
@@ -619,15 +628,21 @@ fire(struct store_tx *tx, const char *path, const struct perm *perms,
 		return;
 	}
 	e->path = strdup(path);
-	e->perms = malloc(sizeof(*perms) * (nperms ? nperms : 1));
+	e->perms = malloc(sizeof(*perms) * (nperms + nold + 1));
 	if (!e->path || !e->perms) {
 		free(e->path);
 		free(e->perms);
 		free(e);
 		return;
 	}
-	memcpy(e->perms, perms, sizeof(*perms) * nperms);
+	if (nperms) {
+		memcpy(e->perms, perms, sizeof(*perms) * nperms);
+	}
+	if (old && nold) {
+		memcpy(e->perms + nperms, old, sizeof(*perms) * nold);
+	}
 	e->nperms = nperms;
+	e->nold = old ? nold : 0;
 	e->exact = exact;
 	if (tx->events_tail) {
 		tx->events_tail->next = e;
@@ -635,6 +650,13 @@ fire(struct store_tx *tx, const char *path, const struct perm *perms,
 		tx->events = e;
 	}
 	tx->events_tail = e;
+}
+
+static void
+fire(struct store_tx *tx, const char *path, const struct perm *perms,
+     uint32_t nperms, bool exact)
+{
+	fire_old(tx, path, perms, nperms, NULL, 0, exact);
 }
 
 /*
@@ -922,6 +944,8 @@ do_set_perms(struct conn *c, struct store_tx *tx, const char *path,
 {
 	const struct node *n;
 	struct node *copy;
+	struct perm *old;
+	uint32_t nold;
 
 	n = get_node(c, tx, path, P_WRITE | P_OWNER);
 	if (!n) {
@@ -935,22 +959,28 @@ do_set_perms(struct conn *c, struct store_tx *tx, const char *path,
 	if (!copy) {
 		return ENOMEM;
 	}
-	free(copy->perms);
+	/* Keep the old list: its readers hear the change too. */
+	old = copy->perms;
+	nold = copy->nperms;
 	copy->perms = malloc(sizeof(*perms) * nperms);
 	if (!copy->perms) {
+		copy->perms = old;
 		node_free(copy);
 		return ENOMEM;
 	}
 	memcpy(copy->perms, perms, sizeof(*perms) * nperms);
 	copy->nperms = nperms;
 	if (too_big(c, copy)) {
+		free(old);
 		node_free(copy);
 		return ENOSPC;
 	}
 	if (!tree_put(tx, copy)) {
+		free(old);
 		return ENOMEM;
 	}
-	fire(tx, path, perms, nperms, false);
+	fire_old(tx, path, perms, nperms, old, nold, false);
+	free(old);
 	return 0;
 }
 
@@ -1028,7 +1058,9 @@ tx_commit(struct store_tx *tx)
 	}
 	tx->overlay.n = 0;
 	for (struct event *e = tx->events; e; e = e->next) {
-		fire_now(e->path, e->perms, e->nperms, e->exact);
+		fire_now(e->path, e->perms, e->nperms,
+			 e->nold ? e->perms + e->nperms : NULL, e->nold,
+			 e->exact);
 	}
 	return 0;
 }
@@ -1544,7 +1576,7 @@ store_domain_introduce(uint16_t domid, const char *name)
 			return false;
 		}
 	}
-	fire_now(special, &none, 1, false);
+	fire_now(special, &none, 1, NULL, 0, false);
 	return true;
 }
 
@@ -1557,5 +1589,5 @@ store_domain_release(uint16_t domid)
 
 	snprintf(path, sizeof(path), "/local/domain/%u", domid);
 	do_rm(&dom0, NULL, path);
-	fire_now("@releaseDomain", &none, 1, false);
+	fire_now("@releaseDomain", &none, 1, NULL, 0, false);
 }

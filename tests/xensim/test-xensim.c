@@ -512,6 +512,30 @@ test_watch(void)
 	CHECK(!saw_event(hg, path, "all", 300),
 	      "guest saw an event for another domain's node");
 
+	/* Losing read access is itself an event; later changes are not. */
+	{
+		struct xs_permissions ro[2] = {
+			{ .id = 0, .perms = XS_PERM_NONE },
+			{ .id = (unsigned)d1, .perms = XS_PERM_READ },
+		};
+		struct xs_permissions none = { .id = 0, .perms = XS_PERM_NONE };
+
+		CHECK(xs_put(h0, XBT_NULL, "/shared", "1"), "write");
+		CHECK(xs_set_permissions(h0, XBT_NULL, "/shared", ro, 2),
+		      "chmod");
+		CHECK(xs_watch(hg, "/shared", "sh"), "watch");
+		CHECK(saw_event(hg, "/shared", "sh", 1000), "initial");
+		CHECK(xs_put(h0, XBT_NULL, "/shared", "2"), "write");
+		CHECK(saw_event(hg, "/shared", "sh", 1000), "readable change");
+		CHECK(xs_set_permissions(h0, XBT_NULL, "/shared", &none, 1),
+		      "chmod");
+		CHECK(saw_event(hg, "/shared", "sh", 1000),
+		      "no event when read access was taken away");
+		CHECK(xs_put(h0, XBT_NULL, "/shared", "3"), "write");
+		CHECK(!saw_event(hg, "/shared", "sh", 300),
+		      "event for a node no longer readable");
+	}
+
 	CHECK(xensim_domain_destroy(xs0, (uint16_t)d2) == 0, "destroy");
 	CHECK(saw_event(w, "@releaseDomain", "rel", 1000),
 	      "no @releaseDomain");
