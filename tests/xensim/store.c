@@ -543,6 +543,20 @@ send_event(struct conn *c, struct store_watch *w, const char *path)
 	if (plen + tlen > XENSTORE_PAYLOAD_MAX) {
 		return;
 	}
+	/*
+	 * A watcher that does not keep up loses events rather than its
+	 * connection (xenstored, too, drops events past a quota): a guest
+	 * flooding its own nodes must not cut the backend off.
+	 */
+	if (c->out_bytes + plen + tlen > XSD_OUT_MAX / 2) {
+		if (!c->dropping) {
+			xsd_log("%s: not reading watch events, dropping them",
+				c->desc);
+		}
+		c->dropping = true;
+		return;
+	}
+	c->dropping = false;
 	buf = malloc(plen + tlen);
 	if (!buf) {
 		return;

@@ -54,6 +54,7 @@ struct conn {
 	struct store_tx *txs;
 	unsigned ntxs;
 	uint32_t next_txid;
+	bool dropping;		/* watch events being dropped (logged once) */
 
 	bool dead;
 };
