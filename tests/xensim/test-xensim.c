@@ -376,6 +376,27 @@ test_perms(void)
 	CHECK(xs_is_domain_introduced(h0, (unsigned)d1), "introduced");
 	CHECK(!xs_is_domain_introduced(h0, 77), "77 introduced");
 
+	/* Domain control is dom0's alone. */
+	{
+		struct xensim *g = sim_open((uint16_t)d1);
+		struct xensim_domain_info info[4];
+
+		CHECK(xensim_domid(g) == d1, "domid %u", xensim_domid(g));
+		CHECK(xensim_domain_create(g, "evil") == -EPERM, "guest create");
+		CHECK(xensim_domain_destroy(g, (uint16_t)d2) == -EPERM,
+		      "guest destroy");
+		CHECK(xensim_domain_list(g, info, 4) == -EPERM, "guest list");
+		xensim_close(g);
+		CHECK(xensim_domain_lookup(xs0, "guest2") == d2, "lookup");
+		CHECK(xensim_domain_lookup(xs0, "nobody") == -ENOENT, "lookup");
+		CHECK(xensim_domain_create(xs0, "guest2") == -EEXIST, "dup");
+		CHECK(xensim_domain_create(xs0, "bad/name") == -EINVAL, "name");
+		/* The endpoint decides the domain: a wrong domid is refused. */
+		errno = 0;
+		CHECK(!xensim_open(sim.dir, 77) && errno == ENOENT,
+		      "opened a missing domain: errno %d", errno);
+	}
+
 	xs_close(h1);
 	xs_close(h0);
 	xensim_close(xs0);
