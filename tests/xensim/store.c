@@ -1476,6 +1476,40 @@ handle(struct conn *c, const struct xsd_sockmsg *hdr, const uint8_t *payload)
 	return err;
 }
 
+static const char *
+type_name(uint32_t type)
+{
+	static const char *const names[] = {
+		[XS_CONTROL] = "CONTROL",
+		[XS_DIRECTORY] = "DIRECTORY",
+		[XS_READ] = "READ",
+		[XS_GET_PERMS] = "GET_PERMS",
+		[XS_WATCH] = "WATCH",
+		[XS_UNWATCH] = "UNWATCH",
+		[XS_TRANSACTION_START] = "TRANSACTION_START",
+		[XS_TRANSACTION_END] = "TRANSACTION_END",
+		[XS_INTRODUCE] = "INTRODUCE",
+		[XS_RELEASE] = "RELEASE",
+		[XS_GET_DOMAIN_PATH] = "GET_DOMAIN_PATH",
+		[XS_WRITE] = "WRITE",
+		[XS_MKDIR] = "MKDIR",
+		[XS_RM] = "RM",
+		[XS_SET_PERMS] = "SET_PERMS",
+		[XS_WATCH_EVENT] = "WATCH_EVENT",
+		[XS_ERROR] = "ERROR",
+		[XS_IS_DOMAIN_INTRODUCED] = "IS_DOMAIN_INTRODUCED",
+		[XS_RESUME] = "RESUME",
+		[XS_SET_TARGET] = "SET_TARGET",
+		[XS_RESET_WATCHES] = "RESET_WATCHES",
+		[XS_DIRECTORY_PART] = "DIRECTORY_PART",
+	};
+
+	if (type < sizeof(names) / sizeof(names[0]) && names[type]) {
+		return names[type];
+	}
+	return "?";
+}
+
 void
 store_handle(struct conn *c, const struct xsd_sockmsg *hdr,
 	     const uint8_t *payload)
@@ -1484,6 +1518,14 @@ store_handle(struct conn *c, const struct xsd_sockmsg *hdr,
 
 	if (err) {
 		reply_error(c, hdr, err);
+	}
+	if (xsd_trace) {
+		/* The first argument only: values may be binary. */
+		size_t n = strnlen((const char *)payload, hdr->len);
+		xsd_log("dom%u %s tx%u %.*s%s%s", c->domid,
+			type_name(hdr->type), hdr->tx_id,
+			(int)(n > 200 ? 200 : n), (const char *)payload,
+			err ? " -> " : "", err ? strerror(err) : "");
 	}
 }
 

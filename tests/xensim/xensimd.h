@@ -107,6 +107,7 @@ struct domain {
 
 /* xensimd.c */
 extern struct conn *xsd_conns;
+extern bool xsd_trace;		/* --trace: log every XenStore request */
 void xsd_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 struct domain *xsd_domain(uint16_t domid);
 /* Queue a message; fds (may be NULL) are dup'ed. False: conn dropped. */
