@@ -181,6 +181,10 @@ static void
 check_decoded(const struct xendispl_req *raw, uint32_t max_sz, int ret,
 	      const struct displif_req *d, struct input *in)
 {
+	char name[16];
+	const char *n = displif_op_name(raw->operation, name);
+
+	REQUIRE(n && n[0] && strlen(n) < sizeof(name));
 	REQUIRE(status_known(ret));
 	REQUIRE(d->id == raw->id && d->operation == raw->operation);
 	if (raw->operation < XENDISPL_OP_DBUF_CREATE ||
