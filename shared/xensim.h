@@ -160,8 +160,12 @@ struct xensim_domain_info {
 
 /*
  * Create a domain: allocates a domid (1, 2, …), creates its endpoint and
- * /local/domain/<domid> (owned by it, with `name`), and fires
- * @introduceDomain. Returns the domid or -errno (-EEXIST for a taken name).
+ * the nodes libxl__domain_make() writes: /local/domain/<domid> with `name`
+ * and `domid` (owned by dom0, readable by the domain, so a guest cannot
+ * rename itself), `control` (same), and device, data, drivers, feature,
+ * attr, error (owned by the domain); then fires @introduceDomain. Returns
+ * the domid or -errno (-EEXIST for a taken name, -EINVAL for a name
+ * outside [A-Za-z0-9._-]).
  */
 int
 xensim_domain_create(struct xensim *xs, const char *name);

@@ -1,0 +1,418 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * vdispl-wintest.so: a test-only Weston module that drives plugin/window.c
+ * through window.h the way the backend core will, without any guest:
+ * one or two windows showing a known pattern, presented like a guest that
+ * flips as soon as the previous flip is done (mode=flip), or from a fixed
+ * timer that ignores frame_done (mode=timer, exercises queueing). It
+ * counts frame_done and checks the order, and writes the counters to a
+ * file that the e2e tests read.
+ *
+ * weston.ini:
+ *   [wintest]
+ *   out=/abs/path/counters    written every 100 ms and at shutdown
+ *   windows=1|2
+ *   width=320 height=240      content size
+ *   fullscreen=false
+ *   mode=flip|timer
+ *   hide-at-ms=0              window 0: window_hide() at this time...
+ *   hide-for-ms=0             ...and present again after this long
+ *
+ * The pattern (XRGB8888): quadrants red, green / blue, white (top-left,
+ * top-right / bottom-left, bottom-right). Frame colours: 0x3366cc for
+ * window 0, 0xcc8800 for window 1. Titles "wintest: window N", app_ids
+ * "vdispl.wintest.N".
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <drm_fourcc.h>
+#include <libweston/config-parser.h>
+#include <libweston/libweston.h>
+#include <wayland-server-core.h>
+#include <weston.h>
+
+#include "window.h"
+
+#define NBUF 3
+#define MAX_WIN 2
+
+WL_EXPORT int
+wet_module_init(struct weston_compositor *ec, int *argc, char *argv[]);
+
+struct tbuf {
+	struct vd_buffer *vb;
+	int fd;
+};
+
+struct twin {
+	struct wintest *t;
+	int idx;
+	struct window *w;
+	struct tbuf bufs[NBUF];
+	int next;
+	uint64_t seq;		/* next seq to present */
+	uint64_t expect;	/* next seq frame_done must report */
+	uint64_t presented;
+	uint64_t done;
+	uint64_t order_errors;
+	uint64_t busy_skips;
+	bool outstanding;	/* flip mode: one flip in flight */
+	bool waiting_idle;
+	bool paused;
+};
+
+struct wintest {
+	struct weston_compositor *ec;
+	struct wl_listener destroy;
+	struct vd_display *d;
+	struct twin wins[MAX_WIN];
+	int nwin;
+	int width, height;
+	bool timer_mode;
+	char *out;
+	struct wl_event_source *stats_timer;
+	struct wl_event_source *present_timer;
+	struct wl_event_source *hide_timer;
+	int hide_at_ms, hide_for_ms;
+	int hide_phase;
+	uint64_t hides;
+};
+
+static const uint32_t frame_colours[MAX_WIN] = { 0x3366cc, 0xcc8800 };
+
+static uint64_t
+now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+static void
+write_stats(struct wintest *t)
+{
+	char tmp[4096];
+	FILE *f;
+
+	if (!t->out) {
+		return;
+	}
+	snprintf(tmp, sizeof(tmp), "%s.tmp", t->out);
+	f = fopen(tmp, "w");
+	if (!f) {
+		return;
+	}
+	fprintf(f, "t_ns %" PRIu64 "\n", now_ns());
+	fprintf(f, "ready %d\n", vd_display_ready(t->d) ? 1 : 0);
+	fprintf(f, "refresh_mhz %u\n", vd_display_refresh_mhz(t->d));
+	fprintf(f, "hides %" PRIu64 "\n", t->hides);
+	fprintf(f, "hidden %d\n", t->hide_phase == 1);
+	for (int i = 0; i < t->nwin; i++) {
+		struct twin *tw = &t->wins[i];
+
+		fprintf(f, "win%d_presented %" PRIu64 "\n", i, tw->presented);
+		fprintf(f, "win%d_done %" PRIu64 "\n", i, tw->done);
+		fprintf(f, "win%d_order_errors %" PRIu64 "\n", i,
+			tw->order_errors);
+		fprintf(f, "win%d_busy_skips %" PRIu64 "\n", i,
+			tw->busy_skips);
+	}
+	fclose(f);
+	rename(tmp, t->out);
+}
+
+static int
+stats_tick(void *data)
+{
+	struct wintest *t = data;
+
+	write_stats(t);
+	wl_event_source_timer_update(t->stats_timer, 100);
+	return 0;
+}
+
+static void present_next(struct twin *tw);
+
+static void
+buffer_idle(void *data, struct vd_buffer *buf)
+{
+	struct twin *tw = data;
+
+	if (tw->waiting_idle) {
+		tw->waiting_idle = false;
+		present_next(tw);
+	}
+}
+
+static void
+present_next(struct twin *tw)
+{
+	struct tbuf *b = NULL;
+
+	if (tw->paused) {
+		return;
+	}
+	for (int i = 0; i < NBUF; i++) {
+		struct tbuf *c = &tw->bufs[(tw->next + i) % NBUF];
+
+		if (!vd_buffer_busy(c->vb)) {
+			b = c;
+			tw->next = (tw->next + i + 1) % NBUF;
+			break;
+		}
+	}
+	if (!b) {
+		tw->busy_skips++;
+		if (!tw->t->timer_mode) {
+			/* Wait for the next buffer like a guest would. */
+			tw->waiting_idle = true;
+			vd_buffer_on_idle(tw->bufs[tw->next].vb, buffer_idle,
+					  tw);
+		}
+		return;
+	}
+	tw->outstanding = true;
+	tw->presented++;
+	window_present(tw->w, b->vb, tw->seq++);
+}
+
+static void
+frame_done(void *data, uint64_t seq)
+{
+	struct twin *tw = data;
+
+	if (seq != tw->expect) {
+		weston_log("vdispl-wintest: window %d: frame_done(%" PRIu64
+			   ") but expected %" PRIu64 "\n", tw->idx, seq,
+			   tw->expect);
+		tw->order_errors++;
+	}
+	tw->expect = seq + 1;
+	tw->done++;
+	tw->outstanding = false;
+	if (!tw->t->timer_mode) {
+		present_next(tw);
+	}
+}
+
+static const struct window_listener win_listener = {
+	.frame_done = frame_done,
+};
+
+static int
+present_tick(void *data)
+{
+	struct wintest *t = data;
+
+	for (int i = 0; i < t->nwin; i++) {
+		present_next(&t->wins[i]);
+	}
+	wl_event_source_timer_update(t->present_timer, 16);
+	return 0;
+}
+
+static int
+hide_tick(void *data)
+{
+	struct wintest *t = data;
+	struct twin *tw = &t->wins[0];
+
+	if (t->hide_phase == 0) {
+		t->hide_phase = 1;
+		t->hides++;
+		tw->paused = true;
+		window_hide(tw->w);
+		weston_log("vdispl-wintest: window 0 hidden\n");
+		wl_event_source_timer_update(t->hide_timer, t->hide_for_ms);
+	} else if (t->hide_phase == 1) {
+		t->hide_phase = 2;
+		tw->paused = false;
+		weston_log("vdispl-wintest: window 0 shown again\n");
+		if (!tw->outstanding || t->timer_mode) {
+			present_next(tw);
+		}
+	}
+	write_stats(t);
+	return 0;
+}
+
+static void
+fill_pattern(uint32_t *px, int w, int h)
+{
+	for (int y = 0; y < h; y++) {
+		for (int x = 0; x < w; x++) {
+			uint32_t c;
+
+			if (y < h / 2) {
+				c = x < w / 2 ? 0xff0000 : 0x00ff00;
+			} else {
+				c = x < w / 2 ? 0x0000ff : 0xffffff;
+			}
+			px[y * w + x] = 0xff000000u | c;
+		}
+	}
+}
+
+static bool
+make_buffer(struct wintest *t, struct tbuf *b)
+{
+	size_t size = (size_t)t->width * (size_t)t->height * 4;
+	void *map;
+
+	b->fd = memfd_create("wintest", MFD_CLOEXEC);
+	if (b->fd < 0 || ftruncate(b->fd, (off_t)size) < 0) {
+		return false;
+	}
+	map = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, b->fd, 0);
+	if (map == MAP_FAILED) {
+		return false;
+	}
+	fill_pattern(map, t->width, t->height);
+	munmap(map, size);
+	/* Created before the client is ready: exercises the deferral. */
+	b->vb = vd_buffer_create_shm(t->d, b->fd, size, 0, t->width,
+				     t->height, t->width * 4,
+				     DRM_FORMAT_XRGB8888);
+	return b->vb != NULL;
+}
+
+static void
+wintest_destroy(struct wintest *t)
+{
+	write_stats(t);
+	for (int i = 0; i < t->nwin; i++) {
+		struct twin *tw = &t->wins[i];
+
+		window_destroy(tw->w);
+		for (int j = 0; j < NBUF; j++) {
+			vd_buffer_destroy(tw->bufs[j].vb);
+			if (tw->bufs[j].fd >= 0) {
+				close(tw->bufs[j].fd);
+			}
+		}
+	}
+	vd_display_destroy(t->d);
+	if (t->stats_timer) {
+		wl_event_source_remove(t->stats_timer);
+	}
+	if (t->present_timer) {
+		wl_event_source_remove(t->present_timer);
+	}
+	if (t->hide_timer) {
+		wl_event_source_remove(t->hide_timer);
+	}
+	free(t->out);
+	free(t);
+}
+
+static void
+handle_destroy(struct wl_listener *listener, void *data)
+{
+	struct wintest *t = wl_container_of(listener, t, destroy);
+
+	wl_list_remove(&t->destroy.link);
+	weston_log("vdispl-wintest: shutting down\n");
+	wintest_destroy(t);
+}
+
+WL_EXPORT int
+wet_module_init(struct weston_compositor *ec, int *argc, char *argv[])
+{
+	struct weston_config_section *sec;
+	struct wl_event_loop *loop = wl_display_get_event_loop(ec->wl_display);
+	struct wintest *t;
+	char *mode = NULL;
+	bool fullscreen = false;
+
+	t = calloc(1, sizeof(*t));
+	if (!t) {
+		return -1;
+	}
+	if (!weston_compositor_add_destroy_listener_once(ec, &t->destroy,
+							  handle_destroy)) {
+		free(t);
+		return 0;
+	}
+	t->ec = ec;
+	sec = weston_config_get_section(wet_get_config(ec), "wintest", NULL,
+					NULL);
+	weston_config_section_get_string(sec, "out", &t->out, NULL);
+	weston_config_section_get_int(sec, "windows", &t->nwin, 1);
+	weston_config_section_get_int(sec, "width", &t->width, 320);
+	weston_config_section_get_int(sec, "height", &t->height, 240);
+	weston_config_section_get_bool(sec, "fullscreen", &fullscreen, false);
+	weston_config_section_get_string(sec, "mode", &mode, "flip");
+	weston_config_section_get_int(sec, "hide-at-ms", &t->hide_at_ms, 0);
+	weston_config_section_get_int(sec, "hide-for-ms", &t->hide_for_ms,
+				      0);
+	t->timer_mode = strcmp(mode, "timer") == 0;
+	free(mode);
+	if (t->nwin < 1 || t->nwin > MAX_WIN) {
+		t->nwin = 1;
+	}
+
+	t->d = vd_display_create(ec);
+	if (!t->d) {
+		weston_log("vdispl-wintest: vd_display_create failed\n");
+		return -1;
+	}
+	for (int i = 0; i < t->nwin; i++) {
+		struct twin *tw = &t->wins[i];
+		char title[64], app_id[64];
+		struct window_config cfg = {
+			.title = title,
+			.app_id = app_id,
+			.colour = frame_colours[i],
+			.width = t->width,
+			.height = t->height,
+			.fullscreen = fullscreen,
+		};
+
+		tw->t = t;
+		tw->idx = i;
+		for (int j = 0; j < NBUF; j++) {
+			tw->bufs[j].fd = -1;
+		}
+		snprintf(title, sizeof(title), "wintest: window %d", i);
+		snprintf(app_id, sizeof(app_id), "vdispl.wintest.%d", i);
+		tw->w = window_create(t->d, &cfg, &win_listener, tw);
+		if (!tw->w) {
+			weston_log("vdispl-wintest: window_create failed\n");
+			return -1;
+		}
+		for (int j = 0; j < NBUF; j++) {
+			if (!make_buffer(t, &tw->bufs[j])) {
+				weston_log("vdispl-wintest: buffer: %s\n",
+					   strerror(errno));
+				return -1;
+			}
+		}
+	}
+	t->stats_timer = wl_event_loop_add_timer(loop, stats_tick, t);
+	wl_event_source_timer_update(t->stats_timer, 100);
+	if (t->hide_at_ms > 0 && t->hide_for_ms > 0) {
+		t->hide_timer = wl_event_loop_add_timer(loop, hide_tick, t);
+		wl_event_source_timer_update(t->hide_timer, t->hide_at_ms);
+	}
+	if (t->timer_mode) {
+		t->present_timer = wl_event_loop_add_timer(loop, present_tick,
+							   t);
+		wl_event_source_timer_update(t->present_timer, 16);
+	} else {
+		/* Present before the client is ready: exercises deferral. */
+		for (int i = 0; i < t->nwin; i++) {
+			present_next(&t->wins[i]);
+		}
+	}
+	weston_log("vdispl-wintest: %d window(s) %dx%d, mode %s\n", t->nwin,
+		   t->width, t->height, t->timer_mode ? "timer" : "flip");
+	return 0;
+}

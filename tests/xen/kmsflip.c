@@ -1,0 +1,290 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * kmsflip: the KMS client the `xen` suite runs inside the PV domU, against
+ * Linux's unmodified xen_drm_front (DRM driver "xendrm-du").
+ *
+ * It finds the xendrm-du card, picks the first connected connector and its
+ * 800x600 mode (else the preferred one), creates two dumb buffers (each a
+ * DBUF_CREATE + FB_ATTACH on the backend), draws the same known pattern into
+ * both: four solid quadrants, red top-left, green top-right, blue
+ * bottom-left, yellow bottom-right. It sets the mode (SET_CONFIG) and then
+ * page-flips between the two buffers with DRM_MODE_PAGE_FLIP_EVENT for the
+ * given number of seconds, one flip in flight at a time, counting the flip
+ * events. Output, one line each, parsed by the suite's driver:
+ *
+ *   kmsflip: card=/dev/dri/cardN driver=xendrm-du connector=ID mode=WxH crtc=ID
+ *   kmsflip: flipping for S s
+ *   kmsflip: flips=N events=N fps=X max_event_ms=M
+ *
+ * Usage: kmsflip [SECONDS [DRIVER]]  (DRIVER defaults to xendrm-du; another
+ * name lets the same program be tried on, e.g., QEMU's bochs-drm.)
+ *
+ * Exit status 0 when every flip got its event, 1 otherwise. A flip whose
+ * event does not come within 5 s counts as lost (xen-front itself gives up
+ * after 3.1 s and logs "Frame done timed-out", then completes the event).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <drm_fourcc.h>
+#include <xf86drm.h>
+#include <xf86drmMode.h>
+
+#define NBUF 2
+
+struct buf {
+	uint32_t handle;
+	uint32_t fb_id;
+	uint32_t pitch;
+	uint64_t size;
+	uint32_t *map;
+};
+
+struct flip_state {
+	unsigned int events;
+	bool pending;
+};
+
+static const uint32_t quadrant_rgb[4] = {
+	0xff0000, /* top-left: red */
+	0x00ff00, /* top-right: green */
+	0x0000ff, /* bottom-left: blue */
+	0xffff00, /* bottom-right: yellow */
+};
+
+static double
+now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static int
+open_card(const char *driver, char *path, size_t len)
+{
+	for (int i = 0; i < 16; i++) {
+		snprintf(path, len, "/dev/dri/card%d", i);
+		int fd = open(path, O_RDWR | O_CLOEXEC);
+		if (fd < 0) {
+			continue;
+		}
+		drmVersionPtr v = drmGetVersion(fd);
+		bool ok = v && strcmp(v->name, driver) == 0;
+		drmFreeVersion(v);
+		if (ok) {
+			return fd;
+		}
+		close(fd);
+	}
+	return -1;
+}
+
+static bool
+buf_create(int fd, struct buf *b, uint32_t w, uint32_t h)
+{
+	struct drm_mode_create_dumb creq = {
+		.width = w, .height = h, .bpp = 32,
+	};
+	struct drm_mode_map_dumb mreq = { 0 };
+
+	if (drmIoctl(fd, DRM_IOCTL_MODE_CREATE_DUMB, &creq) < 0) {
+		perror("kmsflip: CREATE_DUMB");
+		return false;
+	}
+	b->handle = creq.handle;
+	b->pitch = creq.pitch;
+	b->size = creq.size;
+
+	uint32_t handles[4] = { b->handle }, pitches[4] = { b->pitch };
+	uint32_t offsets[4] = { 0 };
+	if (drmModeAddFB2(fd, w, h, DRM_FORMAT_XRGB8888, handles, pitches,
+			offsets, &b->fb_id, 0) < 0) {
+		perror("kmsflip: ADDFB2");
+		return false;
+	}
+
+	mreq.handle = b->handle;
+	if (drmIoctl(fd, DRM_IOCTL_MODE_MAP_DUMB, &mreq) < 0) {
+		perror("kmsflip: MAP_DUMB");
+		return false;
+	}
+	b->map = mmap(NULL, b->size, PROT_READ | PROT_WRITE, MAP_SHARED, fd,
+		mreq.offset);
+	if (b->map == MAP_FAILED) {
+		perror("kmsflip: mmap");
+		b->map = NULL;
+		return false;
+	}
+
+	for (uint32_t y = 0; y < h; y++) {
+		uint32_t *row = (uint32_t *)((char *)b->map + (size_t)y * b->pitch);
+		for (uint32_t x = 0; x < w; x++) {
+			int q = (y >= h / 2) * 2 + (x >= w / 2);
+			row[x] = 0xff000000u | quadrant_rgb[q];
+		}
+	}
+	return true;
+}
+
+static void
+page_flip_handler(int fd, unsigned int seq, unsigned int tv_sec,
+		unsigned int tv_usec, void *data)
+{
+	struct flip_state *st = data;
+
+	st->events++;
+	st->pending = false;
+}
+
+static bool
+find_output(int fd, uint32_t *conn_id, uint32_t *crtc_id,
+	drmModeModeInfo *mode)
+{
+	drmModeRes *res = drmModeGetResources(fd);
+	bool found = false;
+
+	if (!res) {
+		perror("kmsflip: GETRESOURCES");
+		return false;
+	}
+	for (int i = 0; i < res->count_connectors && !found; i++) {
+		drmModeConnector *c = drmModeGetConnector(fd, res->connectors[i]);
+		if (!c) {
+			continue;
+		}
+		if (c->connection == DRM_MODE_CONNECTED && c->count_modes > 0) {
+			int pick = 0;
+			for (int m = 0; m < c->count_modes; m++) {
+				if (c->modes[m].hdisplay == 800 &&
+				    c->modes[m].vdisplay == 600) {
+					pick = m;
+					break;
+				}
+			}
+			*mode = c->modes[pick];
+			*conn_id = c->connector_id;
+			/* xen-front: one CRTC per connector, any encoder */
+			uint32_t possible = 0;
+			for (int e = 0; e < c->count_encoders; e++) {
+				drmModeEncoder *enc =
+					drmModeGetEncoder(fd, c->encoders[e]);
+				if (enc) {
+					possible |= enc->possible_crtcs;
+					drmModeFreeEncoder(enc);
+				}
+			}
+			for (int k = 0; k < res->count_crtcs; k++) {
+				if (possible & (1u << k)) {
+					*crtc_id = res->crtcs[k];
+					found = true;
+					break;
+				}
+			}
+		}
+		drmModeFreeConnector(c);
+	}
+	drmModeFreeResources(res);
+	return found;
+}
+
+int
+main(int argc, char *argv[])
+{
+	double seconds = argc > 1 ? atof(argv[1]) : 10.0;
+	const char *driver = argc > 2 ? argv[2] : "xendrm-du";
+	struct buf bufs[NBUF] = { 0 };
+	struct flip_state st = { 0 };
+	drmEventContext evctx = {
+		.version = 2,
+		.page_flip_handler = page_flip_handler,
+	};
+	char path[32];
+	uint32_t conn_id = 0, crtc_id = 0;
+	drmModeModeInfo mode;
+	unsigned int flips = 0, lost = 0;
+	double max_wait = 0.0;
+	int fd;
+
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	fd = open_card(driver, path, sizeof(path));
+	if (fd < 0) {
+		printf("kmsflip: no %s card under /dev/dri\n", driver);
+		return 1;
+	}
+	if (!find_output(fd, &conn_id, &crtc_id, &mode)) {
+		printf("kmsflip: no connected connector with a CRTC\n");
+		return 1;
+	}
+	printf("kmsflip: card=%s driver=%s connector=%u mode=%ux%u crtc=%u\n",
+		path, driver, conn_id, mode.hdisplay, mode.vdisplay, crtc_id);
+
+	for (int i = 0; i < NBUF; i++) {
+		if (!buf_create(fd, &bufs[i], mode.hdisplay, mode.vdisplay)) {
+			return 1;
+		}
+	}
+	if (drmModeSetCrtc(fd, crtc_id, bufs[0].fb_id, 0, 0, &conn_id, 1,
+			&mode) < 0) {
+		perror("kmsflip: SETCRTC");
+		return 1;
+	}
+	printf("kmsflip: mode set, flipping for %.0f s\n", seconds);
+
+	double start = now_s(), end = start + seconds;
+	int cur = 0;
+	while (now_s() < end) {
+		cur ^= 1;
+		if (drmModePageFlip(fd, crtc_id, bufs[cur].fb_id,
+				DRM_MODE_PAGE_FLIP_EVENT, &st) < 0) {
+			printf("kmsflip: PAGE_FLIP failed: %s\n", strerror(errno));
+			break;
+		}
+		flips++;
+		st.pending = true;
+		double sent = now_s();
+		while (st.pending) {
+			struct pollfd pfd = { .fd = fd, .events = POLLIN };
+			double left = sent + 5.0 - now_s();
+			if (left <= 0) {
+				break;
+			}
+			int r = poll(&pfd, 1, (int)(left * 1000) + 1);
+			if (r > 0) {
+				drmHandleEvent(fd, &evctx);
+			} else if (r < 0 && errno != EINTR) {
+				perror("kmsflip: poll");
+				break;
+			}
+		}
+		double waited = now_s() - sent;
+		if (waited > max_wait) {
+			max_wait = waited;
+		}
+		if (st.pending) {
+			printf("kmsflip: flip %u: no event within 5 s\n", flips);
+			lost++;
+			break;
+		}
+	}
+	double elapsed = now_s() - start;
+	printf("kmsflip: flips=%u events=%u fps=%.1f max_event_ms=%.0f\n",
+		flips, st.events, elapsed > 0 ? st.events / elapsed : 0.0,
+		max_wait * 1000.0);
+
+	/* Leave the mode set and the buffers to the kernel's cleanup at
+	 * close: RMFB disables the CRTC (SET_CONFIG all zeros), then
+	 * FB_DETACH and DBUF_DESTROY, which the backend must serve too. */
+	close(fd);
+	return lost || st.events != flips || flips == 0 ? 1 : 0;
+}

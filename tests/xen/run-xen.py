@@ -1,0 +1,497 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
+"""The `xen` suite: Linux's unmodified xen-front in a Xen PV guest, under QEMU
+TCG, drives our vdispl.so running in weston inside dom0.
+
+  run-xen.py --plugin build/plugin/vdispl.so --kmsflip build/tests/xen/kmsflip
+             [--mode real|handplay] [--out DIR] [--seconds N]
+
+1. build-images.sh: Xen, Debian's kernel, a bookworm dom0 and the domU's base
+   initramfs, cached outside the tree (keyed by package versions).
+2. Run-time cpios: the domU initrd (base + init-domU + kmsflip and its libs)
+   and a dom0 overlay (init-dom0, vdispl.so, weston.ini, the scenario list),
+   so the image cache never holds our own code.
+3. One QEMU boot: dom0 starts weston (headless, pixman, modules=vdispl.so),
+   then, in sequence, a domU with be-alloc=0 (frontend-allocated buffers:
+   the copy backing) and one with be-alloc=1 (backend-allocated: the shared
+   backing). Each runs kmsflip: mode set, 4 solid quadrants, page flips with
+   events. dom0 screenshots weston while the guest flips, then xl destroys it.
+4. Checks, per scenario: xl create ok; frontend Connected; kmsflip saw every
+   flip event, no "Frame done timed-out" in the guest kernel log; the
+   screenshot shows the guest's quadrants, unscaled, in one window; xl
+   destroy completes (backend Closing -> Closed) and the backend directory
+   is gone. Globally: weston alive and exits on SIGTERM, no vdispl errors in
+   its log.
+
+Exit 0 pass, 1 fail, 77 skip (no qemu, no Debian mirror; reason printed).
+--mode handplay checks the infrastructure without the plugin: a shell loop
+in dom0 answers InitWait by hand and the frontend must reach Initialised.
+"""
+import argparse
+import base64
+import hashlib
+import os
+import re
+import shutil
+import struct
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import zlib
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+SKIP = 77
+QUADRANTS = [  # (name, rgb) in kmsflip.c's order: TL, TR, BL, BR
+    ('red', (255, 0, 0)), ('green', (0, 255, 0)),
+    ('blue', (0, 0, 255)), ('yellow', (255, 255, 0)),
+]
+BACKGROUND = (0x30, 0x30, 0x30)  # weston.ini [shell] background-color
+
+
+def say(msg):
+    print(msg, flush=True)
+
+
+# --- cpio (newc) -----------------------------------------------------------------
+
+def cpio_newc(entries):
+    """entries: list of (path, mode, data or None for a directory)."""
+    out = bytearray()
+    ino = 1
+
+    def pad4(n):
+        return (4 - n % 4) % 4
+
+    def entry(name, mode, data):
+        nonlocal ino
+        nb = name.encode() + b'\0'
+        hdr = '070701' + ''.join('%08x' % v for v in (
+            ino, mode, 0, 0, 1, 0, len(data), 0, 0, 0, 0, len(nb), 0))
+        ino += 1
+        out.extend(hdr.encode() + nb + b'\0' * pad4(110 + len(nb)))
+        out.extend(data + b'\0' * pad4(len(data)))
+
+    made = set()
+    for path, mode, data in entries:
+        parts = path.split('/')
+        for i in range(1, len(parts)):
+            d = '/'.join(parts[:i])
+            if d not in made:
+                made.add(d)
+                entry(d, 0o40755, b'')
+        if data is None:
+            made.add(path)
+            entry(path, 0o40755, b'')
+        else:
+            entry(path, mode, data)
+    entry('TRAILER!!!', 0, b'')
+    out.extend(b'\0' * pad4(len(out)))
+    return bytes(out)
+
+
+def file_entry(dest, src, mode=0o100755):
+    with open(src, 'rb') as f:
+        return (dest, mode, f.read())
+
+
+def elf_libs(binary):
+    """The shared libraries (real paths) and the paths they are loaded by."""
+    r = subprocess.run(['ldd', binary], capture_output=True, text=True)
+    libs = []
+    for line in r.stdout.splitlines():
+        m = re.search(r'(/\S+)\s+\(0x', line)
+        if m:
+            libs.append(m.group(1))
+    return libs
+
+
+# --- PNG decoding (stdlib only) ----------------------------------------------------
+
+def png_decode(data):
+    """Return (width, height, rows of RGB tuples-as-bytes, bytes per pixel)."""
+    if data[:8] != b'\x89PNG\r\n\x1a\n':
+        raise ValueError('not a PNG')
+    pos = 8
+    idat = bytearray()
+    w = h = None
+    while pos < len(data):
+        ln, typ = struct.unpack('>I4s', data[pos:pos + 8])
+        body = data[pos + 8:pos + 8 + ln]
+        pos += 12 + ln
+        if typ == b'IHDR':
+            w, h, depth, ctype, _, _, interlace = struct.unpack('>IIBBBBB', body)
+            if depth != 8 or ctype not in (2, 6) or interlace:
+                raise ValueError('unsupported PNG (depth %d type %d interlace %d)'
+                                 % (depth, ctype, interlace))
+            bpp = 3 if ctype == 2 else 4
+        elif typ == b'IDAT':
+            idat.extend(body)
+        elif typ == b'IEND':
+            break
+    raw = zlib.decompress(bytes(idat))
+    stride = w * bpp
+    rows = []
+    prev = bytearray(stride)
+    p = 0
+    for _ in range(h):
+        ft = raw[p]
+        line = bytearray(raw[p + 1:p + 1 + stride])
+        p += 1 + stride
+        if ft == 1:
+            for i in range(bpp, stride):
+                line[i] = (line[i] + line[i - bpp]) & 0xff
+        elif ft == 2:
+            for i in range(stride):
+                line[i] = (line[i] + prev[i]) & 0xff
+        elif ft == 3:
+            for i in range(stride):
+                left = line[i - bpp] if i >= bpp else 0
+                line[i] = (line[i] + ((left + prev[i]) >> 1)) & 0xff
+        elif ft == 4:
+            for i in range(stride):
+                a = line[i - bpp] if i >= bpp else 0
+                b = prev[i]
+                c = prev[i - bpp] if i >= bpp else 0
+                pa, pb, pc = abs(b - c), abs(a - c), abs(a + b - 2 * c)
+                pr = a if pa <= pb and pa <= pc else (b if pb <= pc else c)
+                line[i] = (line[i] + pr) & 0xff
+        elif ft != 0:
+            raise ValueError('bad PNG filter %d' % ft)
+        rows.append(bytes(line))
+        prev = line
+    return w, h, rows, bpp
+
+
+def colour_boxes(w, h, rows, bpp, colours):
+    """For each RGB colour: [count, x0, y0, x1, y1] of its exact matches (RGB
+    only: the screenshooter's alpha byte is not meaningful)."""
+    found = {c: [0, w, h, -1, -1] for c in colours}
+    for y in range(h):
+        row = rows[y]
+        if bpp == 4:
+            rgb = bytes(b for i, b in enumerate(row) if i % 4 != 3)
+        else:
+            rgb = row
+        for c in colours:
+            pat = bytes(c)
+            # scan by runs of the colour: cheap for solid quadrants
+            start = rgb.find(pat)
+            while start >= 0:
+                if start % 3:
+                    start = rgb.find(pat, start + 1)
+                    continue
+                end = start
+                while rgb[end:end + 3] == pat:
+                    end += 3
+                x0, x1 = start // 3, end // 3 - 1
+                b = found[c]
+                b[0] += x1 - x0 + 1
+                b[1] = min(b[1], x0)
+                b[2] = min(b[2], y)
+                b[3] = max(b[3], x1)
+                b[4] = max(b[4], y)
+                start = rgb.find(pat, end)
+    return found
+
+
+def check_pattern(png_path, mode_w, mode_h):
+    """The guest's 4 quadrants must be in one unscaled window."""
+    with open(png_path, 'rb') as f:
+        w, h, rows, bpp = png_decode(f.read())
+    boxes = colour_boxes(w, h, rows, bpp, [c for _, c in QUADRANTS])
+    qw, qh = mode_w // 2, mode_h // 2
+    problems = []
+    geo = {}
+    for name, c in QUADRANTS:
+        n, x0, y0, x1, y1 = boxes[c]
+        if n == 0:
+            problems.append('%s quadrant absent' % name)
+            continue
+        geo[name] = (x0, y0)
+        bw, bh = x1 - x0 + 1, y1 - y0 + 1
+        if (bw, bh) != (qw, qh) or n != qw * qh:
+            problems.append('%s quadrant: %d px in a %dx%d box at (%d,%d), want a '
+                            'solid %dx%d' % (name, n, bw, bh, x0, y0, qw, qh))
+    if not problems:
+        rx, ry = geo['red']
+        want = {'green': (rx + qw, ry), 'blue': (rx, ry + qh),
+                'yellow': (rx + qw, ry + qh)}
+        for name, pos in want.items():
+            if geo[name] != pos:
+                problems.append('%s quadrant at %s, want %s (next to red at %s)'
+                                % (name, geo[name], pos, (rx, ry)))
+    where = geo.get('red')
+    return problems, '%dx%d screenshot, guest content at %s' % (w, h, where)
+
+
+# --- the boot ------------------------------------------------------------------------
+
+MILESTONE = re.compile(r'Xen version 4|Building a PV Dom0|Run /init|^### ')
+TAG = re.compile(r'^### \[(dom[0U]) ([0-9.]+)\] (.*)$')
+
+
+class Boot:
+    def __init__(self, log_path):
+        self.log_path = log_path
+        self.lines = []     # (host elapsed s, text)
+        # dom0 also keeps its milestones in a file and dumps it at the end
+        # (DOM0LOG-BEGIN/END): the fallback should a console line get lost.
+        self.dom0log = []
+        self.t0 = None
+
+    def run(self, cmd, timeout):
+        self.t0 = time.monotonic()
+        with open(self.log_path, 'w', errors='replace', buffering=1) as log:
+            p = subprocess.Popen(cmd, stdin=subprocess.DEVNULL,
+                                 stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+            timer = threading.Timer(timeout, p.kill)
+            timer.start()
+            dumping = False
+            try:
+                for raw in p.stdout:
+                    line = raw.decode('latin1').rstrip('\r\n').replace('\r', '')
+                    t = time.monotonic() - self.t0
+                    log.write(line + '\n')
+                    if line.startswith('DOM0LOG-'):
+                        dumping = line == 'DOM0LOG-BEGIN'
+                        continue
+                    if dumping:
+                        self.dom0log.append((None, line))
+                        continue
+                    self.lines.append((t, line))
+                    if MILESTONE.search(line) and not line.startswith('### [domU'):
+                        if 'SHOT-' not in line or 'BEGIN' in line or 'FAILED' in line:
+                            say('  %6.1fs %s' % (t, line[:150]))
+            finally:
+                rc = p.wait()
+                timer.cancel()
+        return rc, time.monotonic() - self.t0
+
+    def first(self, pattern):
+        rx = re.compile(pattern)
+        for t, line in self.lines + self.dom0log:
+            if rx.search(line):
+                return t, line
+        return None, None
+
+    def block(self, begin, end):
+        out, inside = [], False
+        for _, line in self.lines:
+            if inside and end in line:
+                return out
+            if inside:
+                out.append(line)
+            elif begin in line:
+                inside = True
+        return out if inside else None
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument('--plugin', required=True)
+    ap.add_argument('--kmsflip', required=True)
+    ap.add_argument('--mode', default='real', choices=['real', 'handplay'])
+    ap.add_argument('--out', default=None)
+    ap.add_argument('--seconds', type=int, default=10)
+    ap.add_argument('--timeout', type=int, default=900)
+    args = ap.parse_args()
+    t_start = time.monotonic()
+
+    qemu = shutil.which('qemu-system-x86_64')
+    if not qemu:
+        say('SKIP: qemu-system-x86_64 missing (make deps installs qemu-system-x86)')
+        return SKIP
+    if args.mode == 'real' and not os.path.isfile(args.plugin):
+        say('FAIL: %s was not built (the plugin is incomplete)' % args.plugin)
+        return 1
+    if not os.path.isfile(args.kmsflip):
+        say('FAIL: %s was not built' % args.kmsflip)
+        return 1
+    out = os.path.abspath(args.out or os.path.join(
+        os.path.dirname(os.path.abspath(args.kmsflip)), 'out'))
+    os.makedirs(out, exist_ok=True)
+    for f in os.listdir(out):
+        if f.endswith('.png'):
+            os.unlink(os.path.join(out, f))
+
+    # 1. images
+    t = time.monotonic()
+    r = subprocess.run([os.path.join(HERE, 'build-images.sh')],
+                       stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    for line in r.stdout.splitlines():
+        say('  ' + line)
+    if r.returncode == SKIP:
+        say('SKIP: images cannot be built here (see above)')
+        return SKIP
+    m = re.search(r'^IMAGES=(.*)$', r.stdout, re.M)
+    if r.returncode != 0 or not m:
+        say('FAIL: build-images.sh failed (rc %d)' % r.returncode)
+        return 1
+    images = m.group(1)
+    t_images = time.monotonic() - t
+    say('images: %s (%.1f s)' % (images, t_images))
+
+    # 2. run-time cpios: our code only
+    entries = [file_entry('init', os.path.join(HERE, 'init-domU')),
+               file_entry('usr/bin/kmsflip', args.kmsflip)]
+    for lib in elf_libs(args.kmsflip):
+        entries.append(file_entry(lib.lstrip('/'), os.path.realpath(lib)))
+    with open(os.path.join(images, 'domu-base.cpio.gz'), 'rb') as f:
+        domu_initrd = cpio_newc(entries) + f.read()
+    ini = os.path.join(out, 'weston.ini')
+    with open(ini, 'w') as f:
+        f.write('[core]\nmodules=vdispl.so\nidle-time=0\n\n'
+                '[shell]\nbackground-color=0xff%02x%02x%02x\npanel-position=none\n\n'
+                '[vdispl]\nhypervisor=xen\n' % BACKGROUND)
+    with open(os.path.join(out, 'conf'), 'w') as f:
+        f.write('MODE=%s\nSCENARIOS="copy:0 shared:1"\nKMSFLIP_SECONDS=%d\n'
+                'SHOT_AFTER=4\n' % (args.mode, args.seconds))
+    dom0 = [file_entry('init', os.path.join(HERE, 'init-dom0')),
+            ('root/domu/initrd.img', 0o100644, domu_initrd),
+            file_entry('etc/vdispl-test/weston.ini', ini, 0o100644),
+            file_entry('etc/vdispl-test/conf', os.path.join(out, 'conf'), 0o100644)]
+    if args.mode == 'real':
+        dom0.append(file_entry('usr/lib/x86_64-linux-gnu/weston/vdispl.so',
+                               args.plugin))
+    # Xen hands dom0 one initrd module: the image, then our overlay (later
+    # cpio entries win, so /init is ours).
+    dom0_initrd = os.path.join(out, 'dom0-run.cpio')
+    with open(dom0_initrd, 'wb') as f:
+        with open(os.path.join(images, 'dom0.cpio'), 'rb') as img:
+            shutil.copyfileobj(img, f, 1 << 20)
+        f.write(cpio_newc(dom0))
+
+    # 3. boot
+    log_path = os.path.join(out, 'serial.log')
+    cmd = [qemu, '-accel', 'tcg,thread=multi', '-cpu', 'max,-smap',
+           '-m', '3072', '-smp', '2', '-nographic', '-no-reboot',
+           '-kernel', os.path.join(images, 'xen'),
+           '-append', 'console=com1 com1=115200,8n1 dom0_mem=1536M,max:1536M '
+                      'dom0_max_vcpus=2 loglvl=all guest_loglvl=all '
+                      'serial_tx_buffer=256k',
+           '-initrd', '%s console=hvc0 loglevel=4 panic=-1,%s' % (
+               os.path.join(images, 'vmlinuz'), dom0_initrd)]
+    say('boot: QEMU TCG, serial log %s' % log_path)
+    boot = Boot(log_path)
+    qrc, t_boot = boot.run(cmd, args.timeout)
+    say('boot: qemu rc=%d after %.1f s' % (qrc, t_boot))
+    os.unlink(dom0_initrd)  # 370 MB, rebuilt from the cache in a second
+
+    # 4. checks
+    fails = []
+
+    def check(ok, what):
+        say('  %s %s' % ('ok  ' if ok else 'FAIL', what))
+        if not ok:
+            fails.append(what)
+        return ok
+
+    def at(pattern):
+        t_, line = boot.first(pattern)
+        if t_ is not None:
+            return '%.1f s' % t_
+        return 'time lost' if line else 'never'
+
+    say('timings (from QEMU start): xl usable %s, weston ready %s' % (
+        at(r'^### \[dom0 .*\] XL-READY'), at(r'^### \[dom0 .*\] WESTON-READY')))
+    check(boot.first(r'DOM0-DONE')[0] is not None,
+          'dom0 ran to the end (DOM0-DONE; qemu rc %d, limit %d s)' % (qrc, args.timeout))
+    check(boot.first(r'XL-READY')[0] is not None, 'xl usable in dom0')
+    check(boot.first(r'WESTON-READY')[0] is not None,
+          'weston (headless, pixman%s) started in dom0' %
+          (', modules=vdispl.so' if args.mode == 'real' else ''))
+
+    for name, bealloc in (('copy', 0), ('shared', 1)):
+        say('scenario %s (be-alloc=%d):' % (name, bealloc))
+        _, line = boot.first(r'XL-CREATE %s ' % name)
+        check(line is not None and 'rc=0' in line,
+              '%s: xl create %s' % (name, line.split('] ')[1] if line else 'never ran'))
+        guest = boot.block('GUESTLOG-BEGIN %s' % name, 'GUESTLOG-END %s' % name) or []
+        gtext = '\n'.join(guest)
+        with open(os.path.join(out, 'guest-%s.log' % name), 'w') as f:
+            f.write(gtext + '\n')
+        states = [l.split('STATE %s ' % name)[1] for _, l in
+                  (boot.dom0log or boot.lines) if 'STATE %s ' % name in l]
+        say('  xenbus states: %s' % ' -> '.join(states))
+        if args.mode == 'handplay':
+            check(boot.first(r'FRONTEND-INITIALISED %s' % name)[0] is not None,
+                  '%s: frontend reached Initialised (%s)' % (
+                      name, at(r'FRONTEND-INITIALISED %s' % name)))
+        else:
+            check(boot.first(r'FRONTEND-CONNECTED %s' % name)[0] is not None,
+                  '%s: frontend Connected (%s)' % (
+                      name, at(r'FRONTEND-CONNECTED %s' % name)))
+            m = re.search(r'kmsflip: card=\S+ driver=\S+ connector=\d+ mode=(\d+)x(\d+)', gtext)
+            mode = (int(m.group(1)), int(m.group(2))) if m else (800, 600)
+            m = re.search(r'kmsflip: flips=(\d+) events=(\d+) fps=([0-9.]+) '
+                          r'max_event_ms=(\d+)', gtext)
+            if check(m is not None, '%s: kmsflip ran and reported its flips' % name):
+                flips, events = int(m.group(1)), int(m.group(2))
+                say('  guest: flips=%d events=%d fps=%s max_event_ms=%s' % (
+                    flips, events, m.group(3), m.group(4)))
+                check(flips >= 10 and events == flips,
+                      '%s: every flip got its event (flips=%d events=%d)'
+                      % (name, flips, events))
+            check(re.search(r'KMSFLIP-EXIT rc=0', gtext) is not None,
+                  '%s: kmsflip exit status 0' % name)
+            m = re.search(r'FRAME-TIMEOUTS (\d+)', gtext)
+            check(m is not None and m.group(1) == '0',
+                  '%s: no "Frame done timed-out" in the guest kernel log (%s)'
+                  % (name, m.group(1) if m else 'no log'))
+        shot = boot.block('SHOT-BEGIN %s' % name, 'SHOT-END %s' % name)
+        _, hdr = boot.first(r'SHOT-BEGIN %s ' % name)
+        png = os.path.join(out, 'screenshot-%s.png' % name)
+        if check(shot is not None and hdr is not None,
+                 '%s: dom0 screenshot taken while the guest flips' % name):
+            size, digest = hdr.split()[-2:]
+            data = base64.b64decode(''.join(s.strip() for s in shot))
+            with open(png, 'wb') as f:
+                f.write(data)
+            if check(len(data) == int(size) and
+                     hashlib.sha256(data).hexdigest() == digest,
+                     '%s: screenshot arrived intact over the console (%s bytes)'
+                     % (name, size)):
+                say('  screenshot: %s' % png)
+                if args.mode == 'handplay':
+                    w, h, rows, bpp = png_decode(data)
+                    n = colour_boxes(w, h, rows, bpp, [BACKGROUND])[BACKGROUND][0]
+                    check(n > w * h // 2, '%s: weston desktop in the screenshot '
+                          '(%d of %d px background)' % (name, n, w * h))
+                else:
+                    problems, where = check_pattern(png, *mode)
+                    check(not problems, '%s: guest pattern in its window (%s)%s' % (
+                        name, where, ''.join('\n         ' + p for p in problems)))
+        _, line = boot.first(r'XL-DESTROY %s ' % name)
+        m = re.search(r'rc=(\d+) secs=([0-9.]+)', line or '')
+        xlerr = [l for l in (boot.block('XL-DESTROY %s ' % name, 'SCENARIO-END %s' % name) or [])
+                 if l.startswith('xl destroy: ')]
+        check(m is not None and m.group(1) == '0' and float(m.group(2)) < 8.0 and not xlerr,
+              '%s: xl destroy completes cleanly (%s)%s' % (
+                  name, line.split('] ')[1] if line else 'never ran',
+                  ''.join('\n         ' + l for l in xlerr)))
+        check(boot.first(r'BACKEND-DIR-GONE %s' % name)[0] is not None,
+              '%s: backend directory removed after destroy' % name)
+
+    wlog = boot.block('WESTONLOG-BEGIN', 'WESTONLOG-END') or []
+    with open(os.path.join(out, 'weston.log'), 'w') as f:
+        f.write('\n'.join(wlog) + '\n')
+    check(boot.first(r'WESTON-ALIVE')[0] is not None, 'weston still running after the guests')
+    check(boot.first(r'WESTON-EXITED')[0] is not None, 'weston exits on SIGTERM')
+    errs = [l for l in wlog if re.search(r'(?i)vdispl', l) and
+            re.search(r'(?i)error|assert|abort|segfault|crash', l)]
+    check(not errs, 'no vdispl errors in weston\'s log (%s)%s' % (
+        os.path.join(out, 'weston.log'), ''.join('\n         ' + l for l in errs[:10])))
+
+    say('run total %.1f s (images %.1f s, boot %.1f s)' % (
+        time.monotonic() - t_start, t_images, t_boot))
+    if fails:
+        say('FAIL: %d check(s) failed; serial log %s' % (len(fails), log_path))
+        return 1
+    say('PASS (%s mode)' % args.mode)
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())
