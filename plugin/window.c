@@ -80,6 +80,7 @@
 #include "presentation-time-client-protocol.h"
 #include "viewporter-client-protocol.h"
 #include "window.h"
+#include "xdg-output-unstable-v1-client-protocol.h"
 #include "xdg-shell-client-protocol.h"
 
 #define TITLE_H 24
@@ -95,6 +96,8 @@ struct vd_output {
 	uint32_t refresh_mhz;	/* current mode, 0 unknown */
 	char *make;
 	char *model;
+	struct zxdg_output_v1 *xdg_output;
+	char *name;		/* xdg_output name: "HDMI-A-1", "headless" */
 };
 
 struct dmabuf_format {
@@ -122,6 +125,7 @@ struct vd_display {
 	struct wp_presentation *presentation;
 	struct wp_viewporter *viewporter;
 	struct zwp_linux_dmabuf_v1 *dmabuf;
+	struct zxdg_output_manager_v1 *xdg_output_manager;
 	struct wl_list outputs;		/* vd_output.link */
 	struct wl_array shm_formats;	/* uint32_t, wl_shm codes */
 	struct wl_array dmabuf_formats;	/* struct dmabuf_format */
@@ -570,9 +574,59 @@ static const struct wl_output_listener output_listener = {
 };
 
 static void
+xdg_output_name(void *data, struct zxdg_output_v1 *xo, const char *name)
+{
+	struct vd_output *out = data;
+
+	free(out->name);
+	out->name = name ? strdup(name) : NULL;
+}
+
+static void
+xdg_output_ignore_pos(void *data, struct zxdg_output_v1 *xo, int32_t x,
+		      int32_t y)
+{
+}
+
+static void
+xdg_output_ignore(void *data, struct zxdg_output_v1 *xo)
+{
+}
+
+static void
+xdg_output_ignore_str(void *data, struct zxdg_output_v1 *xo, const char *s)
+{
+}
+
+static const struct zxdg_output_v1_listener xdg_output_listener = {
+	.logical_position = xdg_output_ignore_pos,
+	.logical_size = xdg_output_ignore_pos,
+	.done = xdg_output_ignore,
+	.name = xdg_output_name,
+	.description = xdg_output_ignore_str,
+};
+
+/* Weston 10's wl_output is v3 (no name event): names come from here. */
+static void
+output_get_xdg_output(struct vd_display *d, struct vd_output *out)
+{
+	if (!d->xdg_output_manager || out->xdg_output) {
+		return;
+	}
+	out->xdg_output = zxdg_output_manager_v1_get_xdg_output(
+		d->xdg_output_manager, out->wl);
+	zxdg_output_v1_add_listener(out->xdg_output, &xdg_output_listener,
+				    out);
+}
+
+static void
 output_destroy(struct vd_output *out)
 {
 	wl_list_remove(&out->link);
+	if (out->xdg_output) {
+		zxdg_output_v1_destroy(out->xdg_output);
+	}
+	free(out->name);
 	if (out->wl) {
 		if (wl_output_get_version(out->wl) >=
 		    WL_OUTPUT_RELEASE_SINCE_VERSION) {
@@ -630,6 +684,10 @@ registry_global(void *data, struct wl_registry *reg, uint32_t name,
 			&zwp_linux_dmabuf_v1_interface, 3);
 		zwp_linux_dmabuf_v1_add_listener(d->dmabuf, &dmabuf_listener,
 						 d);
+	} else if (strcmp(iface, zxdg_output_manager_v1_interface.name) == 0 &&
+		   !d->xdg_output_manager && version >= 2) {
+		d->xdg_output_manager = wl_registry_bind(reg, name,
+			&zxdg_output_manager_v1_interface, 2);
 	} else if (strcmp(iface, wl_output_interface.name) == 0) {
 		struct vd_output *out = calloc(1, sizeof(*out));
 
@@ -642,6 +700,8 @@ registry_global(void *data, struct wl_registry *reg, uint32_t name,
 					   min_u32(version, 3));
 		wl_output_add_listener(out->wl, &output_listener, out);
 		wl_list_insert(d->outputs.prev, &out->link);
+		/* Outputs seen before the manager get theirs at sync time. */
+		output_get_xdg_output(d, out);
 	}
 }
 
@@ -669,6 +729,7 @@ static void
 sync_done(void *data, struct wl_callback *cb, uint32_t serial)
 {
 	struct vd_display *d = data;
+	struct vd_output *out;
 
 	wl_callback_destroy(cb);
 	d->sync = NULL;
@@ -684,6 +745,9 @@ sync_done(void *data, struct wl_callback *cb, uint32_t serial)
 				   d->wm_base ? "" : "xdg_wm_base");
 			d->sync_round = -1;
 			return;
+		}
+		wl_list_for_each(out, &d->outputs, link) {
+			output_get_xdg_output(d, out);
 		}
 		d->sync_round = 1;
 		d->sync = wl_display_sync(d->display);
@@ -879,6 +943,9 @@ vd_display_destroy(struct vd_display *d)
 	}
 	if (d->dmabuf) {
 		zwp_linux_dmabuf_v1_destroy(d->dmabuf);
+	}
+	if (d->xdg_output_manager) {
+		zxdg_output_manager_v1_destroy(d->xdg_output_manager);
 	}
 	if (d->viewporter) {
 		wp_viewporter_destroy(d->viewporter);
@@ -1510,13 +1577,19 @@ find_output(struct window *w)
 	if (!w->output_name) {
 		return NULL;
 	}
-	/* Weston 10's wl_output is v3 (no name event): match make/model. */
+	/* The output's name (xdg-output), else its model as a fallback. */
 	wl_list_for_each(out, &w->d->outputs, link) {
-		if ((out->model && strcmp(out->model, w->output_name) == 0) ||
-		    (out->make && strcmp(out->make, w->output_name) == 0)) {
+		if (out->name && strcmp(out->name, w->output_name) == 0) {
 			return out->wl;
 		}
 	}
+	wl_list_for_each(out, &w->d->outputs, link) {
+		if (out->model && strcmp(out->model, w->output_name) == 0) {
+			return out->wl;
+		}
+	}
+	weston_log("vdispl: no output named '%s' for '%s'; the shell "
+		   "chooses\n", w->output_name, w->title);
 	return NULL;
 }
 

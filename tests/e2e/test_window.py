@@ -35,6 +35,9 @@ TITLE_H, BORDER = 24, 4
 CW, CH = 320, 240
 OUT_W, OUT_H = 800, 600
 TOL = 3
+# frame_done rate bounds for a 60 Hz output: never above the refresh (plus
+# timer jitter), and not far below it even on a loaded 2-core CI machine.
+MIN_HZ, MAX_HZ = 45, 66
 
 failures = []
 
@@ -131,7 +134,7 @@ def test_main(args, tmp):
               in sg, 'scene graph: title and app_id')
 
         r, c = rate(out, 'win0_done')
-        check(50 <= r <= 66, f'frame_done rate visible: {r:.1f} Hz')
+        check(MIN_HZ <= r <= MAX_HZ, f'frame_done rate visible: {r:.1f} Hz')
         check(c['win0_order_errors'] == 0, 'frame_done in order')
         check(0 <= c['win0_presented'] - c['win0_done'] <= 1,
               f"presented {c['win0_presented']} done {c['win0_done']}")
@@ -144,7 +147,7 @@ def test_main(args, tmp):
         check(img.near(OUT_W // 2, OUT_H // 2, COVER, TOL),
               f'cover on top: {img.describe(OUT_W // 2, OUT_H // 2)}')
         r, c = rate(out, 'win0_done', 3.0)
-        check(50 <= r <= 66,
+        check(MIN_HZ <= r <= MAX_HZ,
               f'frame_done rate while fully covered: {r:.1f} Hz')
         check("'wintest: window 0': no presentation feedback" in w.log(),
               'covered: Weston stopped feedback, the fallback timer paces')
@@ -156,7 +159,7 @@ def test_main(args, tmp):
                                 what='window back after cover')
         check_window_pixels(img, args.shell)
         r, c = rate(out, 'win0_done')
-        check(50 <= r <= 66, f'frame_done rate after uncover: {r:.1f} Hz')
+        check(MIN_HZ <= r <= MAX_HZ, f'frame_done rate after uncover: {r:.1f} Hz')
         check("'wintest: window 0': presented again" in w.log(),
               'uncovered: presentation feedback is back')
     check(w.returncode == 0, f'weston exit status {w.returncode} on SIGTERM')
@@ -190,7 +193,7 @@ def test_two_windows_timer(args, tmp):
         dt = (c['t_ns'] - a['t_ns']) / 1e9
         for i in (0, 1):
             r = (c[f'win{i}_done'] - a[f'win{i}_done']) / dt
-            check(50 <= r <= 66, f'window {i} done rate, presenter at '
+            check(MIN_HZ <= r <= MAX_HZ, f'window {i} done rate, presenter at '
                   f'62.5 Hz: {r:.1f} Hz')
             p, d = c[f'win{i}_presented'], c[f'win{i}_done']
             check(c[f'win{i}_order_errors'] == 0 and 0 <= p - d <= 3,
@@ -220,8 +223,48 @@ def test_hide(args, tmp):
                                 what='window back after hide')
         check_window_pixels(img, args.shell)
         r, c = rate(out, 'win0_done')
-        check(50 <= r <= 66, f'rate after re-show: {r:.1f} Hz')
+        check(MIN_HZ <= r <= MAX_HZ, f'rate after re-show: {r:.1f} Hz')
     check(w.returncode == 0, f'weston exit status {w.returncode} (hide)')
+
+
+def test_fullscreen_scaled(args, tmp):
+    """A picture larger than the output, fullscreen on the named output:
+    the window takes the output, the frame stays, and the picture is
+    scaled down into the frame's inside keeping its aspect ratio."""
+    out = os.path.join(tmp, 'counters-d')
+    pw, ph = 1024, 768
+    with weston(args, out, width=str(pw), height=str(ph),
+                fullscreen='true', output='headless') as w:
+        wait_running(out)
+        img = w.wait_screenshot(picture_on_screen, 10,
+                                what='scaled picture on screen')
+        frame = img.find(FRAME0, TOL)
+        check(frame == (0, 0, OUT_W, OUT_H),
+              f'fullscreen: frame fills the output ({frame})')
+        area_w, area_h = OUT_W - 2 * BORDER, OUT_H - TITLE_H - BORDER
+        # Height-limited here: 572/768 < 792/1024.
+        sh = area_h
+        sw = pw * area_h // ph
+        x0 = BORDER + (area_w - sw) // 2
+        y0 = TITLE_H
+        red = img.find(RED, 40)
+        exp = (x0, y0, sw // 2, sh // 2)
+        # Bilinear filtering blends the quadrant edges: allow 2 px.
+        check(red is not None and
+              all(abs(a - b) <= 2 for a, b in zip(red, exp)),
+              f'red quadrant scaled with aspect kept: {red}, ~{exp}')
+        check(img.near(x0 + sw - 5, y0 + sh - 5, WHITE, TOL) and
+              img.near(x0 - 3, OUT_H // 2, FRAME0, TOL) and
+              img.near(x0 + sw + 2, OUT_H // 2, FRAME0, TOL),
+              'letterbox on the frame colour around the picture: '
+              f'{img.describe(x0 - 3, OUT_H // 2)} '
+              f'{img.describe(x0 + sw + 2, OUT_H // 2)}')
+        check('no output named' not in w.log(),
+              "fullscreen output found by its xdg-output name 'headless'")
+        r, c = rate(out, 'win0_done')
+        check(MIN_HZ <= r <= MAX_HZ, f'fullscreen scaled rate: {r:.1f} Hz')
+    check(w.returncode == 0, f'weston exit status {w.returncode} '
+          '(fullscreen)')
 
 
 def main():
@@ -237,7 +280,8 @@ def main():
                        f'vdispl-wintest-{os.getpid()}')
     os.makedirs(tmp, exist_ok=True)
     print(f'# window e2e: shell={args.shell} renderer={args.renderer}')
-    for t in (test_main, test_two_windows_timer, test_hide):
+    for t in (test_main, test_two_windows_timer, test_hide,
+              test_fullscreen_scaled):
         print(f'# {t.__name__}', flush=True)
         try:
             t(args, tmp)

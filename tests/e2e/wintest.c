@@ -14,6 +14,7 @@
  *   windows=1|2
  *   width=320 height=240      content size
  *   fullscreen=false
+ *   output=NAME               fullscreen on this output (xdg-output name)
  *   mode=flip|timer
  *   hide-at-ms=0              window 0: window_hide() at this time...
  *   hide-for-ms=0             ...and present again after this long
@@ -330,6 +331,7 @@ wet_module_init(struct weston_compositor *ec, int *argc, char *argv[])
 	struct wl_event_loop *loop = wl_display_get_event_loop(ec->wl_display);
 	struct wintest *t;
 	char *mode = NULL;
+	char *output = NULL;
 	bool fullscreen = false;
 
 	t = calloc(1, sizeof(*t));
@@ -350,6 +352,7 @@ wet_module_init(struct weston_compositor *ec, int *argc, char *argv[])
 	weston_config_section_get_int(sec, "height", &t->height, 240);
 	weston_config_section_get_bool(sec, "fullscreen", &fullscreen, false);
 	weston_config_section_get_string(sec, "mode", &mode, "flip");
+	weston_config_section_get_string(sec, "output", &output, NULL);
 	weston_config_section_get_int(sec, "hide-at-ms", &t->hide_at_ms, 0);
 	weston_config_section_get_int(sec, "hide-for-ms", &t->hide_for_ms,
 				      0);
@@ -374,6 +377,7 @@ wet_module_init(struct weston_compositor *ec, int *argc, char *argv[])
 			.width = t->width,
 			.height = t->height,
 			.fullscreen = fullscreen,
+			.output = output,
 		};
 
 		tw->t = t;
@@ -412,6 +416,7 @@ wet_module_init(struct weston_compositor *ec, int *argc, char *argv[])
 			present_next(&t->wins[i]);
 		}
 	}
+	free(output);
 	weston_log("vdispl-wintest: %d window(s) %dx%d, mode %s\n", t->nwin,
 		   t->width, t->height, t->timer_mode ? "timer" : "flip");
 	return 0;
