@@ -1046,12 +1046,56 @@ static const struct zwp_linux_buffer_params_v1_listener params_listener = {
 	.failed = params_failed,
 };
 
+/* Bytes per pixel of packed single-plane formats; 0 if unknown. */
+static int
+format_cpp(uint32_t fourcc)
+{
+	switch (fourcc) {
+	case DRM_FORMAT_XRGB8888:
+	case DRM_FORMAT_ARGB8888:
+	case DRM_FORMAT_XBGR8888:
+	case DRM_FORMAT_ABGR8888:
+	case DRM_FORMAT_RGBX8888:
+	case DRM_FORMAT_RGBA8888:
+	case DRM_FORMAT_BGRX8888:
+	case DRM_FORMAT_BGRA8888:
+	case DRM_FORMAT_XRGB2101010:
+	case DRM_FORMAT_ARGB2101010:
+	case DRM_FORMAT_XBGR2101010:
+	case DRM_FORMAT_ABGR2101010:
+		return 4;
+	case DRM_FORMAT_RGB888:
+	case DRM_FORMAT_BGR888:
+		return 3;
+	case DRM_FORMAT_RGB565:
+	case DRM_FORMAT_BGR565:
+	case DRM_FORMAT_XRGB4444:
+	case DRM_FORMAT_ARGB4444:
+	case DRM_FORMAT_XRGB1555:
+	case DRM_FORMAT_ARGB1555:
+	case DRM_FORMAT_YUYV:
+	case DRM_FORMAT_UYVY:
+		return 2;
+	default:
+		return 0;
+	}
+}
+
 static bool
 shm_geometry_ok(size_t size, size_t offset, int32_t width, int32_t height,
-		int32_t stride)
+		int32_t stride, uint32_t fourcc)
 {
+	int cpp = format_cpp(fourcc);
+
 	/* libwayland's wl_shm checks, which are fatal to the client. */
 	if (width <= 0 || height <= 0 || stride < width) {
+		return false;
+	}
+	/*
+	 * And the renderer's: it reads width * cpp bytes per row, so a
+	 * shorter stride would read past the pool.
+	 */
+	if (cpp > 0 && (int64_t)stride < (int64_t)width * cpp) {
 		return false;
 	}
 	if (INT32_MAX / stride <= height) {
@@ -1154,7 +1198,8 @@ vd_buffer_create_shm(struct vd_display *d, int fd, size_t size,
 	struct vd_buffer *buf;
 
 	if (!d || d->dead || fd < 0 ||
-	    !shm_geometry_ok(size, offset, width, height, stride) ||
+	    !shm_geometry_ok(size, offset, width, height, stride,
+			     drm_fourcc) ||
 	    (d->ready && !vd_display_shm_supports(d, drm_fourcc))) {
 		errno = EINVAL;
 		return NULL;

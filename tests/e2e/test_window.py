@@ -5,6 +5,8 @@
     test_window.py --shell=desktop|kiosk --renderer=pixman|gl
 
 What a user would see, checked:
+  0. buffers the compositor would answer with a protocol error (which
+     would kill every guest's window) are refused, and the client lives;
   1. the window: frame colour, title text in the title bar, the guest
      pattern 1:1 at the right place (desktop: window = content + frame;
      kiosk: window = the output, picture centred inside the frame);
@@ -123,8 +125,15 @@ def check_window_pixels(img, shell):
 
 def test_main(args, tmp):
     out = os.path.join(tmp, 'counters-a')
-    with weston(args, out) as w:
+    with weston(args, out, hostile='true') as w:
         wait_running(out)
+        c = h.wait_for(lambda: (lambda c: c if c.get('hostile_refused', 0) +
+                                c.get('hostile_accepted', 0) > 0 else None)(
+                                    counters(out)), 5,
+                       what='hostile buffers tried')
+        check(c['hostile_refused'] == 10 and c['hostile_accepted'] == 0,
+              f"buffers Weston would kill the client for: "
+              f"{c['hostile_refused']}/10 refused")
         img = w.wait_screenshot(picture_on_screen, 10,
                                 what='guest picture on screen')
         check_window_pixels(img, args.shell)
