@@ -444,6 +444,12 @@ class Weston:
         except BaseException:
             self.stop()
             self.dump()
+            log = self.log()
+            if (self.renderer == 'gl' and self.returncode not in (0, None)
+                    and 'failed to create compositor backend' in log
+                    and 'gl-renderer' in log):
+                skip('weston cannot start its GL renderer here (no usable '
+                     'EGL: install libegl1 libegl-mesa0 libgl1-mesa-dri)')
             raise
         return self
 
