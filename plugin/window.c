@@ -49,11 +49,16 @@
  * commit is done when it was presented or discarded (feedback) or the
  * fallback timer fired, AND the buffer shown before it was released; then
  * all seqs it covers get frame_done in order and the queued one, if any,
- * is committed. The fallback timer (a timerfd, ns precision) fires 1.5
- * refresh periods after a commit while feedback arrives normally; once it
+ * is committed. The fallback timer (a timerfd, ns precision) fires 2
+ * refresh periods after a commit while feedback arrives normally (a
+ * commit that just missed a repaint is presented up to ~2 periods later);
+ * once it
  * has fired (window not repainted), it ticks on a grid of exactly one
- * refresh period until real feedback comes back. A hidden guest therefore
- * runs at the refresh rate instead of freezing.
+ * refresh period until real feedback comes back: the feedback of frames
+ * the timer completed is kept, and a late `presented` hands pacing back
+ * to Weston (else a visible window whose vblank falls just after the grid
+ * would stay timer-paced). A hidden guest therefore runs at the refresh
+ * rate instead of freezing.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -87,6 +92,8 @@
 #define BORDER 4
 #define FONT_SCALE 2
 #define DEFAULT_REFRESH_MHZ 60000
+/* How long feedback may take before the fallback steps in. */
+#define FEEDBACK_MARGIN(period_ns) (2 * (period_ns))
 
 struct vd_output {
 	struct vd_display *d;
@@ -185,6 +192,7 @@ struct inflight {
 	bool active;
 	bool presented;
 	struct wp_presentation_feedback *feedback;
+	uint64_t commit_ns;
 	struct vd_buffer *prev;	/* shown before; must be released */
 	size_t nseqs;		/* seqs (from the front) it completes */
 };
@@ -225,6 +233,12 @@ struct window {
 	struct inflight inflight;
 	struct wl_array seqs;	/* uint64_t, outstanding, in order */
 
+	/*
+	 * Feedback of frames the fallback completed: a late `presented`
+	 * proves Weston repaints us, and hands pacing back to it.
+	 */
+	struct wl_array late_feedback;	/* wp_presentation_feedback * */
+
 	int timer_fd;
 	struct wl_event_source *timer_source;
 	bool timer_armed;
@@ -240,6 +254,7 @@ static void display_realise_pending(struct vd_display *d);
 static void window_try_commit(struct window *w);
 static void window_try_complete(struct window *w);
 static void buffer_check_idle(struct vd_buffer *buf);
+static void late_feedback_clear(struct window *w);
 static bool buffer_realise(struct vd_buffer *buf);
 
 /* --- small helpers --------------------------------------------------------- */
@@ -1687,6 +1702,7 @@ window_unrealise(struct window *w)
 		wp_presentation_feedback_destroy(w->inflight.feedback);
 		w->inflight.feedback = NULL;
 	}
+	late_feedback_clear(w);
 	if (w->viewport) {
 		wp_viewport_destroy(w->viewport);
 		w->viewport = NULL;
@@ -1713,6 +1729,54 @@ window_unrealise(struct window *w)
 }
 
 /* --- windows: presentation ------------------------------------------------- */
+
+static void
+late_feedback_clear(struct window *w)
+{
+	struct wp_presentation_feedback **fb;
+
+	wl_array_for_each(fb, &w->late_feedback) {
+		wp_presentation_feedback_destroy(*fb);
+	}
+	w->late_feedback.size = 0;
+}
+
+/* Keep @fb for a late answer; a few are plenty (one per refresh). */
+static void
+late_feedback_add(struct window *w, struct wp_presentation_feedback *fb)
+{
+	struct wp_presentation_feedback **slot;
+
+	if (w->late_feedback.size >= 8 * sizeof(*slot) ||
+	    !(slot = wl_array_add(&w->late_feedback, sizeof(*slot)))) {
+		wp_presentation_feedback_destroy(fb);
+		return;
+	}
+	*slot = fb;
+}
+
+static bool
+late_feedback_remove(struct window *w, struct wp_presentation_feedback *fb)
+{
+	struct wp_presentation_feedback **p, **end;
+
+	end = (void *)((char *)w->late_feedback.data + w->late_feedback.size);
+	for (p = w->late_feedback.data; p < end; p++) {
+		if (*p == fb) {
+			memmove(p, p + 1, (size_t)((char *)end -
+						   (char *)(p + 1)));
+			w->late_feedback.size -= sizeof(*p);
+			return true;
+		}
+	}
+	return false;
+}
+
+static uint64_t
+refresh_period_ns(const struct window *w)
+{
+	return 1000000000000ull / vd_display_refresh_mhz(w->d);
+}
 
 static void
 timer_set(struct window *w, uint64_t deadline_ns)
@@ -1742,13 +1806,13 @@ timer_disarm(struct window *w)
 
 /*
  * Arm the fallback for a frame just committed (or queued with no way to
- * commit it). While Weston presents us, give its feedback 1.5 periods;
+ * commit it). While Weston presents us, give its feedback 2 periods;
  * once the fallback is in charge, tick on its own refresh grid.
  */
 static void
 timer_arm_fallback(struct window *w)
 {
-	uint64_t period = 1000000000000ull / vd_display_refresh_mhz(w->d);
+	uint64_t period = refresh_period_ns(w);
 	uint64_t now = now_ns();
 	uint64_t deadline;
 
@@ -1757,7 +1821,7 @@ timer_arm_fallback(struct window *w)
 
 		deadline = w->last_tick_ns + n * period;
 	} else {
-		deadline = now + period + period / 2;
+		deadline = now + FEEDBACK_MARGIN(period);
 	}
 	timer_set(w, deadline);
 }
@@ -1842,18 +1906,27 @@ static void
 feedback_end(struct window *w, struct wp_presentation_feedback *fb,
 	     bool presented)
 {
+	bool late = late_feedback_remove(w, fb);
+
 	wp_presentation_feedback_destroy(fb);
-	if (!w->inflight.active || w->inflight.feedback != fb) {
-		return;
-	}
-	w->inflight.feedback = NULL;
-	w->inflight.presented = true;
 	if (presented && w->fallback_mode) {
 		/* Weston repaints us again: the fallback steps back. */
 		w->fallback_mode = false;
 		trace(w->d, "'%s': presented again, fallback timer off",
 		      w->title);
+		if (late && w->inflight.active && !w->inflight.presented) {
+			/* The frame in flight gets feedback's full margin. */
+			uint64_t p = refresh_period_ns(w);
+
+			timer_set(w, w->inflight.commit_ns +
+				  FEEDBACK_MARGIN(p));
+		}
 	}
+	if (late || !w->inflight.active || w->inflight.feedback != fb) {
+		return;
+	}
+	w->inflight.feedback = NULL;
+	w->inflight.presented = true;
 	window_try_complete(w);
 }
 
@@ -1892,6 +1965,7 @@ window_try_commit(struct window *w)
 
 	w->inflight = (struct inflight) {
 		.active = true,
+		.commit_ns = now_ns(),
 		.nseqs = seqs_count(w),
 		.prev = (w->shown && w->shown != buf &&
 			 w->shown->releases_pending > 0) ? w->shown : NULL,
@@ -1951,7 +2025,7 @@ window_try_complete(struct window *w)
 	}
 	done = seqs_take(w, n, local, sizeof(local) / sizeof(local[0]));
 	if (w->inflight.feedback) {
-		wp_presentation_feedback_destroy(w->inflight.feedback);
+		late_feedback_add(w, w->inflight.feedback);
 	}
 	w->inflight = (struct inflight) { 0 };
 	timer_disarm(w);
@@ -2033,6 +2107,7 @@ window_create(struct vd_display *d, const struct window_config *cfg,
 	w->d = d;
 	w->timer_fd = -1;
 	wl_array_init(&w->seqs);
+	wl_array_init(&w->late_feedback);
 	w->title = strdup_or_empty(cfg->title);
 	w->app_id = strdup_or_empty(cfg->app_id);
 	w->output_name = cfg->output ? strdup(cfg->output) : NULL;
@@ -2097,6 +2172,7 @@ window_free(struct window *w)
 		close(w->timer_fd);
 	}
 	wl_array_release(&w->seqs);
+	wl_array_release(&w->late_feedback);
 	free(w->title);
 	free(w->app_id);
 	free(w->output_name);

@@ -22,6 +22,12 @@
  *   hide-at-ms=0              window 0: window_hide() at this time...
  *   hide-for-ms=0             ...and present again after this long
  *
+ * Control: the test appends commands, one per line, to <out>.ctl; each is
+ * run once (polled every 100 ms; "ctl_done N" counts them):
+ *   sleep    weston_compositor_sleep(): outputs off, no repaint, so no
+ *            presentation feedback (a blanked screen)
+ *   wake     weston_compositor_wake()
+ *
  * The pattern (XRGB8888): quadrants red, green / blue, white (top-left,
  * top-right / bottom-left, bottom-right). Frame colours: 0x3366cc for
  * window 0, 0xcc8800 for window 1. Titles "wintest: window N", app_ids
@@ -89,6 +95,7 @@ struct wintest {
 	uint64_t hides;
 	bool hostile;		/* try hostile buffers once ready */
 	int refused;		/* hostile buffers refused (NULL) */
+	int ctl_done;		/* control lines run */
 	int accepted;		/* hostile buffers accepted: a bug */
 };
 
@@ -123,6 +130,8 @@ write_stats(struct wintest *t)
 	fprintf(f, "hides %" PRIu64 "\n", t->hides);
 	fprintf(f, "hidden %d\n", t->hide_phase == 1);
 	fprintf(f, "hostile_refused %d\n", t->refused);
+	fprintf(f, "ctl_done %d\n", t->ctl_done);
+	fprintf(f, "state %d\n", t->ec->state);
 	fprintf(f, "hostile_accepted %d\n", t->accepted);
 	for (int i = 0; i < t->nwin; i++) {
 		struct twin *tw = &t->wins[i];
@@ -140,11 +149,42 @@ write_stats(struct wintest *t)
 
 static void try_hostile(struct wintest *t);
 
+static void
+run_control(struct wintest *t)
+{
+	char path[4096], line[64];
+	int n = 0;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s.ctl", t->out);
+	f = fopen(path, "r");
+	if (!f) {
+		return;
+	}
+	while (fgets(line, sizeof(line), f)) {
+		if (n++ < t->ctl_done) {
+			continue;
+		}
+		t->ctl_done++;
+		if (strncmp(line, "sleep", 5) == 0) {
+			weston_log("vdispl-wintest: compositor to sleep\n");
+			weston_compositor_sleep(t->ec);
+		} else if (strncmp(line, "wake", 4) == 0) {
+			weston_log("vdispl-wintest: compositor wakes\n");
+			weston_compositor_wake(t->ec);
+		}
+	}
+	fclose(f);
+}
+
 static int
 stats_tick(void *data)
 {
 	struct wintest *t = data;
 
+	if (t->out) {
+		run_control(t);
+	}
 	if (t->hostile && vd_display_ready(t->d)) {
 		/* Once ready, so that the format check applies too. */
 		t->hostile = false;
