@@ -427,6 +427,12 @@ class Weston:
         env = self.env()
         del env['WAYLAND_DISPLAY']
         env.update(self.extra_env)
+        # Sanitizer builds: an uninstrumented weston that dlopens an ASan
+        # module needs libasan preloaded (weston only, not its clients).
+        preload = os.environ.get('VDISPL_WESTON_LD_PRELOAD')
+        if preload:
+            env['LD_PRELOAD'] = preload
+            env.setdefault('ASAN_OPTIONS', 'detect_leaks=0')
         if self.renderer == 'gl':
             # llvmpipe: no GPU needed.
             env.setdefault('LIBGL_ALWAYS_SOFTWARE', '1')
