@@ -55,7 +55,6 @@
  * refresh period until real feedback comes back. A hidden guest therefore
  * runs at the refresh rate instead of freezing.
  */
-#include <assert.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -70,6 +69,9 @@
 
 #include <drm_fourcc.h>
 #include <libweston/libweston.h>
+#include <libweston/weston-log.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <wayland-client.h>
 #include <wayland-server-core.h>
 
@@ -102,6 +104,7 @@ struct dmabuf_format {
 
 struct vd_display {
 	struct weston_compositor *ec;
+	struct weston_log_scope *scope;	/* "vdispl-window" trace */
 	struct wl_event_loop *loop;
 	struct wl_display *display;	/* client side */
 	struct wl_event_source *fd_source;
@@ -236,6 +239,27 @@ static void buffer_check_idle(struct vd_buffer *buf);
 static bool buffer_realise(struct vd_buffer *buf);
 
 /* --- small helpers --------------------------------------------------------- */
+
+/*
+ * Trace to the "vdispl-window" debug scope (weston --logger-scopes=
+ * vdispl-window, or weston-debug vdispl-window): window life cycle and
+ * pacing changes, never per frame.
+ */
+static void __attribute__((format(printf, 2, 3)))
+trace(struct vd_display *d, const char *fmt, ...)
+{
+	char ts[64], line[512];
+	va_list ap;
+
+	if (!d->scope || !weston_log_scope_is_enabled(d->scope)) {
+		return;
+	}
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	weston_log_scope_printf(d->scope, "%s %s\n",
+		weston_log_scope_timestamp(d->scope, ts, sizeof(ts)), line);
+}
 
 static uint64_t
 now_ns(void)
@@ -697,6 +721,10 @@ vd_display_create(struct weston_compositor *ec)
 	}
 	d->ec = ec;
 	d->loop = wl_display_get_event_loop(ec->wl_display);
+	/* NULL if another instance registered it: tracing is optional. */
+	d->scope = weston_compositor_add_log_scope(ec, "vdispl-window",
+		"vdispl window layer: windows, configures, frame pacing\n",
+		NULL, NULL, NULL);
 	wl_list_init(&d->outputs);
 	wl_list_init(&d->windows);
 	wl_list_init(&d->buffers);
@@ -738,6 +766,7 @@ vd_display_create(struct weston_compositor *ec)
 err_disconnect:
 	wl_display_disconnect(d->display);
 err_free:
+	weston_log_scope_destroy(d->scope);
 	wl_array_release(&d->shm_formats);
 	wl_array_release(&d->dmabuf_formats);
 	free(d);
@@ -879,6 +908,7 @@ vd_display_destroy(struct vd_display *d)
 	 */
 	wl_display_flush(d->display);
 	wl_display_disconnect(d->display);
+	weston_log_scope_destroy(d->scope);
 	wl_array_release(&d->shm_formats);
 	wl_array_release(&d->dmabuf_formats);
 	free(d);
@@ -936,6 +966,8 @@ params_failed(void *data, struct zwp_linux_buffer_params_v1 *params)
 	zwp_linux_buffer_params_v1_destroy(params);
 	buf->params = NULL;
 	buf->failed = true;
+	trace(buf->d, "dma-buf import failed (%dx%d fourcc 0x%08x)",
+	      buf->width, buf->height, buf->fourcc);
 	/* The handler may destroy @buf: touch nothing after it. */
 	if (buf->ready) {
 		buf->ready(buf->ready_data, buf, false);
@@ -1425,6 +1457,8 @@ xdg_surface_configure(void *data, struct xdg_surface *xs, uint32_t serial)
 	bool first = !w->configured;
 
 	xdg_surface_ack_configure(xs, serial);
+	trace(w->d, "'%s': configure %dx%d%s", w->title, w->conf_w, w->conf_h,
+	      w->conf_constrained ? " (fullscreen/maximised)" : "");
 	w->configured = true;
 	window_apply_configure(w);
 	if (first) {
@@ -1512,6 +1546,8 @@ window_realise(struct window *w)
 	if (w->fullscreen) {
 		xdg_toplevel_set_fullscreen(w->toplevel, find_output(w));
 	}
+	trace(d, "'%s': realised (app_id %s%s)", w->title, w->app_id,
+	      w->fullscreen ? ", fullscreen" : "");
 	w->realised = true;
 	w->configured = false;
 	w->mapped = false;
@@ -1627,28 +1663,35 @@ seqs_count(const struct window *w)
 	return w->seqs.size / sizeof(uint64_t);
 }
 
-/* Report the first @n outstanding seqs. @w may be freed on return. */
-static void
-seqs_emit(struct window *w, size_t n)
+/*
+ * Take the first @n outstanding seqs off the queue into @done (@local if
+ * it is big enough, else allocated). Returns the array, NULL on ENOMEM.
+ */
+static uint64_t *
+seqs_take(struct window *w, size_t n, uint64_t *local, size_t nlocal)
 {
-	uint64_t local[8];
 	uint64_t *done = local;
 
-	if (n == 0) {
-		return;
+	if (n > seqs_count(w)) {
+		n = seqs_count(w);	/* never: keep the maths in bounds */
 	}
-	if (n > sizeof(local) / sizeof(local[0])) {
+	if (n > nlocal) {
 		done = malloc(n * sizeof(*done));
 		if (!done) {
-			/* Report nothing rather than out of order. */
-			return;
+			return NULL;
 		}
 	}
 	memcpy(done, w->seqs.data, n * sizeof(*done));
 	memmove(w->seqs.data, (uint64_t *)w->seqs.data + n,
 		w->seqs.size - n * sizeof(*done));
 	w->seqs.size -= n * sizeof(*done);
+	return done;
+}
 
+/* Report seqs taken with seqs_take(). @w may be freed on return. */
+static void
+seqs_report(struct window *w, uint64_t *done, size_t n, uint64_t *local)
+{
 	w->emitting++;
 	for (size_t i = 0; i < n && !w->destroy_requested; i++) {
 		if (w->listener && w->listener->frame_done) {
@@ -1687,9 +1730,11 @@ feedback_end(struct window *w, struct wp_presentation_feedback *fb,
 	}
 	w->inflight.feedback = NULL;
 	w->inflight.presented = true;
-	if (presented) {
+	if (presented && w->fallback_mode) {
 		/* Weston repaints us again: the fallback steps back. */
 		w->fallback_mode = false;
+		trace(w->d, "'%s': presented again, fallback timer off",
+		      w->title);
 	}
 	window_try_complete(w);
 }
@@ -1773,6 +1818,7 @@ window_try_commit(struct window *w)
 static void
 window_try_complete(struct window *w)
 {
+	uint64_t local[8], *done;
 	size_t n;
 
 	if (!w->inflight.active || !w->inflight.presented) {
@@ -1782,17 +1828,26 @@ window_try_complete(struct window *w)
 		return;	/* wl_buffer.release will call us again */
 	}
 	n = w->inflight.nseqs;
+	if (n > seqs_count(w)) {
+		n = seqs_count(w);
+	}
+	done = seqs_take(w, n, local, sizeof(local) / sizeof(local[0]));
 	if (w->inflight.feedback) {
 		wp_presentation_feedback_destroy(w->inflight.feedback);
 	}
 	w->inflight = (struct inflight) { 0 };
 	timer_disarm(w);
-	/* Commit the queued frame before the core hears about this one. */
+	/*
+	 * Commit the queued frame before the core hears about this one, so
+	 * that a present from frame_done queues behind it.
+	 */
 	window_try_commit(w);
 	if (w->has_queued && !w->inflight.active) {
 		timer_arm_fallback(w);
 	}
-	seqs_emit(w, n);
+	if (done) {
+		seqs_report(w, done, n, local);
+	}
 }
 
 static int
@@ -1806,6 +1861,10 @@ handle_timer(int fd, uint32_t mask, void *data)
 		return 0;
 	}
 	w->timer_armed = false;
+	if (!w->fallback_mode) {
+		trace(d, "'%s': no presentation feedback, fallback timer "
+		      "paces frames", w->title);
+	}
 	w->fallback_mode = true;
 	w->last_tick_ns = now_ns();
 	if (w->inflight.active) {
@@ -1814,6 +1873,7 @@ handle_timer(int fd, uint32_t mask, void *data)
 	} else if (w->has_queued && !window_can_commit(w)) {
 		/* Nowhere to show it (not configured yet, or no client). */
 		struct vd_buffer *buf = w->queued;
+		uint64_t local[8], *done;
 		size_t n = seqs_count(w);
 
 		w->has_queued = false;
@@ -1822,7 +1882,10 @@ handle_timer(int fd, uint32_t mask, void *data)
 			buf->queued_on = NULL;
 			buffer_check_idle(buf);
 		}
-		seqs_emit(w, n);
+		done = seqs_take(w, n, local, sizeof(local) / sizeof(local[0]));
+		if (done) {
+			seqs_report(w, done, n, local);
+		}
 	}
 	vd_display_flush(d);
 	return 0;
@@ -2003,6 +2066,7 @@ window_hide(struct window *w)
 	 * configure, so drop the surfaces and build them again on the next
 	 * present. A frame in flight completes on the fallback timer.
 	 */
+	trace(w->d, "'%s': hidden", w->title);
 	window_unrealise(w);
 	w->hidden = true;
 	vd_display_flush(w->d);

@@ -16,6 +16,9 @@
  *   kmsflip: flipping for S s
  *   kmsflip: flips=N events=N fps=X max_event_ms=M
  *
+ * Usage: kmsflip [SECONDS [DRIVER]]  (DRIVER defaults to xendrm-du; another
+ * name lets the same program be tried on, e.g., QEMU's bochs-drm.)
+ *
  * Exit status 0 when every flip got its event, 1 otherwise. A flip whose
  * event does not come within 5 s counts as lost (xen-front itself gives up
  * after 3.1 s and logs "Frame done timed-out", then completes the event).
@@ -68,7 +71,7 @@ now_s(void)
 }
 
 static int
-open_card(char *path, size_t len)
+open_card(const char *driver, char *path, size_t len)
 {
 	for (int i = 0; i < 16; i++) {
 		snprintf(path, len, "/dev/dri/card%d", i);
@@ -77,7 +80,7 @@ open_card(char *path, size_t len)
 			continue;
 		}
 		drmVersionPtr v = drmGetVersion(fd);
-		bool ok = v && strcmp(v->name, "xendrm-du") == 0;
+		bool ok = v && strcmp(v->name, driver) == 0;
 		drmFreeVersion(v);
 		if (ok) {
 			return fd;
@@ -199,6 +202,7 @@ int
 main(int argc, char *argv[])
 {
 	double seconds = argc > 1 ? atof(argv[1]) : 10.0;
+	const char *driver = argc > 2 ? argv[2] : "xendrm-du";
 	struct buf bufs[NBUF] = { 0 };
 	struct flip_state st = { 0 };
 	drmEventContext evctx = {
@@ -213,17 +217,17 @@ main(int argc, char *argv[])
 	int fd;
 
 	setvbuf(stdout, NULL, _IOLBF, 0);
-	fd = open_card(path, sizeof(path));
+	fd = open_card(driver, path, sizeof(path));
 	if (fd < 0) {
-		printf("kmsflip: no xendrm-du card under /dev/dri\n");
+		printf("kmsflip: no %s card under /dev/dri\n", driver);
 		return 1;
 	}
 	if (!find_output(fd, &conn_id, &crtc_id, &mode)) {
 		printf("kmsflip: no connected connector with a CRTC\n");
 		return 1;
 	}
-	printf("kmsflip: card=%s driver=xendrm-du connector=%u mode=%ux%u crtc=%u\n",
-		path, conn_id, mode.hdisplay, mode.vdisplay, crtc_id);
+	printf("kmsflip: card=%s driver=%s connector=%u mode=%ux%u crtc=%u\n",
+		path, driver, conn_id, mode.hdisplay, mode.vdisplay, crtc_id);
 
 	for (int i = 0; i < NBUF; i++) {
 		if (!buf_create(fd, &bufs[i], mode.hdisplay, mode.vdisplay)) {

@@ -236,6 +236,9 @@ class Boot:
     def __init__(self, log_path):
         self.log_path = log_path
         self.lines = []     # (host elapsed s, text)
+        # dom0 also keeps its milestones in a file and dumps it at the end
+        # (DOM0LOG-BEGIN/END): the fallback should a console line get lost.
+        self.dom0log = []
         self.t0 = None
 
     def run(self, cmd, timeout):
@@ -245,11 +248,18 @@ class Boot:
                                  stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
             timer = threading.Timer(timeout, p.kill)
             timer.start()
+            dumping = False
             try:
                 for raw in p.stdout:
                     line = raw.decode('latin1').rstrip('\r\n').replace('\r', '')
                     t = time.monotonic() - self.t0
                     log.write(line + '\n')
+                    if line.startswith('DOM0LOG-'):
+                        dumping = line == 'DOM0LOG-BEGIN'
+                        continue
+                    if dumping:
+                        self.dom0log.append((None, line))
+                        continue
                     self.lines.append((t, line))
                     if MILESTONE.search(line) and not line.startswith('### [domU'):
                         if 'SHOT-' not in line or 'BEGIN' in line or 'FAILED' in line:
@@ -261,7 +271,7 @@ class Boot:
 
     def first(self, pattern):
         rx = re.compile(pattern)
-        for t, line in self.lines:
+        for t, line in self.lines + self.dom0log:
             if rx.search(line):
                 return t, line
         return None, None
@@ -379,8 +389,10 @@ def main():
         return ok
 
     def at(pattern):
-        t_, _ = boot.first(pattern)
-        return '%.1f s' % t_ if t_ is not None else 'never'
+        t_, line = boot.first(pattern)
+        if t_ is not None:
+            return '%.1f s' % t_
+        return 'time lost' if line else 'never'
 
     say('timings (from QEMU start): xl usable %s, weston ready %s' % (
         at(r'^### \[dom0 .*\] XL-READY'), at(r'^### \[dom0 .*\] WESTON-READY')))
@@ -400,8 +412,8 @@ def main():
         gtext = '\n'.join(guest)
         with open(os.path.join(out, 'guest-%s.log' % name), 'w') as f:
             f.write(gtext + '\n')
-        states = [l.split('STATE %s ' % name)[1] for _, l in boot.lines
-                  if 'STATE %s ' % name in l]
+        states = [l.split('STATE %s ' % name)[1] for _, l in
+                  (boot.dom0log or boot.lines) if 'STATE %s ' % name in l]
         say('  xenbus states: %s' % ' -> '.join(states))
         if args.mode == 'handplay':
             check(boot.first(r'FRONTEND-INITIALISED %s' % name)[0] is not None,

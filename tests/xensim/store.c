@@ -22,11 +22,15 @@
  *   commit fail with EAGAIN (the client retries); otherwise the overlay is
  *   applied and the watch events are fired. A transaction dies with its
  *   connection, leaving the tree untouched.
- * - A watch on P fires for changes of P or below (with the changed path),
- *   and for removal of an ancestor of P (with P). A registration fires
- *   once at once. Events go only to connections that may read the node
- *   (or its parent). Paths registered relative come back relative.
- *   @introduceDomain and @releaseDomain fire for dom0's watchers.
+ * - A watch on P fires for changes of P or below, with the changed path.
+ *   Removing a subtree fires like a change of its top node, then fires
+ *   each removed node's exact watchers. A registration fires once at once.
+ *   Events go only to connections that may read the node (or its parent).
+ *   Paths registered relative come back relative. @introduceDomain and
+ *   @releaseDomain fire for dom0's watchers.
+ * - Quotas for unprivileged domains as xenstored's defaults: 1000 nodes,
+ *   2048-byte records, 5 permissions per node, 128 watches, 10
+ *   transactions (ENOSPC / E2BIG). Unknown message types get ENOSYS.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -46,6 +50,7 @@
 /* xenstored's default quotas for unprivileged domains. */
 #define QUOTA_NODES 1000u
 #define QUOTA_ENTRY 2048u
+#define QUOTA_PERMS 5u
 #define MAX_PERMS 32u
 
 struct perm {
@@ -76,7 +81,7 @@ struct event {
 	char *path;
 	struct perm *perms;
 	uint32_t nperms;
-	bool recurse;
+	bool exact;
 };
 
 struct store_tx {
@@ -237,7 +242,9 @@ node_new(const char *path, const void *value, uint32_t vlen,
 	}
 	n->value[vlen] = '\0';
 	n->vlen = vlen;
-	memcpy(n->perms, perms, sizeof(*perms) * nperms);
+	if (nperms) {
+		memcpy(n->perms, perms, sizeof(*perms) * nperms);
+	}
 	n->nperms = nperms;
 	return n;
 }
@@ -411,13 +418,6 @@ valid_path(const char *p)
 	return true;
 }
 
-static bool
-is_special(const char *p)
-{
-	return strcmp(p, "@introduceDomain") == 0 ||
-	       strcmp(p, "@releaseDomain") == 0;
-}
-
 /* Absolute path for @in as @c sees it (malloc'ed), NULL with errno. */
 static char *
 canonical(const struct conn *c, const char *in, bool allow_special)
@@ -425,7 +425,7 @@ canonical(const struct conn *c, const char *in, bool allow_special)
 	char *out;
 
 	if (in[0] == '@') {
-		if (!allow_special || !is_special(in)) {
+		if (!allow_special || strlen(in) > XENSTORE_REL_PATH_MAX) {
 			errno = EINVAL;
 			return NULL;
 		}
@@ -579,7 +579,7 @@ watch_permitted(struct conn *c, const char *path, const struct perm *perms,
 
 static void
 fire_now(const char *path, const struct perm *perms, uint32_t nperms,
-	 bool recurse)
+	 bool exact)
 {
 	for (struct conn *c = xsd_conns; c; c = c->next) {
 		if (c->dead) {
@@ -588,13 +588,11 @@ fire_now(const char *path, const struct perm *perms, uint32_t nperms,
 		for (struct store_watch *w = c->watches; w; w = w->next) {
 			const char *ev;
 
-			if (is_child(path, w->node)) {
-				ev = path;
-			} else if (recurse && is_child(w->node, path)) {
-				ev = w->node;
-			} else {
+			if (exact ? strcmp(path, w->node) != 0 :
+				    !is_child(path, w->node)) {
 				continue;
 			}
+			ev = path;
 			if (!watch_permitted(c, path, perms, nperms)) {
 				continue;
 			}
@@ -608,12 +606,12 @@ fire_now(const char *path, const struct perm *perms, uint32_t nperms,
 
 static void
 fire(struct store_tx *tx, const char *path, const struct perm *perms,
-     uint32_t nperms, bool recurse)
+     uint32_t nperms, bool exact)
 {
 	struct event *e;
 
 	if (!tx) {
-		fire_now(path, perms, nperms, recurse);
+		fire_now(path, perms, nperms, exact);
 		return;
 	}
 	e = calloc(1, sizeof(*e));
@@ -630,13 +628,25 @@ fire(struct store_tx *tx, const char *path, const struct perm *perms,
 	}
 	memcpy(e->perms, perms, sizeof(*perms) * nperms);
 	e->nperms = nperms;
-	e->recurse = recurse;
+	e->exact = exact;
 	if (tx->events_tail) {
 		tx->events_tail->next = e;
 	} else {
 		tx->events = e;
 	}
 	tx->events_tail = e;
+}
+
+/*
+ * xenstored's entry quota for unprivileged writers: the stored record
+ * (24-byte header, 8 bytes per permission, value, children) must stay
+ * under 2048 bytes.
+ */
+static bool
+too_big(const struct conn *c, const struct node *n)
+{
+	return c->domid != 0 &&
+	       24u + 8u * n->nperms + n->vlen + n->childlen >= QUOTA_ENTRY;
 }
 
 /* --- modifications ---------------------------------------------------------- */
@@ -700,6 +710,12 @@ create_node(struct conn *c, struct store_tx *tx, const char *path,
 	if (c->domid != 0) {
 		n->perms[0].id = c->domid;
 	}
+	if (too_big(c, n) || too_big(c, pcopy)) {
+		node_free(n);
+		node_free(pcopy);
+		errno = ENOSPC;
+		return NULL;
+	}
 	if (!tree_put(tx, pcopy)) {
 		node_free(n);
 		errno = ENOMEM;
@@ -715,10 +731,13 @@ create_node(struct conn *c, struct store_tx *tx, const char *path,
 	return tree_get(tx, path);
 }
 
+/* Remove @path and below; each removed node fires its exact watches. */
 static bool
 delete_subtree(struct store_tx *tx, const char *path)
 {
 	const struct node *n = tree_get(tx, path);
+	struct perm *perms;
+	uint32_t nperms;
 	char *children;
 	uint32_t len;
 	bool ok = true;
@@ -726,12 +745,23 @@ delete_subtree(struct store_tx *tx, const char *path)
 	if (!n) {
 		return true;
 	}
+	nperms = n->nperms;
+	perms = malloc(sizeof(*perms) * (nperms ? nperms : 1));
+	if (!perms) {
+		return false;
+	}
+	if (nperms) {
+		memcpy(perms, n->perms, sizeof(*perms) * nperms);
+	}
 	len = n->childlen;
 	children = malloc(len ? len : 1);
 	if (!children) {
+		free(perms);
 		return false;
 	}
-	memcpy(children, n->children, len);
+	if (len) {
+		memcpy(children, n->children, len);
+	}
 	for (uint32_t off = 0; off < len;) {
 		char *sub;
 		size_t clen = strlen(children + off) + 1;
@@ -746,6 +776,8 @@ delete_subtree(struct store_tx *tx, const char *path)
 		off += (uint32_t)clen;
 	}
 	free(children);
+	fire(tx, path, perms, nperms, true);
+	free(perms);
 	return tree_del(tx, path) && ok;
 }
 
@@ -787,12 +819,12 @@ do_rm(struct conn *c, struct store_tx *tx, const char *path)
 		return ENOMEM;
 	}
 	node_remove_child(pcopy, strrchr(path, '/') + 1);
+	/* As xenstored: the node's watchers and its ancestors' first. */
+	fire(tx, path, perms, nperms, false);
+	free(perms);
 	if (!delete_subtree(tx, path) || !tree_put(tx, pcopy)) {
-		free(perms);
 		return ENOMEM;
 	}
-	fire(tx, path, perms, nperms, true);
-	free(perms);
 	return 0;
 }
 
@@ -821,9 +853,15 @@ do_write(struct conn *c, struct store_tx *tx, const char *path,
 			node_free(copy);
 			return ENOMEM;
 		}
-		memcpy(copy->value, value, vlen);
+		if (vlen) {
+			memcpy(copy->value, value, vlen);
+		}
 		copy->value[vlen] = '\0';
 		copy->vlen = vlen;
+		if (too_big(c, copy)) {
+			node_free(copy);
+			return ENOSPC;
+		}
 		if (!tree_put(tx, copy)) {
 			return ENOMEM;
 		}
@@ -905,6 +943,10 @@ do_set_perms(struct conn *c, struct store_tx *tx, const char *path,
 	}
 	memcpy(copy->perms, perms, sizeof(*perms) * nperms);
 	copy->nperms = nperms;
+	if (too_big(c, copy)) {
+		node_free(copy);
+		return ENOSPC;
+	}
 	if (!tree_put(tx, copy)) {
 		return ENOMEM;
 	}
@@ -986,7 +1028,7 @@ tx_commit(struct store_tx *tx)
 	}
 	tx->overlay.n = 0;
 	for (struct event *e = tx->events; e; e = e->next) {
-		fire_now(e->path, e->perms, e->nperms, e->recurse);
+		fire_now(e->path, e->perms, e->nperms, e->exact);
 	}
 	return 0;
 }
@@ -1040,36 +1082,54 @@ reply_error(struct conn *c, const struct xsd_sockmsg *hdr, int err)
 		 NULL, 0);
 }
 
+/*
+ * As xenstored: "<gen hex>\0" then as many whole children as fit; the
+ * list's last chunk ends in an extra NUL, and an offset at or past the
+ * end gets just the generation and an empty string.
+ */
 static int
 handle_directory_part(struct conn *c, const struct xsd_sockmsg *hdr,
 		      const struct node *n, const char *offstr)
 {
 	char gen[24], *buf, *end;
 	unsigned long off;
-	uint32_t i;
+	uint32_t len = 0, maxlen;
 	int genlen;
 
 	errno = 0;
 	off = strtoul(offstr, &end, 10);
-	if (errno || *end || off > n->childlen) {
+	if (errno || *end || end == offstr) {
 		return EINVAL;
 	}
-	genlen = snprintf(gen, sizeof(gen), "%" PRIu64, n->gen) + 1;
-	for (i = (uint32_t)off; i < n->childlen;) {
-		size_t len = strlen(n->children + i) + 1;
-		if (genlen + (i - off) + len + 1 > XENSTORE_PAYLOAD_MAX) {
+	genlen = snprintf(gen, sizeof(gen), "%" PRIx64, n->gen) + 1;
+	if (off >= n->childlen) {
+		char out[sizeof(gen) + 1];
+		memcpy(out, gen, (size_t)genlen);
+		out[genlen] = '\0';
+		reply(c, hdr, out, (size_t)genlen + 1);
+		return 0;
+	}
+	maxlen = XENSTORE_PAYLOAD_MAX - (uint32_t)genlen - 1;
+	while (off + len < n->childlen) {
+		size_t clen = strlen(n->children + off + len) + 1;
+		if (len + clen > maxlen) {
 			break;
 		}
-		i += (uint32_t)len;
+		len += (uint32_t)clen;
 	}
-	buf = malloc((size_t)genlen + (i - off) + 1);
+	buf = malloc((size_t)genlen + len + 1);
 	if (!buf) {
 		return ENOMEM;
 	}
 	memcpy(buf, gen, (size_t)genlen);
-	memcpy(buf + genlen, n->children + off, i - off);
-	buf[genlen + (i - off)] = '\0';
-	reply(c, hdr, buf, (size_t)genlen + (i - off) + 1);
+	if (len) {
+		memcpy(buf + genlen, n->children + off, len);
+	}
+	if (off + len == n->childlen) {
+		buf[genlen + len] = '\0';
+		len++;
+	}
+	reply(c, hdr, buf, (size_t)genlen + len);
 	free(buf);
 	return 0;
 }
@@ -1261,6 +1321,10 @@ handle(struct conn *c, const struct xsd_sockmsg *hdr, const uint8_t *payload)
 			err = E2BIG;
 			break;
 		}
+		if (c->domid != 0 && nargs - 1 > (int)QUOTA_PERMS) {
+			err = ENOSPC;
+			break;
+		}
 		err = parse_perms(arg + 1, nargs - 1, perms);
 		if (!err) {
 			err = do_set_perms(c, tx, path, perms,
@@ -1347,9 +1411,6 @@ handle(struct conn *c, const struct xsd_sockmsg *hdr, const uint8_t *payload)
 		break;
 	}
 	case XS_RESET_WATCHES:
-		if (c->domid != 0) {
-			return EACCES;
-		}
 		store_conn_gone(c);
 		reply_ok(c, hdr);
 		break;
@@ -1361,7 +1422,8 @@ handle(struct conn *c, const struct xsd_sockmsg *hdr, const uint8_t *payload)
 		err = c->domid != 0 ? EACCES : ENOSYS;
 		break;
 	default:
-		err = EINVAL;
+		/* XS_WATCH_EVENT, XS_ERROR and unknown types, as xenstored. */
+		err = ENOSYS;
 		break;
 	}
 	free(path);

@@ -114,11 +114,19 @@ xsd_send(struct conn *c, uint32_t type, uint32_t req_id, uint32_t tx_id,
 		b->len = clen;
 		b->off = 0;
 		b->nfds = 0;
-		for (size_t i = 0; i < clen; i++) {
-			size_t at = off + i;
-			b->data[i] = at < sizeof(hdr) ?
-				     ((const uint8_t *)&hdr)[at] :
-				     ((const uint8_t *)data)[at - sizeof(hdr)];
+		for (size_t i = 0; i < clen;) {
+			size_t at = off + i, n;
+			if (at < sizeof(hdr)) {
+				n = sizeof(hdr) - at < clen - i ?
+				    sizeof(hdr) - at : clen - i;
+				memcpy(b->data + i, (const uint8_t *)&hdr + at,
+				       n);
+			} else {
+				n = clen - i;
+				memcpy(b->data + i, (const uint8_t *)data +
+				       (at - sizeof(hdr)), n);
+			}
+			i += n;
 		}
 		off += clen;
 		while (fds && b->nfds < XENSIM_FDS_PER_CHUNK &&

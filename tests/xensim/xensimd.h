@@ -67,6 +67,7 @@ struct grant {
 };
 
 struct share {
+	struct domain *dom;
 	int fd;
 	int rofd;
 	uint32_t npages;
@@ -84,6 +85,8 @@ struct port {
 
 #define XSD_MAX_PORTS 4096u
 #define XSD_MAX_GRANTS (1u << 18)
+/* Shares (memfds) per domain: bounds the fds a guest can make us hold. */
+#define XSD_MAX_SHARES 8192u
 
 struct domain {
 	uint16_t domid;
@@ -95,6 +98,7 @@ struct domain {
 	uint32_t grants_cap;
 	uint32_t grants_live;
 	uint32_t grant_hint;
+	uint32_t shares;
 
 	struct port **ports;	/* XSD_MAX_PORTS slots, index = port */
 	uint32_t ports_live;
