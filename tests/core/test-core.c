@@ -644,6 +644,28 @@ test_copy_path(struct guest *g, int win, struct gbuf *keep)
 	CHECK(fake_window_get(win, &info) && info.mapped,
 	      "window mapped after SET_CONFIG");
 
+	/* A frontend that stops reading events: the page (63) fills, the
+	 * rest queue, nothing is lost or reordered once it reads again. */
+	{
+		uint32_t before = g->c[0].events;
+		uint16_t id0 = g->c[0].next_evt_id;
+
+		st = 0;
+		for (int i = 0; i < 70; i++) {
+			st |= guest_flip(g, 0, i % 2 ? 0x2001 : 0x1001);
+			spin(6);
+		}
+		ok = wait_events(&g->c[0], before + 70);
+		CHECK(st == 0 && ok && !g->c[0].bad_id &&
+		      g->c[0].events == before + 70 &&
+		      g->c[0].next_evt_id == (uint16_t)(id0 + 70) &&
+		      g->c[0].last_cookie == 0x2001,
+		      "70 flips with the event page full: %u events, ids "
+		      "%u..%u in order, last for the last fb",
+		      g->c[0].events - before, id0,
+		      (unsigned)(uint16_t)(g->c[0].next_evt_id - 1));
+	}
+
 	/* Hostile or wrong requests get statuses, never a crash. */
 	st = guest_flip(g, 0, 0x9999);
 	CHECK(st == -XEN_ENOENT, "PG_FLIP unknown fb: %d", st);
