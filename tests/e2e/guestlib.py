@@ -77,8 +77,11 @@ class Xensim:
                                f'({r.returncode}): {r.stdout}')
         return r
 
-    def create(self, name, vdispl):
-        return self.cli('create', name, '--vdispl', vdispl)
+    def create(self, name, vdispl, wait=True):
+        """wait=False when no backend runs yet (xensim, like libxl, waits
+        up to 10 s for the backend's InitWait)."""
+        return self.cli('create', name, '--vdispl', vdispl,
+                        *([] if wait else ['--no-wait']))
 
     def destroy(self, name):
         return self.cli('destroy', name)
