@@ -309,11 +309,11 @@ good_dbuf(struct guest *g, uint32_t w, uint32_t h)
 	return b;
 }
 
-/* Two fbs at connector 0's size, the first on screen. */
+/* Two fbs at connector @ci's size, the first on screen there. */
 static bool
-good_pipe(struct guest *g, struct dbuf *bufs[2])
+good_pipe_on(struct guest *g, int ci, struct dbuf *bufs[2])
 {
-	struct conn *c = &g->conns[0];
+	struct conn *c = &g->conns[ci];
 	struct cfg_args cfg;
 	int st;
 
@@ -333,6 +333,12 @@ good_pipe(struct guest *g, struct dbuf *bufs[2])
 				 .fb = bufs[0]->fb_cookie };
 	st = cfg_raw(g, &c->req, &cfg);
 	return want("setup: SET_CONFIG shows the first fb", st, 0);
+}
+
+static bool
+good_pipe(struct guest *g, struct dbuf *bufs[2])
+{
+	return good_pipe_on(g, 0, bufs);
 }
 
 /* --- Operation codes ------------------------------------------------------ */
@@ -1417,12 +1423,15 @@ sc_channel_unbound(struct guest *g)
 static bool
 sc_state_connected_early(struct guest *g)
 {
+	bool up;
+
 	if (!publish_by_hand(g, NULL) || !hostile_set_fe_state(g, "4")) {
 		return false;
 	}
-	if (!check(hostile_wait_be(g, hostile_is_connected, 5000),
-		   "Connected without Initialised is taken as Initialised "
-		   "(backend %s)", bus_state_name(g->be_state))) {
+	up = hostile_wait_be(g, hostile_is_connected, 5000);
+
+	if (!check(up, "Connected without Initialised is taken as "
+		   "Initialised (backend %s)", bus_state_name(g->be_state))) {
 		return false;
 	}
 	evtchnl_set_connected(g, true);
@@ -1473,6 +1482,272 @@ sc_state_garbage(struct guest *g)
 	}
 	return check(g->drm_up, "normal handshake afterwards: connected") &&
 		probe(g, ring0(g));
+}
+
+/* --- Shared framebuffers and teardown while on screen --------------------- */
+
+static bool
+second_connector(struct xs_handle *xs, const char *fe, void *data)
+{
+	(void)data;
+	return hostile_write(xs, fe, "1/" XENDISPL_FIELD_RESOLUTION,
+			     "320x240");
+}
+
+static bool
+connect_two(struct guest *g)
+{
+	return hostile_as_dom0(g, second_connector, NULL) &&
+		hostile_connect(g, 10000) &&
+		check(g->num_conns == 2, "setup: two connectors");
+}
+
+/* One fb on screen on two connectors, then its dbuf destroyed. */
+static bool
+sc_fb_two_connectors_destroy(struct guest *g)
+{
+	struct dbuf *bufs[2];
+	struct cfg_args cfg;
+	bool ok;
+
+	if (!connect_two(g) || !good_pipe_on(g, 0, bufs)) {
+		return false;
+	}
+	cfg = (struct cfg_args){ .w = 320, .h = 240, .bpp = 32,
+				 .fb = bufs[0]->fb_cookie };
+	if (!want("setup: SET_CONFIG of the same fb on connector 1",
+		  cfg_raw(g, &g->conns[1].req, &cfg), 0)) {
+		return false;
+	}
+	for (int i = 0; i < 4; i++) {
+		cookie_raw(g, &g->conns[i % 2].req, XENDISPL_OP_PG_FLIP,
+			   bufs[0]->fb_cookie);
+	}
+	ok = want("DBUF_DESTROY of the dbuf on screen on both connectors",
+		  cookie_raw(g, ring0(g), XENDISPL_OP_DBUF_DESTROY,
+			     bufs[0]->dbuf_cookie), 0);
+	for (int i = 0; i < 20; i++) {
+		ok = want("PG_FLIP to the other fb",
+			  cookie_raw(g, &g->conns[i % 2].req,
+				     XENDISPL_OP_PG_FLIP,
+				     bufs[1]->fb_cookie), 0) && ok;
+		hostile_sleep(g, 10);
+	}
+	hostile_sleep(g, 200);
+	return ok && probe(g, &g->conns[1].req) && probe(g, ring0(g));
+}
+
+static bool
+sc_fb_detach_on_screen(struct guest *g)
+{
+	struct dbuf *bufs[2];
+	uint64_t fb;
+	bool ok;
+
+	if (!good_pipe(g, bufs)) {
+		return false;
+	}
+	fb = bufs[0]->fb_cookie;
+	hostile_sleep(g, 50);
+	ok = want("FB_DETACH of the fb on screen",
+		  cookie_raw(g, ring0(g), XENDISPL_OP_FB_DETACH, fb), 0);
+	ok = want("PG_FLIP to the detached fb",
+		  cookie_raw(g, ring0(g), XENDISPL_OP_PG_FLIP, fb),
+		  -XEN_ENOENT) && ok;
+	ok = want("PG_FLIP to the other fb",
+		  cookie_raw(g, ring0(g), XENDISPL_OP_PG_FLIP,
+			     bufs[1]->fb_cookie), 0) && ok;
+	ok = want("DBUF_DESTROY of the detached fb's dbuf",
+		  cookie_raw(g, ring0(g), XENDISPL_OP_DBUF_DESTROY,
+			     bufs[0]->dbuf_cookie), 0) && ok;
+	return ok && probe(g, ring0(g));
+}
+
+/* PG_FLIPs in flight (not yet presented), then their dbuf goes. */
+static bool
+sc_destroy_while_flipping(struct guest *g)
+{
+	struct evtchnl *ch = ring0(g);
+	struct dbuf *bufs[2];
+	struct xendispl_resp resp;
+	uint16_t first = ch->next_id;
+	bool ok = true;
+
+	if (!good_pipe(g, bufs)) {
+		return false;
+	}
+	first = ch->next_id;
+	hostile_raw(true);
+	for (int i = 0; i < 30; i++) {
+		struct xendispl_req *req =
+			evtchnl_prepare(ch, XENDISPL_OP_PG_FLIP);
+
+		req->op.pg_flip.fb_cookie = bufs[i % 2]->fb_cookie;
+		ch->ring.req_prod_pvt++;
+	}
+	{
+		struct xendispl_req *req =
+			evtchnl_prepare(ch, XENDISPL_OP_DBUF_DESTROY);
+
+		req->op.dbuf_destroy.dbuf_cookie = bufs[1]->dbuf_cookie;
+		ch->ring.req_prod_pvt++;
+	}
+	RING_PUSH_REQUESTS(&ch->ring);
+	xensim_evtchn_notify(g->ech, ch->port);
+	for (int i = 0; i < 31; i++) {
+		if (!hostile_wait_resp(g, ch, (uint16_t)(first + i), &resp,
+				       GUEST_WAIT_BACK_MS)) {
+			ok = check(false, "request %d of 31 unanswered", i);
+			break;
+		}
+		if (resp.status != 0) {
+			ok = check(false, "request %d answered %s", i,
+				   hostile_status_name(resp.status));
+		}
+	}
+	hostile_raw(false);
+	ok = check(ok, "30 PG_FLIPs and the DBUF_DESTROY behind them "
+		   "answered 0") && ok;
+	for (int i = 0; i < 10; i++) {
+		ok = want("PG_FLIP to the remaining fb",
+			  cookie_raw(g, ch, XENDISPL_OP_PG_FLIP,
+				     bufs[0]->fb_cookie), 0) && ok;
+		hostile_sleep(g, 10);
+	}
+	hostile_sleep(g, 200);
+	return ok && check(g->stats.mismatched_ids == 0,
+			   "event ids in sequence") && probe(g, ch);
+}
+
+static bool
+sc_rsp_event_garbage(struct guest *g)
+{
+	struct evtchnl *ch = ring0(g);
+	bool ok = true;
+
+	for (int i = 0; i < 50; i++) {
+		/* (req_event is the backend's to write, and only tells us
+		 * whether to notify: garbage there would only mute us.) */
+		ch->ring.sring->rsp_event = 0x80000000u + (uint32_t)i * 7919u;
+		ok = want("request with a garbage rsp_event",
+			  hostile_request(g, ch, 0x17, fill_nothing, NULL,
+					  NULL), -XEN_EOPNOTSUPP) && ok;
+		if (!ok) {
+			break;
+		}
+	}
+	return ok && probe(g, ch);
+}
+
+/* --- XenStore floods (XSA-349) -------------------------------------------- */
+
+static bool
+sc_xenstore_flood(struct guest *g)
+{
+	char node[64], val[32];
+	uint64_t t0 = guest_now_ns();
+
+	for (int i = 0; i < 3000; i++) {
+		snprintf(node, sizeof(node), "junk/%d", i % 200);
+		snprintf(val, sizeof(val), "%d", i);
+		if (!hostile_write(g->xs, g->fe_path, node, val)) {
+			return false;
+		}
+	}
+	printf("info: 3000 writes in the frontend's tree in %.0f ms\n",
+	       (guest_now_ns() - t0) / 1e6);
+	return probe(g, ring0(g));
+}
+
+static bool
+sc_state_flood(struct guest *g)
+{
+	uint64_t t0, end;
+
+	if (!bus_attach(g) || !hostile_wait_be(g, hostile_is_initwait, 5000)) {
+		return false;
+	}
+	t0 = guest_now_ns();
+	for (int i = 0; i < 1000; i++) {
+		if (!hostile_set_fe_state(g, i % 2 ? "1" : "6")) {
+			return false;
+		}
+	}
+	printf("info: 1000 state writes in %.0f ms\n",
+	       (guest_now_ns() - t0) / 1e6);
+	hostile_sleep(g, 500);
+	if (!hostile_set_fe_state(g, "1")) {
+		return false;
+	}
+	if (!hostile_wait_be(g, hostile_is_initwait, 5000)) {
+		return check(false, "backend back in InitWait after the flood "
+			     "(%s)", bus_state_name(g->be_state));
+	}
+	g->be_state_changed = true;
+	end = guest_now_ns() + 10000ull * 1000000ull;
+	while (!g->drm_up && g->ending == GUEST_RUNNING &&
+	       guest_now_ns() < end) {
+		bus_process(g);
+		guest_poll(g, g->be_state_changed ? 0 : 20);
+	}
+	return check(g->drm_up, "a proper handshake then connects") &&
+		probe(g, ring0(g));
+}
+
+/* Connected, Closing, Initialising, ... over and over. */
+static bool
+sc_state_cycle(struct guest *g)
+{
+	for (int i = 0; i < 15; i++) {
+		uint64_t end = guest_now_ns() + 10000ull * 1000000ull;
+
+		if (!hostile_set_fe_state(g, "5") ||
+		    !hostile_wait_be(g, hostile_is_initwait, 5000)) {
+			return check(false, "cycle %d: backend InitWait after "
+				     "our Closing (%s)", i,
+				     bus_state_name(g->be_state));
+		}
+		bus_unplug(g);
+		if (!hostile_set_fe_state(g, "1")) {
+			return false;
+		}
+		g->be_state_changed = true;
+		while (!g->drm_up && g->ending == GUEST_RUNNING &&
+		       guest_now_ns() < end) {
+			bus_process(g);
+			guest_poll(g, g->be_state_changed ? 0 : 20);
+		}
+		if (!g->drm_up) {
+			return check(false, "cycle %d: reconnected", i);
+		}
+	}
+	return check(true, "15 close/reconnect cycles") && probe(g, ring0(g));
+}
+
+static void
+mut_cross_connector(struct guest *g, uint32_t v[4])
+{
+	(void)g;
+	(void)v;
+}
+
+static bool
+sc_ring_ref_cross_connector(struct guest *g)
+{
+	char val[16];
+
+	if (!hostile_as_dom0(g, second_connector, NULL) ||
+	    !publish_by_hand(g, mut_cross_connector)) {
+		return false;
+	}
+	/* Connector 1's request ring is connector 0's page. */
+	snprintf(val, sizeof(val), "%u", g->conns[0].req.gref);
+	if (!hostile_write(g->xs, g->conns[1].path,
+			   XENDISPL_FIELD_REQ_RING_REF, val) ||
+	    !hostile_set_fe_state(g, "3")) {
+		return false;
+	}
+	return wait_refused(g, "ring");
 }
 
 /* --- The table ------------------------------------------------------------ */
@@ -1626,6 +1901,31 @@ static const struct scenario scenarios[] = {
 	{ "state-garbage", X, "state \"abc\", \"99\", \"-1\", \"4x\", \"\"",
 	  "ignored (InitWait); a proper handshake then connects",
 	  sc_state_garbage },
+	{ "fb-two-connectors-destroy", X, "one fb on screen on two "
+	  "connectors, then DBUF_DESTROY of its dbuf",
+	  "0; both connectors go on with the other fb",
+	  sc_fb_two_connectors_destroy },
+	{ "fb-detach-on-screen", C, "FB_DETACH of the fb on screen",
+	  "0; PG_FLIP to it then -XEN_ENOENT, to the other fb 0",
+	  sc_fb_detach_on_screen },
+	{ "destroy-while-flipping", C,
+	  "30 PG_FLIPs then DBUF_DESTROY of a flipped dbuf, all at once",
+	  "all 0; flips to the other fb go on, ids in sequence",
+	  sc_destroy_while_flipping },
+	{ "rsp-event-garbage", C, "garbage in the ring's rsp_event",
+	  "requests answered as usual", sc_rsp_event_garbage },
+	{ "xenstore-flood", C, "3000 writes in the frontend's own tree",
+	  "nothing (only `state` is watched); requests served",
+	  sc_xenstore_flood },
+	{ "state-flood", X, "1000 writes of state Initialising/Closed",
+	  "backend settles in InitWait; a proper handshake connects",
+	  sc_state_flood },
+	{ "state-cycle", C, "15 rounds of Closing then a new handshake",
+	  "InitWait after each Closing; reconnects each time",
+	  sc_state_cycle },
+	{ "ring-ref-cross-connector", X,
+	  "connector 1's req-ring-ref = connector 0's",
+	  "device refused: Closed, error node", sc_ring_ref_cross_connector },
 };
 
 #define NSCENARIOS (sizeof(scenarios) / sizeof(scenarios[0]))
