@@ -195,7 +195,14 @@ displif_ring_init(struct displif_ring *ring, void *sring_page);
 int
 displif_ring_get(struct displif_ring *ring, struct xendispl_req *req);
 
-/* Push a response. Returns true when the frontend must be notified. */
+/*
+ * Push a response: written as a whole 64-byte slot, zero except id,
+ * operation, status (and edid_sz for GET_EDID), whatever else @resp holds.
+ * Returns true when the frontend must be notified. Writes nothing (false)
+ * when the ring is broken or no taken request is unanswered.
+ * Use these functions, not ring.h's RING_* macros: with Xen's default
+ * (legacy) interface version those need mb()/rmb()/wmb() from the includer.
+ */
 bool
 displif_ring_put(struct displif_ring *ring, const struct xendispl_resp *resp);
 
@@ -217,6 +224,7 @@ struct displif_evtq {
 int
 displif_evtq_pending(const struct displif_evtq *q);
 
+/* Starts at the page's in_prod (0 on xen-front's zeroed page), id 0. */
 void
 displif_evtq_init(struct displif_evtq *q, void *page);
 
@@ -225,7 +233,8 @@ displif_evtq_init(struct displif_evtq *q, void *page);
  * Returns 1 when written (notify the frontend), 0 when the page is full (no
  * id spent: queue and retry on the next notification), -XEN_EIO when the
  * frontend's in_cons is impossible (beyond in_prod, or more than a ring
- * behind).
+ * behind; no id spent). Once in 2^32 events, where the index wraps, the
+ * page holds fewer than 63 for a moment (slot = index % 63).
  */
 int
 displif_evtq_put_pg_flip(struct displif_evtq *q, uint64_t fb_cookie);

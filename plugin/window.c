@@ -49,13 +49,17 @@
  * commit is done when it was presented or discarded (feedback) or the
  * fallback timer fired, AND the buffer shown before it was released; then
  * all seqs it covers get frame_done in order and the queued one, if any,
- * is committed. The fallback timer (a timerfd, ns precision) fires 1.5
- * refresh periods after a commit while feedback arrives normally; once it
+ * is committed. The fallback timer (a timerfd, ns precision) fires 2
+ * refresh periods after a commit while feedback arrives normally (a
+ * commit that just missed a repaint is presented up to ~2 periods later);
+ * once it
  * has fired (window not repainted), it ticks on a grid of exactly one
- * refresh period until real feedback comes back. A hidden guest therefore
- * runs at the refresh rate instead of freezing.
+ * refresh period until real feedback comes back: the feedback of frames
+ * the timer completed is kept, and a late `presented` hands pacing back
+ * to Weston (else a visible window whose vblank falls just after the grid
+ * would stay timer-paced). A hidden guest therefore runs at the refresh
+ * rate instead of freezing.
  */
-#include <assert.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -70,6 +74,9 @@
 
 #include <drm_fourcc.h>
 #include <libweston/libweston.h>
+#include <libweston/weston-log.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <wayland-client.h>
 #include <wayland-server-core.h>
 
@@ -78,12 +85,15 @@
 #include "presentation-time-client-protocol.h"
 #include "viewporter-client-protocol.h"
 #include "window.h"
+#include "xdg-output-unstable-v1-client-protocol.h"
 #include "xdg-shell-client-protocol.h"
 
 #define TITLE_H 24
 #define BORDER 4
 #define FONT_SCALE 2
 #define DEFAULT_REFRESH_MHZ 60000
+/* How long feedback may take before the fallback steps in. */
+#define FEEDBACK_MARGIN(period_ns) (2 * (period_ns))
 
 struct vd_output {
 	struct vd_display *d;
@@ -93,6 +103,8 @@ struct vd_output {
 	uint32_t refresh_mhz;	/* current mode, 0 unknown */
 	char *make;
 	char *model;
+	struct zxdg_output_v1 *xdg_output;
+	char *name;		/* xdg_output name: "HDMI-A-1", "headless" */
 };
 
 struct dmabuf_format {
@@ -102,6 +114,7 @@ struct dmabuf_format {
 
 struct vd_display {
 	struct weston_compositor *ec;
+	struct weston_log_scope *scope;	/* "vdispl-window" trace */
 	struct wl_event_loop *loop;
 	struct wl_display *display;	/* client side */
 	struct wl_event_source *fd_source;
@@ -119,6 +132,7 @@ struct vd_display {
 	struct wp_presentation *presentation;
 	struct wp_viewporter *viewporter;
 	struct zwp_linux_dmabuf_v1 *dmabuf;
+	struct zxdg_output_manager_v1 *xdg_output_manager;
 	struct wl_list outputs;		/* vd_output.link */
 	struct wl_array shm_formats;	/* uint32_t, wl_shm codes */
 	struct wl_array dmabuf_formats;	/* struct dmabuf_format */
@@ -178,6 +192,7 @@ struct inflight {
 	bool active;
 	bool presented;
 	struct wp_presentation_feedback *feedback;
+	uint64_t commit_ns;
 	struct vd_buffer *prev;	/* shown before; must be released */
 	size_t nseqs;		/* seqs (from the front) it completes */
 };
@@ -218,6 +233,12 @@ struct window {
 	struct inflight inflight;
 	struct wl_array seqs;	/* uint64_t, outstanding, in order */
 
+	/*
+	 * Feedback of frames the fallback completed: a late `presented`
+	 * proves Weston repaints us, and hands pacing back to it.
+	 */
+	struct wl_array late_feedback;	/* wp_presentation_feedback * */
+
 	int timer_fd;
 	struct wl_event_source *timer_source;
 	bool timer_armed;
@@ -233,9 +254,31 @@ static void display_realise_pending(struct vd_display *d);
 static void window_try_commit(struct window *w);
 static void window_try_complete(struct window *w);
 static void buffer_check_idle(struct vd_buffer *buf);
+static void late_feedback_clear(struct window *w);
 static bool buffer_realise(struct vd_buffer *buf);
 
 /* --- small helpers --------------------------------------------------------- */
+
+/*
+ * Trace to the "vdispl-window" debug scope (weston --logger-scopes=
+ * vdispl-window, or weston-debug vdispl-window): window life cycle and
+ * pacing changes, never per frame.
+ */
+static void __attribute__((format(printf, 2, 3)))
+trace(struct vd_display *d, const char *fmt, ...)
+{
+	char ts[64], line[512];
+	va_list ap;
+
+	if (!d->scope || !weston_log_scope_is_enabled(d->scope)) {
+		return;
+	}
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	weston_log_scope_printf(d->scope, "%s %s\n",
+		weston_log_scope_timestamp(d->scope, ts, sizeof(ts)), line);
+}
 
 static uint64_t
 now_ns(void)
@@ -546,9 +589,59 @@ static const struct wl_output_listener output_listener = {
 };
 
 static void
+xdg_output_name(void *data, struct zxdg_output_v1 *xo, const char *name)
+{
+	struct vd_output *out = data;
+
+	free(out->name);
+	out->name = name ? strdup(name) : NULL;
+}
+
+static void
+xdg_output_ignore_pos(void *data, struct zxdg_output_v1 *xo, int32_t x,
+		      int32_t y)
+{
+}
+
+static void
+xdg_output_ignore(void *data, struct zxdg_output_v1 *xo)
+{
+}
+
+static void
+xdg_output_ignore_str(void *data, struct zxdg_output_v1 *xo, const char *s)
+{
+}
+
+static const struct zxdg_output_v1_listener xdg_output_listener = {
+	.logical_position = xdg_output_ignore_pos,
+	.logical_size = xdg_output_ignore_pos,
+	.done = xdg_output_ignore,
+	.name = xdg_output_name,
+	.description = xdg_output_ignore_str,
+};
+
+/* Weston 10's wl_output is v3 (no name event): names come from here. */
+static void
+output_get_xdg_output(struct vd_display *d, struct vd_output *out)
+{
+	if (!d->xdg_output_manager || out->xdg_output) {
+		return;
+	}
+	out->xdg_output = zxdg_output_manager_v1_get_xdg_output(
+		d->xdg_output_manager, out->wl);
+	zxdg_output_v1_add_listener(out->xdg_output, &xdg_output_listener,
+				    out);
+}
+
+static void
 output_destroy(struct vd_output *out)
 {
 	wl_list_remove(&out->link);
+	if (out->xdg_output) {
+		zxdg_output_v1_destroy(out->xdg_output);
+	}
+	free(out->name);
 	if (out->wl) {
 		if (wl_output_get_version(out->wl) >=
 		    WL_OUTPUT_RELEASE_SINCE_VERSION) {
@@ -606,6 +699,10 @@ registry_global(void *data, struct wl_registry *reg, uint32_t name,
 			&zwp_linux_dmabuf_v1_interface, 3);
 		zwp_linux_dmabuf_v1_add_listener(d->dmabuf, &dmabuf_listener,
 						 d);
+	} else if (strcmp(iface, zxdg_output_manager_v1_interface.name) == 0 &&
+		   !d->xdg_output_manager && version >= 2) {
+		d->xdg_output_manager = wl_registry_bind(reg, name,
+			&zxdg_output_manager_v1_interface, 2);
 	} else if (strcmp(iface, wl_output_interface.name) == 0) {
 		struct vd_output *out = calloc(1, sizeof(*out));
 
@@ -618,6 +715,8 @@ registry_global(void *data, struct wl_registry *reg, uint32_t name,
 					   min_u32(version, 3));
 		wl_output_add_listener(out->wl, &output_listener, out);
 		wl_list_insert(d->outputs.prev, &out->link);
+		/* Outputs seen before the manager get theirs at sync time. */
+		output_get_xdg_output(d, out);
 	}
 }
 
@@ -645,6 +744,7 @@ static void
 sync_done(void *data, struct wl_callback *cb, uint32_t serial)
 {
 	struct vd_display *d = data;
+	struct vd_output *out;
 
 	wl_callback_destroy(cb);
 	d->sync = NULL;
@@ -660,6 +760,9 @@ sync_done(void *data, struct wl_callback *cb, uint32_t serial)
 				   d->wm_base ? "" : "xdg_wm_base");
 			d->sync_round = -1;
 			return;
+		}
+		wl_list_for_each(out, &d->outputs, link) {
+			output_get_xdg_output(d, out);
 		}
 		d->sync_round = 1;
 		d->sync = wl_display_sync(d->display);
@@ -697,6 +800,10 @@ vd_display_create(struct weston_compositor *ec)
 	}
 	d->ec = ec;
 	d->loop = wl_display_get_event_loop(ec->wl_display);
+	/* NULL if another instance registered it: tracing is optional. */
+	d->scope = weston_compositor_add_log_scope(ec, "vdispl-window",
+		"vdispl window layer: windows, configures, frame pacing\n",
+		NULL, NULL, NULL);
 	wl_list_init(&d->outputs);
 	wl_list_init(&d->windows);
 	wl_list_init(&d->buffers);
@@ -738,6 +845,7 @@ vd_display_create(struct weston_compositor *ec)
 err_disconnect:
 	wl_display_disconnect(d->display);
 err_free:
+	weston_log_scope_destroy(d->scope);
 	wl_array_release(&d->shm_formats);
 	wl_array_release(&d->dmabuf_formats);
 	free(d);
@@ -851,6 +959,9 @@ vd_display_destroy(struct vd_display *d)
 	if (d->dmabuf) {
 		zwp_linux_dmabuf_v1_destroy(d->dmabuf);
 	}
+	if (d->xdg_output_manager) {
+		zxdg_output_manager_v1_destroy(d->xdg_output_manager);
+	}
 	if (d->viewporter) {
 		wp_viewporter_destroy(d->viewporter);
 	}
@@ -879,6 +990,7 @@ vd_display_destroy(struct vd_display *d)
 	 */
 	wl_display_flush(d->display);
 	wl_display_disconnect(d->display);
+	weston_log_scope_destroy(d->scope);
 	wl_array_release(&d->shm_formats);
 	wl_array_release(&d->dmabuf_formats);
 	free(d);
@@ -936,6 +1048,8 @@ params_failed(void *data, struct zwp_linux_buffer_params_v1 *params)
 	zwp_linux_buffer_params_v1_destroy(params);
 	buf->params = NULL;
 	buf->failed = true;
+	trace(buf->d, "dma-buf import failed (%dx%d fourcc 0x%08x)",
+	      buf->width, buf->height, buf->fourcc);
 	/* The handler may destroy @buf: touch nothing after it. */
 	if (buf->ready) {
 		buf->ready(buf->ready_data, buf, false);
@@ -947,12 +1061,56 @@ static const struct zwp_linux_buffer_params_v1_listener params_listener = {
 	.failed = params_failed,
 };
 
+/* Bytes per pixel of packed single-plane formats; 0 if unknown. */
+static int
+format_cpp(uint32_t fourcc)
+{
+	switch (fourcc) {
+	case DRM_FORMAT_XRGB8888:
+	case DRM_FORMAT_ARGB8888:
+	case DRM_FORMAT_XBGR8888:
+	case DRM_FORMAT_ABGR8888:
+	case DRM_FORMAT_RGBX8888:
+	case DRM_FORMAT_RGBA8888:
+	case DRM_FORMAT_BGRX8888:
+	case DRM_FORMAT_BGRA8888:
+	case DRM_FORMAT_XRGB2101010:
+	case DRM_FORMAT_ARGB2101010:
+	case DRM_FORMAT_XBGR2101010:
+	case DRM_FORMAT_ABGR2101010:
+		return 4;
+	case DRM_FORMAT_RGB888:
+	case DRM_FORMAT_BGR888:
+		return 3;
+	case DRM_FORMAT_RGB565:
+	case DRM_FORMAT_BGR565:
+	case DRM_FORMAT_XRGB4444:
+	case DRM_FORMAT_ARGB4444:
+	case DRM_FORMAT_XRGB1555:
+	case DRM_FORMAT_ARGB1555:
+	case DRM_FORMAT_YUYV:
+	case DRM_FORMAT_UYVY:
+		return 2;
+	default:
+		return 0;
+	}
+}
+
 static bool
 shm_geometry_ok(size_t size, size_t offset, int32_t width, int32_t height,
-		int32_t stride)
+		int32_t stride, uint32_t fourcc)
 {
+	int cpp = format_cpp(fourcc);
+
 	/* libwayland's wl_shm checks, which are fatal to the client. */
 	if (width <= 0 || height <= 0 || stride < width) {
+		return false;
+	}
+	/*
+	 * And the renderer's: it reads width * cpp bytes per row, so a
+	 * shorter stride would read past the pool.
+	 */
+	if (cpp > 0 && (int64_t)stride < (int64_t)width * cpp) {
 		return false;
 	}
 	if (INT32_MAX / stride <= height) {
@@ -1055,7 +1213,8 @@ vd_buffer_create_shm(struct vd_display *d, int fd, size_t size,
 	struct vd_buffer *buf;
 
 	if (!d || d->dead || fd < 0 ||
-	    !shm_geometry_ok(size, offset, width, height, stride) ||
+	    !shm_geometry_ok(size, offset, width, height, stride,
+			     drm_fourcc) ||
 	    (d->ready && !vd_display_shm_supports(d, drm_fourcc))) {
 		errno = EINVAL;
 		return NULL;
@@ -1425,6 +1584,8 @@ xdg_surface_configure(void *data, struct xdg_surface *xs, uint32_t serial)
 	bool first = !w->configured;
 
 	xdg_surface_ack_configure(xs, serial);
+	trace(w->d, "'%s': configure %dx%d%s", w->title, w->conf_w, w->conf_h,
+	      w->conf_constrained ? " (fullscreen/maximised)" : "");
 	w->configured = true;
 	window_apply_configure(w);
 	if (first) {
@@ -1476,13 +1637,19 @@ find_output(struct window *w)
 	if (!w->output_name) {
 		return NULL;
 	}
-	/* Weston 10's wl_output is v3 (no name event): match make/model. */
+	/* The output's name (xdg-output), else its model as a fallback. */
 	wl_list_for_each(out, &w->d->outputs, link) {
-		if ((out->model && strcmp(out->model, w->output_name) == 0) ||
-		    (out->make && strcmp(out->make, w->output_name) == 0)) {
+		if (out->name && strcmp(out->name, w->output_name) == 0) {
 			return out->wl;
 		}
 	}
+	wl_list_for_each(out, &w->d->outputs, link) {
+		if (out->model && strcmp(out->model, w->output_name) == 0) {
+			return out->wl;
+		}
+	}
+	weston_log("vdispl: no output named '%s' for '%s'; the shell "
+		   "chooses\n", w->output_name, w->title);
 	return NULL;
 }
 
@@ -1512,6 +1679,8 @@ window_realise(struct window *w)
 	if (w->fullscreen) {
 		xdg_toplevel_set_fullscreen(w->toplevel, find_output(w));
 	}
+	trace(d, "'%s': realised (app_id %s%s)", w->title, w->app_id,
+	      w->fullscreen ? ", fullscreen" : "");
 	w->realised = true;
 	w->configured = false;
 	w->mapped = false;
@@ -1533,6 +1702,7 @@ window_unrealise(struct window *w)
 		wp_presentation_feedback_destroy(w->inflight.feedback);
 		w->inflight.feedback = NULL;
 	}
+	late_feedback_clear(w);
 	if (w->viewport) {
 		wp_viewport_destroy(w->viewport);
 		w->viewport = NULL;
@@ -1559,6 +1729,54 @@ window_unrealise(struct window *w)
 }
 
 /* --- windows: presentation ------------------------------------------------- */
+
+static void
+late_feedback_clear(struct window *w)
+{
+	struct wp_presentation_feedback **fb;
+
+	wl_array_for_each(fb, &w->late_feedback) {
+		wp_presentation_feedback_destroy(*fb);
+	}
+	w->late_feedback.size = 0;
+}
+
+/* Keep @fb for a late answer; a few are plenty (one per refresh). */
+static void
+late_feedback_add(struct window *w, struct wp_presentation_feedback *fb)
+{
+	struct wp_presentation_feedback **slot;
+
+	if (w->late_feedback.size >= 8 * sizeof(*slot) ||
+	    !(slot = wl_array_add(&w->late_feedback, sizeof(*slot)))) {
+		wp_presentation_feedback_destroy(fb);
+		return;
+	}
+	*slot = fb;
+}
+
+static bool
+late_feedback_remove(struct window *w, struct wp_presentation_feedback *fb)
+{
+	struct wp_presentation_feedback **p, **end;
+
+	end = (void *)((char *)w->late_feedback.data + w->late_feedback.size);
+	for (p = w->late_feedback.data; p < end; p++) {
+		if (*p == fb) {
+			memmove(p, p + 1, (size_t)((char *)end -
+						   (char *)(p + 1)));
+			w->late_feedback.size -= sizeof(*p);
+			return true;
+		}
+	}
+	return false;
+}
+
+static uint64_t
+refresh_period_ns(const struct window *w)
+{
+	return 1000000000000ull / vd_display_refresh_mhz(w->d);
+}
 
 static void
 timer_set(struct window *w, uint64_t deadline_ns)
@@ -1588,13 +1806,13 @@ timer_disarm(struct window *w)
 
 /*
  * Arm the fallback for a frame just committed (or queued with no way to
- * commit it). While Weston presents us, give its feedback 1.5 periods;
+ * commit it). While Weston presents us, give its feedback 2 periods;
  * once the fallback is in charge, tick on its own refresh grid.
  */
 static void
 timer_arm_fallback(struct window *w)
 {
-	uint64_t period = 1000000000000ull / vd_display_refresh_mhz(w->d);
+	uint64_t period = refresh_period_ns(w);
 	uint64_t now = now_ns();
 	uint64_t deadline;
 
@@ -1603,7 +1821,7 @@ timer_arm_fallback(struct window *w)
 
 		deadline = w->last_tick_ns + n * period;
 	} else {
-		deadline = now + period + period / 2;
+		deadline = now + FEEDBACK_MARGIN(period);
 	}
 	timer_set(w, deadline);
 }
@@ -1627,28 +1845,35 @@ seqs_count(const struct window *w)
 	return w->seqs.size / sizeof(uint64_t);
 }
 
-/* Report the first @n outstanding seqs. @w may be freed on return. */
-static void
-seqs_emit(struct window *w, size_t n)
+/*
+ * Take the first @n outstanding seqs off the queue into @done (@local if
+ * it is big enough, else allocated). Returns the array, NULL on ENOMEM.
+ */
+static uint64_t *
+seqs_take(struct window *w, size_t n, uint64_t *local, size_t nlocal)
 {
-	uint64_t local[8];
 	uint64_t *done = local;
 
-	if (n == 0) {
-		return;
+	if (n > seqs_count(w)) {
+		n = seqs_count(w);	/* never: keep the maths in bounds */
 	}
-	if (n > sizeof(local) / sizeof(local[0])) {
+	if (n > nlocal) {
 		done = malloc(n * sizeof(*done));
 		if (!done) {
-			/* Report nothing rather than out of order. */
-			return;
+			return NULL;
 		}
 	}
 	memcpy(done, w->seqs.data, n * sizeof(*done));
 	memmove(w->seqs.data, (uint64_t *)w->seqs.data + n,
 		w->seqs.size - n * sizeof(*done));
 	w->seqs.size -= n * sizeof(*done);
+	return done;
+}
 
+/* Report seqs taken with seqs_take(). @w may be freed on return. */
+static void
+seqs_report(struct window *w, uint64_t *done, size_t n, uint64_t *local)
+{
 	w->emitting++;
 	for (size_t i = 0; i < n && !w->destroy_requested; i++) {
 		if (w->listener && w->listener->frame_done) {
@@ -1681,16 +1906,27 @@ static void
 feedback_end(struct window *w, struct wp_presentation_feedback *fb,
 	     bool presented)
 {
+	bool late = late_feedback_remove(w, fb);
+
 	wp_presentation_feedback_destroy(fb);
-	if (!w->inflight.active || w->inflight.feedback != fb) {
+	if (presented && w->fallback_mode) {
+		/* Weston repaints us again: the fallback steps back. */
+		w->fallback_mode = false;
+		trace(w->d, "'%s': presented again, fallback timer off",
+		      w->title);
+		if (late && w->inflight.active && !w->inflight.presented) {
+			/* The frame in flight gets feedback's full margin. */
+			uint64_t p = refresh_period_ns(w);
+
+			timer_set(w, w->inflight.commit_ns +
+				  FEEDBACK_MARGIN(p));
+		}
+	}
+	if (late || !w->inflight.active || w->inflight.feedback != fb) {
 		return;
 	}
 	w->inflight.feedback = NULL;
 	w->inflight.presented = true;
-	if (presented) {
-		/* Weston repaints us again: the fallback steps back. */
-		w->fallback_mode = false;
-	}
 	window_try_complete(w);
 }
 
@@ -1729,6 +1965,7 @@ window_try_commit(struct window *w)
 
 	w->inflight = (struct inflight) {
 		.active = true,
+		.commit_ns = now_ns(),
 		.nseqs = seqs_count(w),
 		.prev = (w->shown && w->shown != buf &&
 			 w->shown->releases_pending > 0) ? w->shown : NULL,
@@ -1773,6 +2010,7 @@ window_try_commit(struct window *w)
 static void
 window_try_complete(struct window *w)
 {
+	uint64_t local[8], *done;
 	size_t n;
 
 	if (!w->inflight.active || !w->inflight.presented) {
@@ -1782,17 +2020,26 @@ window_try_complete(struct window *w)
 		return;	/* wl_buffer.release will call us again */
 	}
 	n = w->inflight.nseqs;
+	if (n > seqs_count(w)) {
+		n = seqs_count(w);
+	}
+	done = seqs_take(w, n, local, sizeof(local) / sizeof(local[0]));
 	if (w->inflight.feedback) {
-		wp_presentation_feedback_destroy(w->inflight.feedback);
+		late_feedback_add(w, w->inflight.feedback);
 	}
 	w->inflight = (struct inflight) { 0 };
 	timer_disarm(w);
-	/* Commit the queued frame before the core hears about this one. */
+	/*
+	 * Commit the queued frame before the core hears about this one, so
+	 * that a present from frame_done queues behind it.
+	 */
 	window_try_commit(w);
 	if (w->has_queued && !w->inflight.active) {
 		timer_arm_fallback(w);
 	}
-	seqs_emit(w, n);
+	if (done) {
+		seqs_report(w, done, n, local);
+	}
 }
 
 static int
@@ -1806,6 +2053,10 @@ handle_timer(int fd, uint32_t mask, void *data)
 		return 0;
 	}
 	w->timer_armed = false;
+	if (!w->fallback_mode) {
+		trace(d, "'%s': no presentation feedback, fallback timer "
+		      "paces frames", w->title);
+	}
 	w->fallback_mode = true;
 	w->last_tick_ns = now_ns();
 	if (w->inflight.active) {
@@ -1814,6 +2065,7 @@ handle_timer(int fd, uint32_t mask, void *data)
 	} else if (w->has_queued && !window_can_commit(w)) {
 		/* Nowhere to show it (not configured yet, or no client). */
 		struct vd_buffer *buf = w->queued;
+		uint64_t local[8], *done;
 		size_t n = seqs_count(w);
 
 		w->has_queued = false;
@@ -1822,7 +2074,10 @@ handle_timer(int fd, uint32_t mask, void *data)
 			buf->queued_on = NULL;
 			buffer_check_idle(buf);
 		}
-		seqs_emit(w, n);
+		done = seqs_take(w, n, local, sizeof(local) / sizeof(local[0]));
+		if (done) {
+			seqs_report(w, done, n, local);
+		}
 	}
 	vd_display_flush(d);
 	return 0;
@@ -1852,6 +2107,7 @@ window_create(struct vd_display *d, const struct window_config *cfg,
 	w->d = d;
 	w->timer_fd = -1;
 	wl_array_init(&w->seqs);
+	wl_array_init(&w->late_feedback);
 	w->title = strdup_or_empty(cfg->title);
 	w->app_id = strdup_or_empty(cfg->app_id);
 	w->output_name = cfg->output ? strdup(cfg->output) : NULL;
@@ -1916,6 +2172,7 @@ window_free(struct window *w)
 		close(w->timer_fd);
 	}
 	wl_array_release(&w->seqs);
+	wl_array_release(&w->late_feedback);
 	free(w->title);
 	free(w->app_id);
 	free(w->output_name);
@@ -2003,6 +2260,7 @@ window_hide(struct window *w)
 	 * configure, so drop the surfaces and build them again on the next
 	 * present. A frame in flight completes on the fallback timer.
 	 */
+	trace(w->d, "'%s': hidden", w->title);
 	window_unrealise(w);
 	w->hidden = true;
 	vd_display_flush(w->d);

@@ -187,9 +187,9 @@ recv_all(int fd, void *buf, size_t len, struct reply *r)
 }
 
 /*
- * One request, one reply. On success the reply's status is returned (0 or
- * -errno from the daemon) and @r holds the payload (at least min_len
- * bytes, else -EPROTO).
+ * One request, one reply. Returns 0 with the payload in @r (at least
+ * min_len bytes, else -EPROTO), or -errno (the daemon's status, or a
+ * transport error) with @r empty.
  */
 static int
 call(struct xensim *xs, uint32_t op, const void *req, uint32_t req_len,
@@ -257,11 +257,15 @@ call(struct xensim *xs, uint32_t op, const void *req, uint32_t req_len,
 			ret = -EPROTO;
 			goto fail;
 		}
-		if (st.status == 0 && rh.len < min_len) {
+		if (st.status < 0) {
+			ret = st.status;
+			goto fail;
+		}
+		if (rh.len < min_len) {
 			ret = -EPROTO;
 			goto fail;
 		}
-		return st.status;
+		return 0;
 	}
 fail:
 	reply_finish(r);

@@ -23,6 +23,14 @@
  *
  * Unless --reconnect is given, we do not wait for a backend that went
  * away: we say so and exit with GUEST_EXIT_BACKEND_GONE.
+ *
+ * `xl destroy` (and `xensim destroy`) first removes the device: backend
+ * online=0 and state Closing, waits for the backend's Closed, removes the
+ * nodes, and only then kills the domain. So a backend Closing with
+ * online=0, or nodes that vanish, means "the domain is going": we stop
+ * all I/O, unplug like the driver, and wait for the connection to close
+ * (GUEST_EXIT_DOMAIN_GONE); if it does not within 15 s, the backend is
+ * simply gone.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -277,6 +285,15 @@ bus_dispatch_watch(struct guest *g)
 		    bus_state_name(s));
 	g->be_state = s;
 	g->be_state_changed = true;
+	if (be_gone_state(s) && !g->be_removing) {
+		char *online = read_node(g, g->be_path, "online");
+
+		if (!online || !strcmp(online, "0")) {
+			g->be_removing = true;
+			evtchnl_abort_all(g);
+		}
+		free(online);
+	}
 	/*
 	 * The driver frees the rings from its xenbus work while a request
 	 * may be waiting: that waiter gets -EIO at once.
@@ -374,6 +391,21 @@ bus_process(struct guest *g)
 		return;
 	}
 	g->be_state_changed = false;
+
+	if (g->be_removing) {
+		if (g->removing_deadline_ns == 0) {
+			guest_log(g, "the toolstack removes the device "
+				  "(backend %s, online=0): unplugging, waiting "
+				  "for the domain to be destroyed",
+				  bus_state_name(be));
+			g->removing_deadline_ns = guest_now_ns() +
+				GUEST_DESTROY_WAIT_MS * 1000000ull;
+		}
+		if (be != XenbusStateClosing) {
+			disconnect(g);
+		}
+		return;
+	}
 
 	switch (be) {
 	case XenbusStateReconfiguring:

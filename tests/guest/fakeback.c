@@ -51,7 +51,7 @@ static struct xs_handle *xs;
 static struct xensim *xsim;
 static struct xensim_evtchn *ech;
 static uint16_t domid;
-static char be_path[128], fe_path[128];
+static char be_path[128], fe_path[96];
 static struct fb_conn conns[GUEST_MAX_CONNECTORS];
 static int nconns;
 static struct fb_dbuf dbufs[MAX_DBUFS];
@@ -444,7 +444,7 @@ serve(int ci)
 static bool
 connect_frontend(void)
 {
-	char p[64];
+	char p[160];
 
 	be_alloc = rd_int(fe_path, "be-alloc", 0) != 0;
 	nconns = 0;

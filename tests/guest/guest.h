@@ -24,10 +24,13 @@
 #include <string.h>
 
 /*
- * ring.h leaves the barriers to its includer (xenctrl.h does it for
- * Xen's own tools). The peer is another process on this machine, so C11
- * fences give the ordering the macros ask for.
+ * Tools interface: ring.h then leaves the barriers to its includer
+ * (xenctrl.h does it for Xen's own tools). The peer is another process on
+ * this machine, so C11 fences give the ordering the macros ask for.
  */
+#ifndef __XEN_TOOLS__
+#define __XEN_TOOLS__ 1
+#endif
 #ifndef xen_mb
 #define xen_mb() __atomic_thread_fence(__ATOMIC_SEQ_CST)
 #define xen_rmb() __atomic_thread_fence(__ATOMIC_ACQUIRE)
@@ -53,6 +56,8 @@ enum guest_exit {
 #define GUEST_WAIT_BACK_MS 3000		/* XEN_DRM_FRONT_WAIT_BACK_MS */
 #define GUEST_FRAME_DONE_MS (GUEST_WAIT_BACK_MS + 100)
 #define GUEST_REMOVE_WAIT_MS 1000	/* xen_drv_remove: 100 x 10 ms */
+/* How long a device the toolstack removes may take to kill the domain. */
+#define GUEST_DESTROY_WAIT_MS 15000
 #define GUEST_MAX_BUFFERS 3
 /* Grant refs per directory page after gref_dir_next_page: 1023. */
 #define GUEST_GREFS_PER_DIR_PAGE \
@@ -208,6 +213,8 @@ struct guest {
 	enum xenbus_state fe_state;
 	enum xenbus_state be_state;	/* last read */
 	bool be_state_changed;
+	bool be_removing;		/* the toolstack set online=0 */
+	uint64_t removing_deadline_ns;
 	bool be_alloc;
 	int num_conns;
 	struct conn conns[GUEST_MAX_CONNECTORS];

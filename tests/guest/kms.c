@@ -226,6 +226,20 @@ kms_all_done(struct guest *g)
 	return any;
 }
 
+/*
+ * On the way out, a backend that let one request time out is not waited
+ * for again (3 s per request adds up): the rest is freed locally, as the
+ * driver does when its device is unplugged.
+ */
+static void
+give_up_if_dead(struct guest *g, int ret)
+{
+	if (ret == -ETIMEDOUT) {
+		guest_log(g, "backend unresponsive: freeing the rest locally");
+		evtchnl_set_connected(g, false);
+	}
+}
+
 void
 kms_fini(struct guest *g)
 {
@@ -233,7 +247,7 @@ kms_fini(struct guest *g)
 		struct conn *c = &g->conns[i];
 
 		if (c->enabled) {
-			mode_set(g, c, 0, 0, 0, 0);
+			give_up_if_dead(g, mode_set(g, c, 0, 0, 0, 0));
 			c->enabled = false;
 			c->pending = false;
 		}
@@ -243,7 +257,8 @@ kms_fini(struct guest *g)
 
 		for (int b = 0; b < c->nbufs; b++) {
 			if (c->bufs[b]) {
-				dbuf_fb_detach(g, c->bufs[b]);
+				give_up_if_dead(g, dbuf_fb_detach(g,
+								  c->bufs[b]));
 			}
 		}
 	}
@@ -252,7 +267,8 @@ kms_fini(struct guest *g)
 
 		for (int b = 0; b < c->nbufs; b++) {
 			if (c->bufs[b]) {
-				dbuf_destroy(g, c->bufs[b]);
+				give_up_if_dead(g, dbuf_destroy(g,
+								c->bufs[b]));
 			}
 			c->bufs[b] = NULL;
 		}
@@ -261,7 +277,7 @@ kms_fini(struct guest *g)
 	}
 	/* Buffers of a half-built pipe. */
 	while (g->dbufs) {
-		dbuf_destroy(g, g->dbufs);
+		give_up_if_dead(g, dbuf_destroy(g, g->dbufs));
 	}
 }
 

@@ -399,6 +399,19 @@ run(struct guest *g)
 		if (g->ending != GUEST_RUNNING) {
 			break;
 		}
+		if (g->be_removing) {
+			uint64_t now = guest_now_ns();
+
+			if (now >= g->removing_deadline_ns) {
+				guest_log(g, "device removed but the domain "
+					  "lives on: the backend is gone");
+				g->ending = GUEST_BACKEND_GONE;
+				break;
+			}
+			guest_poll(g, (int)((g->removing_deadline_ns - now) /
+					    1000000) + 1);
+			continue;
+		}
 		if (g->drm_up) {
 			timeout = kms_tick(g);
 			if (g->opts.frames > 0 && kms_all_done(g)) {

@@ -82,7 +82,8 @@ def main():
              dict(flips=8, events=5, mism=3, tmo=3)),
         ]
         for name, vd, gargs, bargs, want in cases:
-            r = subprocess.run([XENSIM, 'create', name, '--vdispl', vd],
+            r = subprocess.run([XENSIM, 'create', name, '--vdispl', vd,
+                                '--no-wait'],
                                env=env, capture_output=True, text=True)
             if r.returncode:
                 errors.append(f'{name}: xensim create: {r.stdout}'
@@ -124,8 +125,36 @@ def main():
                 errors.append(f'{name}: want {want}, guest status {gst}, '
                               f'backend status {bst}\n--- guest\n{gout}'
                               f'\n--- backend\n{bout}')
-            subprocess.run([XENSIM, 'destroy', name], env=env,
+            subprocess.run([XENSIM, 'destroy', name, '--no-wait'], env=env,
                            capture_output=True)
+        # xensim destroy while the guest flips: it must see the device
+        # removed and then its domain die, and exit with status 4.
+        name = 'gone'
+        subprocess.run([XENSIM, 'create', name, '--vdispl',
+                        'be-alloc=0,connectors=id0:64x64', '--no-wait'],
+                       env=env, capture_output=True)
+        back = subprocess.Popen([FAKEBACK, '--dir', d, '--domain', name],
+                                env=env, stdout=subprocess.DEVNULL,
+                                stderr=subprocess.DEVNULL)
+        guest = subprocess.Popen([GUEST, '--dir', d, '--domain', name,
+                                  '--fps', '60'], env=env,
+                                 stdout=subprocess.PIPE,
+                                 stderr=subprocess.STDOUT, text=True)
+        time.sleep(1.0)
+        subprocess.run([XENSIM, 'destroy', name, '--timeout', '1'], env=env,
+                       capture_output=True)
+        try:
+            out, _ = guest.communicate(timeout=20)
+        except subprocess.TimeoutExpired:
+            stop(guest)
+            out, _ = guest.communicate()
+        stop(back)
+        gm = GSUM.findall(out)
+        print(f'destroy: guest status {guest.returncode} {gm}')
+        if guest.returncode != 4 or len(gm) != 1 or int(gm[0][0]) == 0 \
+                or 'was destroyed' not in out:
+            errors.append(f'destroy: status {guest.returncode}, want 4\n'
+                          f'{out}')
     finally:
         stop(daemon)
         if not errors:

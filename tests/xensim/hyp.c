@@ -13,6 +13,11 @@
  * own mmap, so it survives revoke and the granter's death, as on Xen.
  * Grants belong to the connection that made them and end with it.
  *
+ * Simplification: a mapper receives the whole memfd of a share, so it could
+ * reach pages of that share whose refs were revoked (all were granted to
+ * it). Real Xen checks each page; the plugin never relies on the
+ * difference.
+ *
  * DOC: event channels
  *
  * alloc_unbound makes a port with two eventfds: `in` (the owner waits on
@@ -48,6 +53,7 @@ static void
 share_put(struct share *s)
 {
 	if (--s->live == 0) {
+		s->dom->shares--;
 		close(s->fd);
 		if (s->rofd >= 0) {
 			close(s->rofd);
@@ -129,7 +135,7 @@ op_gnt_share(struct conn *c, const struct xsd_sockmsg *hdr, const uint8_t *p)
 		reply_status(c, hdr, -EINVAL);
 		return;
 	}
-	if (!grants_reserve(d, req.count)) {
+	if (d->shares >= XSD_MAX_SHARES || !grants_reserve(d, req.count)) {
 		reply_status(c, hdr, -ENOSPC);
 		return;
 	}
@@ -154,6 +160,8 @@ op_gnt_share(struct conn *c, const struct xsd_sockmsg *hdr, const uint8_t *p)
 		close(s->fd);
 		goto err_free;
 	}
+	s->dom = d;
+	d->shares++;
 	for (uint32_t i = 0; i < req.count; i++) {
 		uint32_t ref = grant_alloc(d);
 		struct grant *g = &d->grants[ref];

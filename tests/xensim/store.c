@@ -22,11 +22,15 @@
  *   commit fail with EAGAIN (the client retries); otherwise the overlay is
  *   applied and the watch events are fired. A transaction dies with its
  *   connection, leaving the tree untouched.
- * - A watch on P fires for changes of P or below (with the changed path),
- *   and for removal of an ancestor of P (with P). A registration fires
- *   once at once. Events go only to connections that may read the node
- *   (or its parent). Paths registered relative come back relative.
- *   @introduceDomain and @releaseDomain fire for dom0's watchers.
+ * - A watch on P fires for changes of P or below, with the changed path.
+ *   Removing a subtree fires like a change of its top node, then fires
+ *   each removed node's exact watchers. A registration fires once at once.
+ *   Events go only to connections that may read the node (or its parent).
+ *   Paths registered relative come back relative. @introduceDomain and
+ *   @releaseDomain fire for dom0's watchers.
+ * - Quotas for unprivileged domains as xenstored's defaults: 1000 nodes,
+ *   2048-byte records, 5 permissions per node, 128 watches, 10
+ *   transactions (ENOSPC / E2BIG). Unknown message types get ENOSYS.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -46,6 +50,7 @@
 /* xenstored's default quotas for unprivileged domains. */
 #define QUOTA_NODES 1000u
 #define QUOTA_ENTRY 2048u
+#define QUOTA_PERMS 5u
 #define MAX_PERMS 32u
 
 struct perm {
@@ -74,9 +79,9 @@ struct htab {
 struct event {
 	struct event *next;
 	char *path;
-	struct perm *perms;
-	uint32_t nperms;
-	bool recurse;
+	struct perm *perms;	/* nperms new, then nold old ones */
+	uint32_t nperms, nold;
+	bool exact;
 };
 
 struct store_tx {
@@ -237,7 +242,9 @@ node_new(const char *path, const void *value, uint32_t vlen,
 	}
 	n->value[vlen] = '\0';
 	n->vlen = vlen;
-	memcpy(n->perms, perms, sizeof(*perms) * nperms);
+	if (nperms) {
+		memcpy(n->perms, perms, sizeof(*perms) * nperms);
+	}
 	n->nperms = nperms;
 	return n;
 }
@@ -411,13 +418,6 @@ valid_path(const char *p)
 	return true;
 }
 
-static bool
-is_special(const char *p)
-{
-	return strcmp(p, "@introduceDomain") == 0 ||
-	       strcmp(p, "@releaseDomain") == 0;
-}
-
 /* Absolute path for @in as @c sees it (malloc'ed), NULL with errno. */
 static char *
 canonical(const struct conn *c, const char *in, bool allow_special)
@@ -425,7 +425,7 @@ canonical(const struct conn *c, const char *in, bool allow_special)
 	char *out;
 
 	if (in[0] == '@') {
-		if (!allow_special || !is_special(in)) {
+		if (!allow_special || strlen(in) > XENSTORE_REL_PATH_MAX) {
 			errno = EINVAL;
 			return NULL;
 		}
@@ -539,6 +539,24 @@ send_event(struct conn *c, struct store_watch *w, const char *path)
 	}
 	plen = strlen(p) + 1;
 	tlen = strlen(w->token) + 1;
+	/* As xenstored: an event that does not fit is not sent. */
+	if (plen + tlen > XENSTORE_PAYLOAD_MAX) {
+		return;
+	}
+	/*
+	 * A watcher that does not keep up loses events rather than its
+	 * connection (xenstored, too, drops events past a quota): a guest
+	 * flooding its own nodes must not cut the backend off.
+	 */
+	if (c->out_bytes + plen + tlen > XSD_OUT_MAX / 2) {
+		if (!c->dropping) {
+			xsd_log("%s: not reading watch events, dropping them",
+				c->desc);
+		}
+		c->dropping = true;
+		return;
+	}
+	c->dropping = false;
 	buf = malloc(plen + tlen);
 	if (!buf) {
 		return;
@@ -577,9 +595,13 @@ watch_permitted(struct conn *c, const char *path, const struct perm *perms,
 	return ok;
 }
 
+/*
+ * Send @path's events. @old (may be NULL) are the perms before a
+ * SET_PERMS: a watcher that could read the node before hears it too.
+ */
 static void
 fire_now(const char *path, const struct perm *perms, uint32_t nperms,
-	 bool recurse)
+	 const struct perm *old, uint32_t nold, bool exact)
 {
 	for (struct conn *c = xsd_conns; c; c = c->next) {
 		if (c->dead) {
@@ -588,14 +610,13 @@ fire_now(const char *path, const struct perm *perms, uint32_t nperms,
 		for (struct store_watch *w = c->watches; w; w = w->next) {
 			const char *ev;
 
-			if (is_child(path, w->node)) {
-				ev = path;
-			} else if (recurse && is_child(w->node, path)) {
-				ev = w->node;
-			} else {
+			if (exact ? strcmp(path, w->node) != 0 :
+				    !is_child(path, w->node)) {
 				continue;
 			}
-			if (!watch_permitted(c, path, perms, nperms)) {
+			ev = path;
+			if (!watch_permitted(c, path, perms, nperms) &&
+			    !(old && watch_permitted(c, path, old, nold))) {
 				continue;
 			}
 			send_event(c, w, ev);
@@ -607,13 +628,13 @@ fire_now(const char *path, const struct perm *perms, uint32_t nperms,
 }
 
 static void
-fire(struct store_tx *tx, const char *path, const struct perm *perms,
-     uint32_t nperms, bool recurse)
+fire_old(struct store_tx *tx, const char *path, const struct perm *perms,
+	 uint32_t nperms, const struct perm *old, uint32_t nold, bool exact)
 {
 	struct event *e;
 
 	if (!tx) {
-		fire_now(path, perms, nperms, recurse);
+		fire_now(path, perms, nperms, old, nold, exact);
 		return;
 	}
 	e = calloc(1, sizeof(*e));
@@ -621,22 +642,47 @@ fire(struct store_tx *tx, const char *path, const struct perm *perms,
 		return;
 	}
 	e->path = strdup(path);
-	e->perms = malloc(sizeof(*perms) * (nperms ? nperms : 1));
+	e->perms = malloc(sizeof(*perms) * (nperms + nold + 1));
 	if (!e->path || !e->perms) {
 		free(e->path);
 		free(e->perms);
 		free(e);
 		return;
 	}
-	memcpy(e->perms, perms, sizeof(*perms) * nperms);
+	if (nperms) {
+		memcpy(e->perms, perms, sizeof(*perms) * nperms);
+	}
+	if (old && nold) {
+		memcpy(e->perms + nperms, old, sizeof(*perms) * nold);
+	}
 	e->nperms = nperms;
-	e->recurse = recurse;
+	e->nold = old ? nold : 0;
+	e->exact = exact;
 	if (tx->events_tail) {
 		tx->events_tail->next = e;
 	} else {
 		tx->events = e;
 	}
 	tx->events_tail = e;
+}
+
+static void
+fire(struct store_tx *tx, const char *path, const struct perm *perms,
+     uint32_t nperms, bool exact)
+{
+	fire_old(tx, path, perms, nperms, NULL, 0, exact);
+}
+
+/*
+ * xenstored's entry quota for unprivileged writers: the stored record
+ * (24-byte header, 8 bytes per permission, value, children) must stay
+ * under 2048 bytes.
+ */
+static bool
+too_big(const struct conn *c, const struct node *n)
+{
+	return c->domid != 0 &&
+	       24u + 8u * n->nperms + n->vlen + n->childlen >= QUOTA_ENTRY;
 }
 
 /* --- modifications ---------------------------------------------------------- */
@@ -700,6 +746,12 @@ create_node(struct conn *c, struct store_tx *tx, const char *path,
 	if (c->domid != 0) {
 		n->perms[0].id = c->domid;
 	}
+	if (too_big(c, n) || too_big(c, pcopy)) {
+		node_free(n);
+		node_free(pcopy);
+		errno = ENOSPC;
+		return NULL;
+	}
 	if (!tree_put(tx, pcopy)) {
 		node_free(n);
 		errno = ENOMEM;
@@ -715,10 +767,13 @@ create_node(struct conn *c, struct store_tx *tx, const char *path,
 	return tree_get(tx, path);
 }
 
+/* Remove @path and below; each removed node fires its exact watches. */
 static bool
 delete_subtree(struct store_tx *tx, const char *path)
 {
 	const struct node *n = tree_get(tx, path);
+	struct perm *perms;
+	uint32_t nperms;
 	char *children;
 	uint32_t len;
 	bool ok = true;
@@ -726,12 +781,23 @@ delete_subtree(struct store_tx *tx, const char *path)
 	if (!n) {
 		return true;
 	}
+	nperms = n->nperms;
+	perms = malloc(sizeof(*perms) * (nperms ? nperms : 1));
+	if (!perms) {
+		return false;
+	}
+	if (nperms) {
+		memcpy(perms, n->perms, sizeof(*perms) * nperms);
+	}
 	len = n->childlen;
 	children = malloc(len ? len : 1);
 	if (!children) {
+		free(perms);
 		return false;
 	}
-	memcpy(children, n->children, len);
+	if (len) {
+		memcpy(children, n->children, len);
+	}
 	for (uint32_t off = 0; off < len;) {
 		char *sub;
 		size_t clen = strlen(children + off) + 1;
@@ -746,6 +812,8 @@ delete_subtree(struct store_tx *tx, const char *path)
 		off += (uint32_t)clen;
 	}
 	free(children);
+	fire(tx, path, perms, nperms, true);
+	free(perms);
 	return tree_del(tx, path) && ok;
 }
 
@@ -787,12 +855,12 @@ do_rm(struct conn *c, struct store_tx *tx, const char *path)
 		return ENOMEM;
 	}
 	node_remove_child(pcopy, strrchr(path, '/') + 1);
+	/* As xenstored: the node's watchers and its ancestors' first. */
+	fire(tx, path, perms, nperms, false);
+	free(perms);
 	if (!delete_subtree(tx, path) || !tree_put(tx, pcopy)) {
-		free(perms);
 		return ENOMEM;
 	}
-	fire(tx, path, perms, nperms, true);
-	free(perms);
 	return 0;
 }
 
@@ -821,9 +889,15 @@ do_write(struct conn *c, struct store_tx *tx, const char *path,
 			node_free(copy);
 			return ENOMEM;
 		}
-		memcpy(copy->value, value, vlen);
+		if (vlen) {
+			memcpy(copy->value, value, vlen);
+		}
 		copy->value[vlen] = '\0';
 		copy->vlen = vlen;
+		if (too_big(c, copy)) {
+			node_free(copy);
+			return ENOSPC;
+		}
 		if (!tree_put(tx, copy)) {
 			return ENOMEM;
 		}
@@ -884,6 +958,8 @@ do_set_perms(struct conn *c, struct store_tx *tx, const char *path,
 {
 	const struct node *n;
 	struct node *copy;
+	struct perm *old;
+	uint32_t nold;
 
 	n = get_node(c, tx, path, P_WRITE | P_OWNER);
 	if (!n) {
@@ -897,18 +973,28 @@ do_set_perms(struct conn *c, struct store_tx *tx, const char *path,
 	if (!copy) {
 		return ENOMEM;
 	}
-	free(copy->perms);
+	/* Keep the old list: its readers hear the change too. */
+	old = copy->perms;
+	nold = copy->nperms;
 	copy->perms = malloc(sizeof(*perms) * nperms);
 	if (!copy->perms) {
+		copy->perms = old;
 		node_free(copy);
 		return ENOMEM;
 	}
 	memcpy(copy->perms, perms, sizeof(*perms) * nperms);
 	copy->nperms = nperms;
+	if (too_big(c, copy)) {
+		free(old);
+		node_free(copy);
+		return ENOSPC;
+	}
 	if (!tree_put(tx, copy)) {
+		free(old);
 		return ENOMEM;
 	}
-	fire(tx, path, perms, nperms, false);
+	fire_old(tx, path, perms, nperms, old, nold, false);
+	free(old);
 	return 0;
 }
 
@@ -986,7 +1072,9 @@ tx_commit(struct store_tx *tx)
 	}
 	tx->overlay.n = 0;
 	for (struct event *e = tx->events; e; e = e->next) {
-		fire_now(e->path, e->perms, e->nperms, e->recurse);
+		fire_now(e->path, e->perms, e->nperms,
+			 e->nold ? e->perms + e->nperms : NULL, e->nold,
+			 e->exact);
 	}
 	return 0;
 }
@@ -1040,36 +1128,54 @@ reply_error(struct conn *c, const struct xsd_sockmsg *hdr, int err)
 		 NULL, 0);
 }
 
+/*
+ * As xenstored: "<gen hex>\0" then as many whole children as fit; the
+ * list's last chunk ends in an extra NUL, and an offset at or past the
+ * end gets just the generation and an empty string.
+ */
 static int
 handle_directory_part(struct conn *c, const struct xsd_sockmsg *hdr,
 		      const struct node *n, const char *offstr)
 {
 	char gen[24], *buf, *end;
 	unsigned long off;
-	uint32_t i;
+	uint32_t len = 0, maxlen;
 	int genlen;
 
 	errno = 0;
 	off = strtoul(offstr, &end, 10);
-	if (errno || *end || off > n->childlen) {
+	if (errno || *end || end == offstr) {
 		return EINVAL;
 	}
-	genlen = snprintf(gen, sizeof(gen), "%" PRIu64, n->gen) + 1;
-	for (i = (uint32_t)off; i < n->childlen;) {
-		size_t len = strlen(n->children + i) + 1;
-		if (genlen + (i - off) + len + 1 > XENSTORE_PAYLOAD_MAX) {
+	genlen = snprintf(gen, sizeof(gen), "%" PRIx64, n->gen) + 1;
+	if (off >= n->childlen) {
+		char out[sizeof(gen) + 1];
+		memcpy(out, gen, (size_t)genlen);
+		out[genlen] = '\0';
+		reply(c, hdr, out, (size_t)genlen + 1);
+		return 0;
+	}
+	maxlen = XENSTORE_PAYLOAD_MAX - (uint32_t)genlen - 1;
+	while (off + len < n->childlen) {
+		size_t clen = strlen(n->children + off + len) + 1;
+		if (len + clen > maxlen) {
 			break;
 		}
-		i += (uint32_t)len;
+		len += (uint32_t)clen;
 	}
-	buf = malloc((size_t)genlen + (i - off) + 1);
+	buf = malloc((size_t)genlen + len + 1);
 	if (!buf) {
 		return ENOMEM;
 	}
 	memcpy(buf, gen, (size_t)genlen);
-	memcpy(buf + genlen, n->children + off, i - off);
-	buf[genlen + (i - off)] = '\0';
-	reply(c, hdr, buf, (size_t)genlen + (i - off) + 1);
+	if (len) {
+		memcpy(buf + genlen, n->children + off, len);
+	}
+	if (off + len == n->childlen) {
+		buf[genlen + len] = '\0';
+		len++;
+	}
+	reply(c, hdr, buf, (size_t)genlen + len);
 	free(buf);
 	return 0;
 }
@@ -1261,6 +1367,10 @@ handle(struct conn *c, const struct xsd_sockmsg *hdr, const uint8_t *payload)
 			err = E2BIG;
 			break;
 		}
+		if (c->domid != 0 && nargs - 1 > (int)QUOTA_PERMS) {
+			err = ENOSPC;
+			break;
+		}
 		err = parse_perms(arg + 1, nargs - 1, perms);
 		if (!err) {
 			err = do_set_perms(c, tx, path, perms,
@@ -1347,9 +1457,6 @@ handle(struct conn *c, const struct xsd_sockmsg *hdr, const uint8_t *payload)
 		break;
 	}
 	case XS_RESET_WATCHES:
-		if (c->domid != 0) {
-			return EACCES;
-		}
 		store_conn_gone(c);
 		reply_ok(c, hdr);
 		break;
@@ -1361,11 +1468,46 @@ handle(struct conn *c, const struct xsd_sockmsg *hdr, const uint8_t *payload)
 		err = c->domid != 0 ? EACCES : ENOSYS;
 		break;
 	default:
-		err = EINVAL;
+		/* XS_WATCH_EVENT, XS_ERROR and unknown types, as xenstored. */
+		err = ENOSYS;
 		break;
 	}
 	free(path);
 	return err;
+}
+
+static const char *
+type_name(uint32_t type)
+{
+	static const char *const names[] = {
+		[XS_CONTROL] = "CONTROL",
+		[XS_DIRECTORY] = "DIRECTORY",
+		[XS_READ] = "READ",
+		[XS_GET_PERMS] = "GET_PERMS",
+		[XS_WATCH] = "WATCH",
+		[XS_UNWATCH] = "UNWATCH",
+		[XS_TRANSACTION_START] = "TRANSACTION_START",
+		[XS_TRANSACTION_END] = "TRANSACTION_END",
+		[XS_INTRODUCE] = "INTRODUCE",
+		[XS_RELEASE] = "RELEASE",
+		[XS_GET_DOMAIN_PATH] = "GET_DOMAIN_PATH",
+		[XS_WRITE] = "WRITE",
+		[XS_MKDIR] = "MKDIR",
+		[XS_RM] = "RM",
+		[XS_SET_PERMS] = "SET_PERMS",
+		[XS_WATCH_EVENT] = "WATCH_EVENT",
+		[XS_ERROR] = "ERROR",
+		[XS_IS_DOMAIN_INTRODUCED] = "IS_DOMAIN_INTRODUCED",
+		[XS_RESUME] = "RESUME",
+		[XS_SET_TARGET] = "SET_TARGET",
+		[XS_RESET_WATCHES] = "RESET_WATCHES",
+		[XS_DIRECTORY_PART] = "DIRECTORY_PART",
+	};
+
+	if (type < sizeof(names) / sizeof(names[0]) && names[type]) {
+		return names[type];
+	}
+	return "?";
 }
 
 void
@@ -1376,6 +1518,14 @@ store_handle(struct conn *c, const struct xsd_sockmsg *hdr,
 
 	if (err) {
 		reply_error(c, hdr, err);
+	}
+	if (xsd_trace) {
+		/* The first argument only: values may be binary. */
+		size_t n = strnlen((const char *)payload, hdr->len);
+		xsd_log("dom%u %s tx%u %.*s%s%s", c->domid,
+			type_name(hdr->type), hdr->tx_id,
+			(int)(n > 200 ? 200 : n), (const char *)payload,
+			err ? " -> " : "", err ? strerror(err) : "");
 	}
 }
 
@@ -1482,7 +1632,7 @@ store_domain_introduce(uint16_t domid, const char *name)
 			return false;
 		}
 	}
-	fire_now(special, &none, 1, false);
+	fire_now(special, &none, 1, NULL, 0, false);
 	return true;
 }
 
@@ -1495,5 +1645,5 @@ store_domain_release(uint16_t domid)
 
 	snprintf(path, sizeof(path), "/local/domain/%u", domid);
 	do_rm(&dom0, NULL, path);
-	fire_now("@releaseDomain", &none, 1, false);
+	fire_now("@releaseDomain", &none, 1, NULL, 0, false);
 }

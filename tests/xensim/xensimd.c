@@ -5,7 +5,7 @@
  * connections; XenStore lives in store.c, grants and event channels in
  * hyp.c.
  *
- * Usage: xensimd --dir DIR
+ * Usage: xensimd --dir DIR [--trace]
  * Creates DIR/xenstored (dom0) and DIR/domain/<domid> per guest, prints
  * "xensimd: ready dir=DIR" once listening, and exits 0 on SIGTERM/SIGINT
  * after removing its sockets.
@@ -36,6 +36,7 @@
 #define BURST 64
 
 struct conn *xsd_conns;
+bool xsd_trace;
 
 static struct domain *domains[0x7ff0];
 static uint16_t next_domid = 1;
@@ -114,11 +115,19 @@ xsd_send(struct conn *c, uint32_t type, uint32_t req_id, uint32_t tx_id,
 		b->len = clen;
 		b->off = 0;
 		b->nfds = 0;
-		for (size_t i = 0; i < clen; i++) {
-			size_t at = off + i;
-			b->data[i] = at < sizeof(hdr) ?
-				     ((const uint8_t *)&hdr)[at] :
-				     ((const uint8_t *)data)[at - sizeof(hdr)];
+		for (size_t i = 0; i < clen;) {
+			size_t at = off + i, n;
+			if (at < sizeof(hdr)) {
+				n = sizeof(hdr) - at < clen - i ?
+				    sizeof(hdr) - at : clen - i;
+				memcpy(b->data + i, (const uint8_t *)&hdr + at,
+				       n);
+			} else {
+				n = clen - i;
+				memcpy(b->data + i, (const uint8_t *)data +
+				       (at - sizeof(hdr)), n);
+			}
+			i += n;
 		}
 		off += clen;
 		while (fds && b->nfds < XENSIM_FDS_PER_CHUNK &&
@@ -496,7 +505,9 @@ xsd_domain_destroy(uint16_t domid)
 static void
 usage(FILE *f)
 {
-	fprintf(f, "usage: xensimd --dir DIR\n");
+	fprintf(f, "usage: xensimd --dir DIR [--trace]\n"
+		   "  --trace  log every XenStore request (and its error) "
+		   "on stderr\n");
 }
 
 int
@@ -504,6 +515,7 @@ main(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "dir", required_argument, NULL, 'd' },
+		{ "trace", no_argument, NULL, 't' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
@@ -516,10 +528,13 @@ main(int argc, char **argv)
 	int sfd, opt, ret = 1;
 	bool quit = false;
 
-	while ((opt = getopt_long(argc, argv, "d:h", opts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "d:th", opts, NULL)) != -1) {
 		switch (opt) {
 		case 'd':
 			dir = optarg;
+			break;
+		case 't':
+			xsd_trace = true;
 			break;
 		case 'h':
 			usage(stdout);

@@ -54,6 +54,7 @@ struct conn {
 	struct store_tx *txs;
 	unsigned ntxs;
 	uint32_t next_txid;
+	bool dropping;		/* watch events being dropped (logged once) */
 
 	bool dead;
 };
@@ -67,6 +68,7 @@ struct grant {
 };
 
 struct share {
+	struct domain *dom;
 	int fd;
 	int rofd;
 	uint32_t npages;
@@ -84,6 +86,8 @@ struct port {
 
 #define XSD_MAX_PORTS 4096u
 #define XSD_MAX_GRANTS (1u << 18)
+/* Shares (memfds) per domain: bounds the fds a guest can make us hold. */
+#define XSD_MAX_SHARES 8192u
 
 struct domain {
 	uint16_t domid;
@@ -95,6 +99,7 @@ struct domain {
 	uint32_t grants_cap;
 	uint32_t grants_live;
 	uint32_t grant_hint;
+	uint32_t shares;
 
 	struct port **ports;	/* XSD_MAX_PORTS slots, index = port */
 	uint32_t ports_live;
@@ -102,6 +107,7 @@ struct domain {
 
 /* xensimd.c */
 extern struct conn *xsd_conns;
+extern bool xsd_trace;		/* --trace: log every XenStore request */
 void xsd_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 struct domain *xsd_domain(uint16_t domid);
 /* Queue a message; fds (may be NULL) are dup'ed. False: conn dropped. */

@@ -1,0 +1,265 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * backend: the core's object tree and the functions its files share.
+ *
+ *   backend (one per compositor: xenstore handle, hv, event-channel fd)
+ *     └─ frontend (per guest device: domid, devid; xenbus.c)
+ *          ├─ connector[0..3] (req ring, event page, window; connector.c)
+ *          └─ dbufs, fbs (grant mappings and buffers; dbuf.c)
+ *
+ * Nothing here includes libweston: module.c creates the backend on the
+ * compositor's wl_event_loop, tests create it on their own.
+ */
+#ifndef VDISPL_BACKEND_H
+#define VDISPL_BACKEND_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <wayland-server-core.h>
+
+#include "displif.h"
+#include "hv.h"
+#include "log.h"
+
+struct vd_display;
+struct vd_buffer;
+struct window;
+struct xs_handle;
+
+/* --- Configuration ([vdispl] and [vdispl-domain] in weston.ini) ---------- */
+
+#define VDISPL_DEFAULT_MAX_PAGES 16384u		/* 64 MiB per domain */
+#define VDISPL_DEFAULT_MAX_DBUFS 32u
+#define VDISPL_DEFAULT_MAX_FBS 64u
+#define VDISPL_DEFAULT_MAX_REQUESTS 32u		/* per wakeup (XSA-332) */
+#define VDISPL_DEFAULT_EVT_QUEUE 64u		/* queued events per connector */
+#define VDISPL_COPY_BUFFERS 3u			/* wl_shm copies per connector */
+
+struct vdispl_domain_config {
+	struct wl_list link;
+	char *name;
+	char *output;		/* NULL: any */
+	bool fullscreen;
+	bool has_colour;
+	uint32_t colour;	/* 0xRRGGBB */
+	bool has_position;	/* x=/y= given (xdg-shell cannot place) */
+	int32_t x, y;
+};
+
+struct vdispl_config {
+	char *hypervisor;	/* "sim" or "xen" */
+	char *xensim_dir;
+	uint32_t max_pages;
+	uint32_t max_dbufs;
+	uint32_t max_fbs;
+	uint32_t max_requests;
+	uint32_t evt_queue;
+	bool dmabuf;		/* try the dma-buf backing at all */
+	struct wl_list domains;	/* vdispl_domain_config.link */
+};
+
+void
+vdispl_config_init(struct vdispl_config *cfg);
+
+void
+vdispl_config_finish(struct vdispl_config *cfg);
+
+const struct vdispl_domain_config *
+vdispl_config_domain(const struct vdispl_config *cfg, const char *name);
+
+/* Stable frame colour for a domain without colour=. */
+uint32_t
+vdispl_colour_for_name(const char *name);
+
+/* --- Backend (xenbus.c) --------------------------------------------------- */
+
+struct backend {
+	struct wl_event_loop *loop;
+	struct vd_display *display;
+	struct hv *hv;
+	const struct vdispl_config *cfg;
+	struct xs_handle *xs;
+	hv_domid_t self;
+	char *root;			/* /local/domain/<self>/backend/vdispl */
+	struct wl_event_source *xs_source;
+	struct wl_event_source *evtchn_source;
+	struct wl_list frontends;	/* frontend.link */
+	bool shutting_down;
+};
+
+/*
+ * Start serving: open xenstore (xs_open(0); XENSTORED_PATH must already be
+ * set for the simulator), watch the backend tree, hook the event-channel
+ * fd on @loop. @hv and @display stay the caller's.
+ */
+struct backend *
+backend_create(struct wl_event_loop *loop, struct hv *hv,
+	       struct vd_display *display, const struct vdispl_config *cfg);
+
+/* Every frontend through frontend_disconnect (guests see Closing, Closed). */
+void
+backend_destroy(struct backend *be);
+
+/* --- Frontend (xenbus.c) -------------------------------------------------- */
+
+struct connector;
+
+struct frontend {
+	struct backend *be;
+	struct wl_list link;		/* backend.frontends */
+	hv_domid_t domid;
+	uint32_t devid;
+	char *be_path;			/* <root>/<domid>/<devid> */
+	char *fe_path;			/* /local/domain/<domid>/device/vdispl/<devid> */
+	char *state_token;
+	bool watching;
+	char name[64];			/* trusted: /local/domain/<domid>/name */
+	uint32_t colour;
+	const struct vdispl_domain_config *dcfg;
+
+	int be_state;			/* last XenbusState we wrote */
+	int fe_state;
+	bool connected;			/* rings mapped, channels bound */
+	bool removing;			/* toolstack closing: stay Closed */
+
+	/* Configuration read at InitWait. */
+	bool be_alloc;
+	uint32_t nconn;
+	uint32_t res_w[DISPLIF_MAX_CONNECTORS];
+	uint32_t res_h[DISPLIF_MAX_CONNECTORS];
+
+	struct connector *conn[DISPLIF_MAX_CONNECTORS];
+	struct displif_limits limits;
+
+	/* dbuf.c state */
+	struct wl_list dbufs;		/* dbuf.link */
+	struct wl_list fbs;		/* fb.link */
+	uint32_t pages_used, ndbufs, nfbs;
+
+	struct wl_event_source *fatal_idle;
+	struct vd_ratelimit rl;
+};
+
+/*
+ * A protocol violation that ends this connection (broken ring, impossible
+ * event-page indices). Deferred to an idle callback: safe to call from
+ * inside request processing.
+ */
+void
+frontend_fatal(struct frontend *fe, const char *why);
+
+/* Find a bound connector by local port (the event-channel demux). */
+struct connector *
+backend_connector_by_port(struct backend *be, hv_port_t port,
+			  bool *is_evt);
+
+/* --- Connector (connector.c) ---------------------------------------------- */
+
+struct connector_refs {
+	hv_gref_t req_ref, evt_ref;
+	hv_port_t req_port, evt_port;	/* the frontend's (remote) ports */
+};
+
+struct connector *
+connector_create(struct frontend *fe, uint32_t index,
+		 const struct connector_refs *refs);
+
+void
+connector_destroy(struct connector *c);
+
+hv_port_t
+connector_req_port(const struct connector *c);
+
+hv_port_t
+connector_evt_port(const struct connector *c);
+
+/* The req channel fired: process up to max_requests, then yield. */
+void
+connector_kick(struct connector *c);
+
+/* The evt channel fired: retry queued events. */
+void
+connector_evt_kick(struct connector *c);
+
+/* Push one response on @c's ring and notify (for asynchronous answers). */
+void
+connector_respond(struct connector *c, const struct xendispl_resp *resp);
+
+/* Show a framebuffer now (SET_CONFIG/PG_FLIP); false if it cannot. */
+struct fb;
+bool
+connector_show(struct connector *c, struct fb *fb, bool flip,
+	       uint64_t fb_cookie);
+
+/* The connector is showing or about to show @fb's buffer: take it off. */
+void
+connector_forget_fb(struct connector *c, struct fb *fb);
+
+struct window *
+connector_window(struct connector *c);
+
+uint32_t
+connector_index(const struct connector *c);
+
+struct frontend *
+connector_frontend(struct connector *c);
+
+/* --- Buffers (dbuf.c) ----------------------------------------------------- */
+
+enum dbuf_backing {
+	DBUF_BACKING_COPY,
+	DBUF_BACKING_SHARED,
+	DBUF_BACKING_DMABUF,
+};
+
+struct dbuf {
+	struct frontend *fe;
+	struct wl_list link;		/* frontend.dbufs */
+	uint64_t cookie;
+	uint32_t width, height, bpp;	/* 0: pending (PRIME) */
+	uint32_t stride;
+	uint32_t buffer_sz, npages, data_ofs;
+	bool be_alloc;
+	hv_gref_t *refs;		/* npages (frontend's or ours) */
+	void *map;			/* read-only grant map, or shared->addr */
+	struct hv_shared *shared;	/* be-alloc pages */
+	int dmabuf_fd;			/* -1 until exported */
+	uint64_t dmabuf_offset;
+	bool dmabuf_failed;
+	uint32_t nfbs;
+	/* DBUF_DESTROY waiting for the compositor to release buffers. */
+	bool destroying;
+	struct connector *destroy_conn;
+	uint16_t destroy_id;
+};
+
+struct fb {
+	struct frontend *fe;
+	struct wl_list link;		/* frontend.fbs */
+	struct dbuf *dbuf;
+	uint64_t cookie;
+	uint32_t width, height, fourcc, stride;
+	uint32_t offset;		/* of the first pixel in dbuf->map */
+	enum dbuf_backing backing;
+	struct vd_buffer *buf;		/* zero-copy buffer, or NULL (copy) */
+	bool buf_ready;			/* dma-buf import succeeded */
+	bool detached;			/* FB_DETACH seen, waiting for release */
+};
+
+/*
+ * Handle a decoded buffer request (DBUF_*, FB_*, GET_EDID) from @c's ring.
+ * Fills @resp, or returns false when the answer comes later
+ * (DBUF_DESTROY waiting for a release).
+ */
+bool
+dbuf_handle(struct connector *c, const struct displif_req *req,
+	    struct xendispl_resp *resp);
+
+struct fb *
+dbuf_fb_lookup(struct frontend *fe, uint64_t cookie);
+
+/* Free every fb and dbuf of @fe (teardown; windows already gone). */
+void
+dbuf_release_all(struct frontend *fe);
+
+#endif

@@ -1,0 +1,703 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * connector: one guest display. Owns the request ring, the event page, the
+ * two event channels bound on the backend's handle, the window, and the
+ * wl_shm buffers of the copy path.
+ *
+ * DOC: what xen_drm_front expects of a connector
+ *
+ * - Requests arrive on the connector's own ring; buffer requests only on
+ *   connector 0's (we accept them on any ring: they are per frontend).
+ *   The frontend sends one request at a time and waits up to 3 s for its
+ *   response; a page flip blocks the guest's commit until answered. So a
+ *   PG_FLIP is answered at once, and EVT_PG_FLIP follows when the frame
+ *   was presented and the previous buffer released (window.h frame_done).
+ *   The frontend gives up on the event after 3100 ms ("Frame done
+ *   timed-out") and goes on: a guest at 0.3 fps.
+ * - A SET_CONFIG with an fb enables the display and shows that fb; the
+ *   frontend sends no PG_FLIP for it. All zeroes disables it.
+ * - Events carry ids 0, 1, 2, … per connector and the frontend checks
+ *   them: an id must never be spent on an event that was not written. When
+ *   the event page is full we queue (coalescing PG_FLIPs of one fb) and
+ *   retry when the frontend notifies, and on a timer (Linux's frontend
+ *   consumes events without notifying).
+ * - Responses and events are written whole and zeroed: the frontend reuses
+ *   slots and ORs fields into them.
+ * - At most cfg->max_requests requests per wakeup, then we yield to the
+ *   compositor and continue from a 1 ms timer (XSA-332). A timer, not an
+ *   idle source: libwayland runs idle sources added from idle sources
+ *   without polling in between.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <xen/errno.h>
+
+#include "backend.h"
+#include "formats.h"
+#include "window.h"
+
+#define FLIPS_MAX 64u
+#define EVT_RETRY_MS 4
+
+struct flip {
+	uint64_t seq;		/* the present that completes it */
+	uint64_t cookie;
+};
+
+struct copybuf {
+	struct vd_buffer *buf;
+	int fd;
+	void *addr;
+	size_t size;
+	int32_t width, height, stride;
+};
+
+struct connector {
+	struct frontend *fe;
+	uint32_t index;
+	uint32_t width, height;
+
+	void *ring_page;
+	void *evt_page;
+	struct displif_ring ring;
+	struct displif_evtq evtq;
+	int req_port, evt_port;		/* local ports, -1 unbound */
+
+	struct window *window;
+	struct wl_event_source *more_timer;
+	struct wl_event_source *evt_timer;
+	bool more_armed, evt_armed;
+
+	uint64_t *evtq_pending;		/* queued PG_FLIP cookies (FIFO) */
+	uint32_t evtq_head, evtq_count, evtq_max;
+
+	struct flip flips[FLIPS_MAX];
+	uint32_t nflips;
+	uint64_t next_seq;
+
+	struct copybuf copy[VDISPL_COPY_BUFFERS];
+	struct fb *waiting_fb;		/* copy waiting for an idle buffer */
+	struct fb *shown_fb;
+};
+
+static struct hv *
+hv_of(struct connector *c)
+{
+	return c->fe->be->hv;
+}
+
+hv_port_t
+connector_req_port(const struct connector *c)
+{
+	return c->req_port < 0 ? (hv_port_t)-1 : (hv_port_t)c->req_port;
+}
+
+hv_port_t
+connector_evt_port(const struct connector *c)
+{
+	return c->evt_port < 0 ? (hv_port_t)-1 : (hv_port_t)c->evt_port;
+}
+
+struct window *
+connector_window(struct connector *c)
+{
+	return c->window;
+}
+
+uint32_t
+connector_index(const struct connector *c)
+{
+	return c->index;
+}
+
+struct frontend *
+connector_frontend(struct connector *c)
+{
+	return c->fe;
+}
+
+/* --- Events --------------------------------------------------------------- */
+
+static void
+arm(struct wl_event_source *timer, bool *armed, int ms)
+{
+	if (!*armed && timer) {
+		wl_event_source_timer_update(timer, ms);
+		*armed = true;
+	}
+}
+
+/* Write queued events while the page has room. */
+static void
+evt_flush(struct connector *c)
+{
+	bool wrote = false;
+	int r;
+
+	while (c->evtq_count > 0) {
+		r = displif_evtq_put_pg_flip(&c->evtq,
+					     c->evtq_pending[c->evtq_head]);
+		if (r < 0) {
+			frontend_fatal(c->fe, "impossible event page indices");
+			return;
+		}
+		if (r == 0) {
+			arm(c->evt_timer, &c->evt_armed, EVT_RETRY_MS);
+			break;
+		}
+		wrote = true;
+		c->evtq_head = (c->evtq_head + 1) % c->evtq_max;
+		c->evtq_count--;
+	}
+	if (wrote) {
+		hv_of(c)->ops->evtchn_notify(hv_of(c), (hv_port_t)c->evt_port);
+	}
+}
+
+static void
+send_pg_flip(struct connector *c, uint64_t cookie)
+{
+	uint32_t i;
+
+	vd_trace("%s:%u: EVT_PG_FLIP fb %#llx (id %u)", c->fe->name,
+		 c->index, (unsigned long long)cookie, c->evtq.next_id);
+	/*
+	 * Coalesce with the newest queued event of the same fb: the frontend
+	 * completes flips by cookie, not by count, and order is kept.
+	 */
+	i = c->evtq_count;
+	if (i > 0 && c->evtq_pending[(c->evtq_head + i - 1) % c->evtq_max] ==
+	    cookie) {
+		return;
+	}
+	if (c->evtq_count == c->evtq_max) {
+		/* Only a guest that stopped reading its events gets here. */
+		vd_log_limited(&c->fe->rl, "%s:%u: event queue full, frontend "
+			       "not consuming events", c->fe->name, c->index);
+		return;
+	}
+	c->evtq_pending[(c->evtq_head + c->evtq_count) % c->evtq_max] =
+		cookie;
+	c->evtq_count++;
+	evt_flush(c);
+}
+
+void
+connector_evt_kick(struct connector *c)
+{
+	evt_flush(c);
+}
+
+static int
+evt_timer_cb(void *data)
+{
+	struct connector *c = data;
+
+	c->evt_armed = false;
+	evt_flush(c);
+	return 0;
+}
+
+/* --- Presenting ----------------------------------------------------------- */
+
+static void
+frame_done(void *data, uint64_t seq)
+{
+	struct connector *c = data;
+	uint32_t n = 0;
+
+	while (n < c->nflips && c->flips[n].seq <= seq) {
+		send_pg_flip(c, c->flips[n].cookie);
+		n++;
+	}
+	if (n) {
+		memmove(c->flips, c->flips + n,
+			(c->nflips - n) * sizeof(c->flips[0]));
+		c->nflips -= n;
+	}
+}
+
+static const struct window_listener window_listener = {
+	.frame_done = frame_done,
+};
+
+static void
+copybuf_finish(struct copybuf *cb)
+{
+	if (cb->buf) {
+		vd_buffer_on_idle(cb->buf, NULL, NULL);
+		vd_buffer_destroy(cb->buf);
+	}
+	if (cb->addr) {
+		munmap(cb->addr, cb->size);
+	}
+	if (cb->fd >= 0) {
+		close(cb->fd);
+	}
+	memset(cb, 0, sizeof(*cb));
+	cb->fd = -1;
+}
+
+static bool
+copybuf_init(struct connector *c, struct copybuf *cb, int32_t w, int32_t h)
+{
+	struct vd_display *d = c->fe->be->display;
+
+	cb->width = w;
+	cb->height = h;
+	cb->stride = w * 4;
+	cb->size = (size_t)cb->stride * (size_t)h;
+	cb->fd = memfd_create("vdispl-copy", MFD_CLOEXEC);
+	if (cb->fd < 0 || ftruncate(cb->fd, (off_t)cb->size) < 0) {
+		goto err;
+	}
+	cb->addr = mmap(NULL, cb->size, PROT_READ | PROT_WRITE, MAP_SHARED,
+			cb->fd, 0);
+	if (cb->addr == MAP_FAILED) {
+		cb->addr = NULL;
+		goto err;
+	}
+	cb->buf = vd_buffer_create_shm(d, cb->fd, cb->size, 0, w, h,
+				       cb->stride, DRM_FORMAT_XRGB8888);
+	if (!cb->buf) {
+		goto err;
+	}
+	return true;
+
+err:
+	vd_log_limited(&c->fe->rl, "%s:%u: cannot create a %dx%d copy buffer: "
+		       "%s", c->fe->name, c->index, w, h, strerror(errno));
+	copybuf_finish(cb);
+	return false;
+}
+
+/* An idle copy buffer of the fb's size, made if need be; NULL: all busy. */
+static struct copybuf *
+copybuf_get(struct connector *c, int32_t w, int32_t h)
+{
+	struct copybuf *spare = NULL;
+
+	for (uint32_t i = 0; i < VDISPL_COPY_BUFFERS; i++) {
+		struct copybuf *cb = &c->copy[i];
+
+		if (!cb->buf) {
+			spare = spare ? spare : cb;
+			continue;
+		}
+		if (vd_buffer_busy(cb->buf)) {
+			continue;
+		}
+		if (cb->width == w && cb->height == h) {
+			return cb;
+		}
+		spare = cb;
+	}
+	if (!spare) {
+		return NULL;
+	}
+	copybuf_finish(spare);
+	return copybuf_init(c, spare, w, h) ? spare : NULL;
+}
+
+static void present(struct connector *c, struct fb *fb);
+
+static void
+copy_idle(void *data, struct vd_buffer *buf)
+{
+	struct connector *c = data;
+	struct fb *fb = c->waiting_fb;
+
+	for (uint32_t i = 0; i < VDISPL_COPY_BUFFERS; i++) {
+		if (c->copy[i].buf) {
+			vd_buffer_on_idle(c->copy[i].buf, NULL, NULL);
+		}
+	}
+	c->waiting_fb = NULL;
+	if (fb) {
+		present(c, fb);
+	}
+}
+
+static void
+copy_pixels(struct copybuf *cb, const struct fb *fb)
+{
+	const uint8_t *src = (const uint8_t *)fb->dbuf->map + fb->offset;
+	uint8_t *dst = cb->addr;
+	size_t row = (size_t)fb->width * 4;
+
+	/* Bounds were checked at FB_ATTACH: offset + stride*(h-1) + row fits. */
+	for (uint32_t y = 0; y < fb->height; y++) {
+		if (fb->fourcc == DRM_FORMAT_XRGB8888 ||
+		    fb->fourcc == DRM_FORMAT_ARGB8888) {
+			memcpy(dst, src, row);
+		} else {
+			format_convert_row(fb->fourcc, src, (uint32_t *)dst,
+					   fb->width);
+		}
+		src += fb->stride;
+		dst += cb->stride;
+	}
+}
+
+static void
+present(struct connector *c, struct fb *fb)
+{
+	struct vd_buffer *buf = NULL;
+	struct copybuf *cb;
+
+	if (fb->buf && (fb->backing == DBUF_BACKING_SHARED ||
+			(fb->backing == DBUF_BACKING_DMABUF && fb->buf_ready))) {
+		buf = fb->buf;
+	} else if (fb->dbuf->map) {
+		cb = copybuf_get(c, (int32_t)fb->width, (int32_t)fb->height);
+		if (!cb) {
+			/* All busy: copy when one comes back (coalesces). */
+			c->waiting_fb = fb;
+			for (uint32_t i = 0; i < VDISPL_COPY_BUFFERS; i++) {
+				if (c->copy[i].buf) {
+					vd_buffer_on_idle(c->copy[i].buf,
+							  copy_idle, c);
+				}
+			}
+			return;
+		}
+		copy_pixels(cb, fb);
+		buf = cb->buf;
+	}
+	if (!buf) {
+		return;
+	}
+	c->shown_fb = fb;
+	window_present(c->window, buf, c->next_seq);
+	c->next_seq++;
+}
+
+bool
+connector_show(struct connector *c, struct fb *fb, bool flip,
+	       uint64_t fb_cookie)
+{
+	if (flip) {
+		if (c->nflips == FLIPS_MAX) {
+			return false;
+		}
+		/* Completed by the next present, whenever that happens. */
+		c->flips[c->nflips].seq = c->next_seq;
+		c->flips[c->nflips].cookie = fb_cookie;
+		c->nflips++;
+	}
+	if (c->waiting_fb) {
+		c->waiting_fb = fb;	/* a newer picture replaces it */
+		return true;
+	}
+	present(c, fb);
+	return true;
+}
+
+void
+connector_forget_fb(struct connector *c, struct fb *fb)
+{
+	if (c->waiting_fb == fb) {
+		c->waiting_fb = NULL;
+		/* Its flips complete with the next present or now. */
+		frame_done(c, c->next_seq);
+	}
+	if (c->shown_fb == fb) {
+		c->shown_fb = NULL;
+		if (fb->buf && vd_buffer_busy(fb->buf)) {
+			window_clear(c->window);
+		}
+	}
+}
+
+/* --- Requests ------------------------------------------------------------- */
+
+static void
+respond(struct connector *c, const struct xendispl_resp *resp)
+{
+	if (displif_ring_put(&c->ring, resp)) {
+		hv_of(c)->ops->evtchn_notify(hv_of(c), (hv_port_t)c->req_port);
+	}
+}
+
+void
+connector_respond(struct connector *c, const struct xendispl_resp *resp)
+{
+	respond(c, resp);
+	/* displif_ring_get stops at 32 unanswered: look again. */
+	arm(c->more_timer, &c->more_armed, 1);
+}
+
+static int
+set_config(struct connector *c, const struct displif_req *req)
+{
+	struct fb *fb;
+
+	if (req->op.set_config.disable) {
+		vd_trace("%s:%u: display off", c->fe->name, c->index);
+		c->waiting_fb = NULL;
+		c->shown_fb = NULL;
+		window_hide(c->window);
+		return 0;
+	}
+	fb = dbuf_fb_lookup(c->fe, req->op.set_config.fb_cookie);
+	if (!fb) {
+		return -XEN_ENOENT;
+	}
+	if (req->op.set_config.width > c->width ||
+	    req->op.set_config.height > c->height) {
+		return -XEN_EINVAL;
+	}
+	connector_show(c, fb, false, 0);
+	return 0;
+}
+
+static void
+handle(struct connector *c, const struct xendispl_req *raw)
+{
+	struct frontend *fe = c->fe;
+	struct xendispl_resp resp;
+	struct displif_req req;
+	char name[16];
+	struct fb *fb;
+	int st;
+
+	st = displif_decode(raw, &fe->limits, &req);
+	vd_trace("%s:%u: req id %u %s%s", fe->name, c->index, req.id,
+		 displif_op_name(req.operation, name),
+		 st ? " (invalid)" : "");
+	if (st) {
+		vd_log_limited(&fe->rl, "%s:%u: rejected %s (status %d)",
+			       fe->name, c->index,
+			       displif_op_name(req.operation, name), st);
+		displif_resp_init(&resp, req.id, req.operation, st);
+		respond(c, &resp);
+		return;
+	}
+
+	switch (req.operation) {
+	case XENDISPL_OP_SET_CONFIG:
+		st = set_config(c, &req);
+		displif_resp_init(&resp, req.id, req.operation, st);
+		break;
+	case XENDISPL_OP_PG_FLIP:
+		fb = dbuf_fb_lookup(fe, req.op.pg_flip.fb_cookie);
+		st = fb ? 0 : -XEN_ENOENT;
+		/* Answer at once: the guest's commit blocks on it. */
+		displif_resp_init(&resp, req.id, req.operation, st);
+		respond(c, &resp);
+		if (fb && !connector_show(c, fb, true,
+					  req.op.pg_flip.fb_cookie)) {
+			vd_log_limited(&fe->rl, "%s:%u: too many flips in "
+				       "flight", fe->name, c->index);
+		}
+		return;
+	default:
+		if (!dbuf_handle(c, &req, &resp)) {
+			return;		/* answered later */
+		}
+		break;
+	}
+	if (resp.status) {
+		vd_log_limited(&fe->rl, "%s:%u: %s failed (status %d)",
+			       fe->name, c->index,
+			       displif_op_name(req.operation, name),
+			       resp.status);
+	}
+	respond(c, &resp);
+}
+
+void
+connector_kick(struct connector *c)
+{
+	uint32_t max = c->fe->be->cfg->max_requests;
+	struct xendispl_req raw;
+	uint32_t n;
+	int r;
+
+	if (c->ring.broken || c->fe->fatal_idle) {
+		return;
+	}
+	for (n = 0; n < max; n++) {
+		r = displif_ring_get(&c->ring, &raw);
+		if (r == 0) {
+			return;
+		}
+		if (r < 0) {
+			frontend_fatal(c->fe, "request ring producer index "
+				       "overflow");
+			return;
+		}
+		handle(c, &raw);
+		if (c->fe->fatal_idle) {
+			return;
+		}
+	}
+	/* Budget spent: let the compositor run, then continue. */
+	arm(c->more_timer, &c->more_armed, 1);
+}
+
+static int
+more_timer_cb(void *data)
+{
+	struct connector *c = data;
+
+	c->more_armed = false;
+	connector_kick(c);
+	return 0;
+}
+
+/* --- Lifetime ------------------------------------------------------------- */
+
+static void
+sanitise_id(char *dst, size_t len, const char *src)
+{
+	size_t n = 0;
+
+	for (; *src && n + 1 < len; src++) {
+		char ch = *src;
+		bool ok = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
+			(ch >= '0' && ch <= '9') || ch == '-' || ch == '_' ||
+			ch == '.';
+
+		dst[n++] = ok ? ch : '_';
+	}
+	dst[n] = '\0';
+}
+
+struct connector *
+connector_create(struct frontend *fe, uint32_t index,
+		 const struct connector_refs *refs)
+{
+	struct hv *hv = fe->be->hv;
+	struct window_config wc;
+	struct connector *c;
+	char title[128], app_id[128], id[72];
+	int port;
+
+	c = calloc(1, sizeof(*c));
+	if (!c) {
+		return NULL;
+	}
+	c->fe = fe;
+	c->index = index;
+	c->width = fe->res_w[index];
+	c->height = fe->res_h[index];
+	c->req_port = -1;
+	c->evt_port = -1;
+	for (uint32_t i = 0; i < VDISPL_COPY_BUFFERS; i++) {
+		c->copy[i].fd = -1;
+	}
+
+	/* Both pages read-write: we write responses and events into them. */
+	c->ring_page = hv->ops->map_grants(hv, fe->domid, 1, &refs->req_ref,
+					   true);
+	if (!c->ring_page) {
+		vd_log_limited(&fe->rl, "%s:%u: cannot map request ring gref "
+			       "%u: %s", fe->name, index, refs->req_ref,
+			       strerror(errno));
+		goto err;
+	}
+	c->evt_page = hv->ops->map_grants(hv, fe->domid, 1, &refs->evt_ref,
+					  true);
+	if (!c->evt_page) {
+		vd_log_limited(&fe->rl, "%s:%u: cannot map event page gref "
+			       "%u: %s", fe->name, index, refs->evt_ref,
+			       strerror(errno));
+		goto err;
+	}
+	displif_ring_init(&c->ring, c->ring_page);
+	displif_evtq_init(&c->evtq, c->evt_page);
+
+	c->evtq_max = fe->be->cfg->evt_queue ? fe->be->cfg->evt_queue : 1;
+	c->evtq_pending = calloc(c->evtq_max, sizeof(*c->evtq_pending));
+	c->more_timer = wl_event_loop_add_timer(fe->be->loop, more_timer_cb,
+						c);
+	c->evt_timer = wl_event_loop_add_timer(fe->be->loop, evt_timer_cb, c);
+	if (!c->evtq_pending || !c->more_timer || !c->evt_timer) {
+		goto err;
+	}
+
+	port = hv->ops->evtchn_bind(hv, fe->domid, refs->req_port);
+	if (port < 0) {
+		vd_log_limited(&fe->rl, "%s:%u: cannot bind request channel "
+			       "%u: %s", fe->name, index, refs->req_port,
+			       strerror(-port));
+		goto err;
+	}
+	c->req_port = port;
+	port = hv->ops->evtchn_bind(hv, fe->domid, refs->evt_port);
+	if (port < 0) {
+		vd_log_limited(&fe->rl, "%s:%u: cannot bind event channel "
+			       "%u: %s", fe->name, index, refs->evt_port,
+			       strerror(-port));
+		goto err;
+	}
+	c->evt_port = port;
+
+	snprintf(title, sizeof(title), "%s: display %u", fe->name, index);
+	sanitise_id(id, sizeof(id), fe->name);
+	snprintf(app_id, sizeof(app_id), "vdispl.%s.%u", id, index);
+	memset(&wc, 0, sizeof(wc));
+	wc.title = title;
+	wc.app_id = app_id;
+	wc.colour = fe->colour;
+	wc.width = (int32_t)c->width;
+	wc.height = (int32_t)c->height;
+	wc.fullscreen = fe->dcfg && fe->dcfg->fullscreen;
+	wc.output = fe->dcfg ? fe->dcfg->output : NULL;
+	c->window = window_create(fe->be->display, &wc, &window_listener, c);
+	if (!c->window) {
+		vd_log("%s:%u: cannot create a window", fe->name, index);
+		goto err;
+	}
+	/* Requests the frontend queued before we bound: look once. */
+	arm(c->more_timer, &c->more_armed, 1);
+	return c;
+
+err:
+	connector_destroy(c);
+	return NULL;
+}
+
+void
+connector_destroy(struct connector *c)
+{
+	struct hv *hv;
+
+	if (!c) {
+		return;
+	}
+	hv = hv_of(c);
+	if (c->more_timer) {
+		wl_event_source_remove(c->more_timer);
+	}
+	if (c->evt_timer) {
+		wl_event_source_remove(c->evt_timer);
+	}
+	/* Window first: its buffers are then no longer on screen. */
+	if (c->window) {
+		window_destroy(c->window);
+	}
+	for (uint32_t i = 0; i < VDISPL_COPY_BUFFERS; i++) {
+		copybuf_finish(&c->copy[i]);
+	}
+	if (c->req_port >= 0) {
+		hv->ops->evtchn_unbind(hv, (hv_port_t)c->req_port);
+	}
+	if (c->evt_port >= 0) {
+		hv->ops->evtchn_unbind(hv, (hv_port_t)c->evt_port);
+	}
+	if (c->ring_page) {
+		hv->ops->unmap_grants(hv, c->ring_page, 1);
+	}
+	if (c->evt_page) {
+		hv->ops->unmap_grants(hv, c->evt_page, 1);
+	}
+	free(c->evtq_pending);
+	free(c);
+}

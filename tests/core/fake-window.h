@@ -1,0 +1,52 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * A stand-in for plugin/window.c: the same window.h API on a plain
+ * wl_event_loop, with no compositor. A present is "shown" after a short
+ * timer (the buffer before it is then released), and frame_done follows,
+ * so the core's flip → event path runs as under Weston. Tests read back
+ * what each window shows.
+ */
+#ifndef VDISPL_TEST_FAKE_WINDOW_H
+#define VDISPL_TEST_FAKE_WINDOW_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <wayland-server-core.h>
+
+#include "window.h"
+
+struct fake_config {
+	bool shm_all;		/* wl_shm takes every format (else X/ARGB8888) */
+	bool dmabuf;		/* linux-dmabuf offers every format */
+	bool dmabuf_fails;	/* imports report `failed` */
+	int frame_ms;		/* present → shown → frame_done */
+	bool hold_releases;	/* a compositor that never releases */
+};
+
+extern struct fake_config fake_config;
+
+/* The loop the fake runs its timers on; set before vd_display_create(). */
+void
+fake_set_loop(struct wl_event_loop *loop);
+
+struct fake_window_info {
+	const char *title;
+	const char *app_id;
+	bool mapped;
+	uint32_t presents;
+	uint32_t shown_pixel;		/* XRGB of the shown buffer's pixel (1,1) */
+	uint32_t shown_format;
+	int shown_kind;			/* 0 none, 1 shm, 2 dma-buf */
+};
+
+/* Windows in creation order; NULL past the end. */
+bool
+fake_window_get(int i, struct fake_window_info *info);
+
+int
+fake_window_count(void);
+
+int
+fake_buffer_count(void);
+
+#endif
