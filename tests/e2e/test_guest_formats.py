@@ -43,7 +43,9 @@ def main():
                 errors.append(err)
             else:
                 print(f'{fmt}: {summ}')
-            xs.destroy(dom)
+            err = xs.destroy(dom)
+            if err:
+                errors.append(f'{fmt}: {err}')
     if errors:
         fail('\n'.join(errors))
     print('all 9 formats render correctly')
