@@ -83,6 +83,27 @@ class Xensim:
         return self.cli('create', name, '--vdispl', vdispl,
                         *([] if wait else ['--no-wait']))
 
+    def domid(self, name):
+        for line in self.cli('list').stdout.splitlines()[1:]:
+            parts = line.split()
+            if len(parts) >= 2 and parts[0] == name:
+                return int(parts[1])
+        return None
+
+    def backend_state(self, name, devid=0):
+        """The vdispl backend's xenbus state for domain @name (None when
+        absent), read with Debian's xenstore-read as dom0."""
+        domid = self.domid(name)
+        if domid is None:
+            return None
+        env = dict(self.env(),
+                   XENSTORED_PATH=os.path.join(self.dir, 'xenstored'))
+        r = subprocess.run(['xenstore-read', f'/local/domain/0/backend/'
+                            f'vdispl/{domid}/{devid}/state'], env=env,
+                           stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                           text=True, timeout=10)
+        return int(r.stdout) if r.returncode == 0 else None
+
     def destroy(self, name):
         """`xensim destroy`: None when the backend let go of the device
         in time (reached Closed), else the CLI's complaint. The domain is
