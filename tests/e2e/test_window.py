@@ -21,7 +21,11 @@ What a user would see, checked:
      superseded frames): every frame reported once, in order;
   6. window_hide(): the window leaves the screen, frames in flight
      complete, and the next present maps it again;
-  7. weston exits 0 on SIGTERM with the windows up.
+  7. the compositor dropping our client (as on a protocol error): the
+     windows go, frames keep completing at the refresh rate;
+  8. a picture larger than the output, fullscreen on a named output:
+     scaled down with its aspect kept, letterboxed on the frame colour;
+  9. weston exits 0 on SIGTERM with the windows up (every run).
 """
 import argparse
 import os
@@ -283,6 +287,35 @@ def test_hide(args, tmp):
     check(w.returncode == 0, f'weston exit status {w.returncode} (hide)')
 
 
+def test_client_killed(args, tmp):
+    """The compositor drops our client (what a protocol error does): the
+    windows vanish, but guests must not freeze, and weston must still
+    exit cleanly (vd_display_destroy on a dead connection)."""
+    out = os.path.join(tmp, 'counters-e')
+    with weston(args, out, windows='2') as w:
+        wait_running(out)
+        control(out, 'kill-client')
+        h.wait_for(lambda: 'window client: connection lost' in w.log() or
+                   'window client: protocol error' in w.log(), 5,
+                   what='connection loss noticed')
+        img = w.wait_screenshot(lambda i: i.find(FRAME0, TOL) is None and
+                                i.find(FRAME1, TOL) is None, 5,
+                                what='windows gone')
+        check(not picture_on_screen(img), 'client gone: windows gone')
+        a = counters(out)
+        time.sleep(2.0)
+        c = counters(out)
+        dt = (c['t_ns'] - a['t_ns']) / 1e9
+        for i in (0, 1):
+            r = (c[f'win{i}_done'] - a[f'win{i}_done']) / dt
+            check(MIN_HZ <= r <= MAX_HZ and
+                  c[f'win{i}_order_errors'] == 0,
+                  f'client gone: window {i} frames still done at '
+                  f'{r:.1f} Hz, in order')
+    check(w.returncode == 0, f'weston exit status {w.returncode} '
+          '(client killed)')
+
+
 def test_fullscreen_scaled(args, tmp):
     """A picture larger than the output, fullscreen on the named output:
     the window takes the output, the frame stays, and the picture is
@@ -339,7 +372,7 @@ def main():
     os.makedirs(tmp, exist_ok=True)
     print(f'# window e2e: shell={args.shell} renderer={args.renderer}')
     for t in (test_main, test_two_windows_timer, test_hide,
-              test_fullscreen_scaled):
+              test_client_killed, test_fullscreen_scaled):
         print(f'# {t.__name__}', flush=True)
         try:
             t(args, tmp)
