@@ -29,6 +29,7 @@ What a user would see, checked:
 """
 import argparse
 import os
+import shutil
 import sys
 import time
 
@@ -379,8 +380,9 @@ def main():
         except Exception as e:  # a crash or timeout is a failure
             check(False, f'{t.__name__}: {type(e).__name__}: {e}')
     if failures:
-        print(f'{len(failures)} check(s) failed')
+        print(f'{len(failures)} check(s) failed (counters kept in {tmp})')
         sys.exit(1)
+    shutil.rmtree(tmp, ignore_errors=True)
     print('all checks passed')
 
 
