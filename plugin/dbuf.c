@@ -31,8 +31,11 @@
  * - Quotas per frontend: pages, dbufs, fbs (weston.ini [vdispl] max-*).
  *   Over quota: -XEN_ENOMEM.
  * - DBUF_DESTROY is answered only once the compositor released every
- *   buffer over the dbuf's pages (window_clear first if one is on screen),
- *   and after the grants are unmapped: the frontend waits 3 s.
+ *   buffer over the dbuf's pages (window_clear first if one is on screen;
+ *   at most 1 s, the frontend waits 3 s), after the guest's grants are
+ *   unmapped. Backend-allocated pages are the other way round: the guest
+ *   unmaps them after our answer, so their grants are ended
+ *   DBUF_SHARE_FREE_DELAY_MS later (the graveyard).
  * - GET_EDID (never sent by mainline Linux): a 128-byte EDID 1.4 block at
  *   the connector's resolution, named after the trusted domain name.
  */
