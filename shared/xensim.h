@@ -28,7 +28,13 @@
  * until xensim_evtchn_unmask(); notifications coalesce while pending.
  *
  * All functions return a negative errno on failure (pointer-returning ones
- * return NULL and set errno) and never abort.
+ * return NULL and set errno) and never abort. Calls block until xensimd
+ * answers (it answers at once). A struct xensim and the handles made from
+ * it are for one thread at a time.
+ *
+ * Grants end when the connection that made them closes (or its domain is
+ * destroyed); event channel ports when their handle closes (each handle has
+ * its own connection). Wire format: xensim-proto.h.
  */
 #ifndef VDISPL_XENSIM_H
 #define VDISPL_XENSIM_H

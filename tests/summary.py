@@ -19,7 +19,9 @@ try:
                 continue
             t = json.loads(line)
             res = t.get('result', '')
-            suite = (t.get('suite') or ['?'])[0].split(':')[-1]
+            # meson 1.0's testlog.json has no 'suite' field; the name is
+            # "project:suite / test".
+            suite = t.get('name', '?').split(' / ')[0].split(':')[-1]
             s = by_suite.setdefault(suite, [0, 0, 0])
             if res in ('OK', 'EXPECTEDFAIL'):
                 passed += 1

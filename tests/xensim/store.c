@@ -79,8 +79,8 @@ struct htab {
 struct event {
 	struct event *next;
 	char *path;
-	struct perm *perms;
-	uint32_t nperms;
+	struct perm *perms;	/* nperms new, then nold old ones */
+	uint32_t nperms, nold;
 	bool exact;
 };
 
@@ -539,6 +539,24 @@ send_event(struct conn *c, struct store_watch *w, const char *path)
 	}
 	plen = strlen(p) + 1;
 	tlen = strlen(w->token) + 1;
+	/* As xenstored: an event that does not fit is not sent. */
+	if (plen + tlen > XENSTORE_PAYLOAD_MAX) {
+		return;
+	}
+	/*
+	 * A watcher that does not keep up loses events rather than its
+	 * connection (xenstored, too, drops events past a quota): a guest
+	 * flooding its own nodes must not cut the backend off.
+	 */
+	if (c->out_bytes + plen + tlen > XSD_OUT_MAX / 2) {
+		if (!c->dropping) {
+			xsd_log("%s: not reading watch events, dropping them",
+				c->desc);
+		}
+		c->dropping = true;
+		return;
+	}
+	c->dropping = false;
 	buf = malloc(plen + tlen);
 	if (!buf) {
 		return;
@@ -577,9 +595,13 @@ watch_permitted(struct conn *c, const char *path, const struct perm *perms,
 	return ok;
 }
 
+/*
+ * Send @path's events. @old (may be NULL) are the perms before a
+ * SET_PERMS: a watcher that could read the node before hears it too.
+ */
 static void
 fire_now(const char *path, const struct perm *perms, uint32_t nperms,
-	 bool exact)
+	 const struct perm *old, uint32_t nold, bool exact)
 {
 	for (struct conn *c = xsd_conns; c; c = c->next) {
 		if (c->dead) {
@@ -593,7 +615,8 @@ fire_now(const char *path, const struct perm *perms, uint32_t nperms,
 				continue;
 			}
 			ev = path;
-			if (!watch_permitted(c, path, perms, nperms)) {
+			if (!watch_permitted(c, path, perms, nperms) &&
+			    !(old && watch_permitted(c, path, old, nold))) {
 				continue;
 			}
 			send_event(c, w, ev);
@@ -605,13 +628,13 @@ fire_now(const char *path, const struct perm *perms, uint32_t nperms,
 }
 
 static void
-fire(struct store_tx *tx, const char *path, const struct perm *perms,
-     uint32_t nperms, bool exact)
+fire_old(struct store_tx *tx, const char *path, const struct perm *perms,
+	 uint32_t nperms, const struct perm *old, uint32_t nold, bool exact)
 {
 	struct event *e;
 
 	if (!tx) {
-		fire_now(path, perms, nperms, exact);
+		fire_now(path, perms, nperms, old, nold, exact);
 		return;
 	}
 	e = calloc(1, sizeof(*e));
@@ -619,15 +642,21 @@ fire(struct store_tx *tx, const char *path, const struct perm *perms,
 		return;
 	}
 	e->path = strdup(path);
-	e->perms = malloc(sizeof(*perms) * (nperms ? nperms : 1));
+	e->perms = malloc(sizeof(*perms) * (nperms + nold + 1));
 	if (!e->path || !e->perms) {
 		free(e->path);
 		free(e->perms);
 		free(e);
 		return;
 	}
-	memcpy(e->perms, perms, sizeof(*perms) * nperms);
+	if (nperms) {
+		memcpy(e->perms, perms, sizeof(*perms) * nperms);
+	}
+	if (old && nold) {
+		memcpy(e->perms + nperms, old, sizeof(*perms) * nold);
+	}
 	e->nperms = nperms;
+	e->nold = old ? nold : 0;
 	e->exact = exact;
 	if (tx->events_tail) {
 		tx->events_tail->next = e;
@@ -635,6 +664,13 @@ fire(struct store_tx *tx, const char *path, const struct perm *perms,
 		tx->events = e;
 	}
 	tx->events_tail = e;
+}
+
+static void
+fire(struct store_tx *tx, const char *path, const struct perm *perms,
+     uint32_t nperms, bool exact)
+{
+	fire_old(tx, path, perms, nperms, NULL, 0, exact);
 }
 
 /*
@@ -922,6 +958,8 @@ do_set_perms(struct conn *c, struct store_tx *tx, const char *path,
 {
 	const struct node *n;
 	struct node *copy;
+	struct perm *old;
+	uint32_t nold;
 
 	n = get_node(c, tx, path, P_WRITE | P_OWNER);
 	if (!n) {
@@ -935,22 +973,28 @@ do_set_perms(struct conn *c, struct store_tx *tx, const char *path,
 	if (!copy) {
 		return ENOMEM;
 	}
-	free(copy->perms);
+	/* Keep the old list: its readers hear the change too. */
+	old = copy->perms;
+	nold = copy->nperms;
 	copy->perms = malloc(sizeof(*perms) * nperms);
 	if (!copy->perms) {
+		copy->perms = old;
 		node_free(copy);
 		return ENOMEM;
 	}
 	memcpy(copy->perms, perms, sizeof(*perms) * nperms);
 	copy->nperms = nperms;
 	if (too_big(c, copy)) {
+		free(old);
 		node_free(copy);
 		return ENOSPC;
 	}
 	if (!tree_put(tx, copy)) {
+		free(old);
 		return ENOMEM;
 	}
-	fire(tx, path, perms, nperms, false);
+	fire_old(tx, path, perms, nperms, old, nold, false);
+	free(old);
 	return 0;
 }
 
@@ -1028,7 +1072,9 @@ tx_commit(struct store_tx *tx)
 	}
 	tx->overlay.n = 0;
 	for (struct event *e = tx->events; e; e = e->next) {
-		fire_now(e->path, e->perms, e->nperms, e->exact);
+		fire_now(e->path, e->perms, e->nperms,
+			 e->nold ? e->perms + e->nperms : NULL, e->nold,
+			 e->exact);
 	}
 	return 0;
 }
@@ -1430,6 +1476,40 @@ handle(struct conn *c, const struct xsd_sockmsg *hdr, const uint8_t *payload)
 	return err;
 }
 
+static const char *
+type_name(uint32_t type)
+{
+	static const char *const names[] = {
+		[XS_CONTROL] = "CONTROL",
+		[XS_DIRECTORY] = "DIRECTORY",
+		[XS_READ] = "READ",
+		[XS_GET_PERMS] = "GET_PERMS",
+		[XS_WATCH] = "WATCH",
+		[XS_UNWATCH] = "UNWATCH",
+		[XS_TRANSACTION_START] = "TRANSACTION_START",
+		[XS_TRANSACTION_END] = "TRANSACTION_END",
+		[XS_INTRODUCE] = "INTRODUCE",
+		[XS_RELEASE] = "RELEASE",
+		[XS_GET_DOMAIN_PATH] = "GET_DOMAIN_PATH",
+		[XS_WRITE] = "WRITE",
+		[XS_MKDIR] = "MKDIR",
+		[XS_RM] = "RM",
+		[XS_SET_PERMS] = "SET_PERMS",
+		[XS_WATCH_EVENT] = "WATCH_EVENT",
+		[XS_ERROR] = "ERROR",
+		[XS_IS_DOMAIN_INTRODUCED] = "IS_DOMAIN_INTRODUCED",
+		[XS_RESUME] = "RESUME",
+		[XS_SET_TARGET] = "SET_TARGET",
+		[XS_RESET_WATCHES] = "RESET_WATCHES",
+		[XS_DIRECTORY_PART] = "DIRECTORY_PART",
+	};
+
+	if (type < sizeof(names) / sizeof(names[0]) && names[type]) {
+		return names[type];
+	}
+	return "?";
+}
+
 void
 store_handle(struct conn *c, const struct xsd_sockmsg *hdr,
 	     const uint8_t *payload)
@@ -1438,6 +1518,14 @@ store_handle(struct conn *c, const struct xsd_sockmsg *hdr,
 
 	if (err) {
 		reply_error(c, hdr, err);
+	}
+	if (xsd_trace) {
+		/* The first argument only: values may be binary. */
+		size_t n = strnlen((const char *)payload, hdr->len);
+		xsd_log("dom%u %s tx%u %.*s%s%s", c->domid,
+			type_name(hdr->type), hdr->tx_id,
+			(int)(n > 200 ? 200 : n), (const char *)payload,
+			err ? " -> " : "", err ? strerror(err) : "");
 	}
 }
 
@@ -1544,7 +1632,7 @@ store_domain_introduce(uint16_t domid, const char *name)
 			return false;
 		}
 	}
-	fire_now(special, &none, 1, false);
+	fire_now(special, &none, 1, NULL, 0, false);
 	return true;
 }
 
@@ -1557,5 +1645,5 @@ store_domain_release(uint16_t domid)
 
 	snprintf(path, sizeof(path), "/local/domain/%u", domid);
 	do_rm(&dom0, NULL, path);
-	fire_now("@releaseDomain", &none, 1, false);
+	fire_now("@releaseDomain", &none, 1, NULL, 0, false);
 }

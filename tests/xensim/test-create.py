@@ -20,6 +20,7 @@ EXPECTED below is derived by hand from Xen 4.17's libxl, not from xensim:
   back (inherit).
 """
 import os
+import shutil
 import sys
 import threading
 import time
@@ -91,6 +92,11 @@ def domains(sim):
 
 
 def main():
+    for t in ('xenstore-ls', 'xenstore-read', 'xenstore-write'):
+        if not shutil.which(t):
+            print('SKIP: %s not installed (apt-get install xenstore-utils)'
+                  % t)
+            return 77
     sim = Sim(sys.argv[1], sys.argv[2])
     try:
         run(sim)

@@ -376,6 +376,27 @@ test_perms(void)
 	CHECK(xs_is_domain_introduced(h0, (unsigned)d1), "introduced");
 	CHECK(!xs_is_domain_introduced(h0, 77), "77 introduced");
 
+	/* Domain control is dom0's alone. */
+	{
+		struct xensim *g = sim_open((uint16_t)d1);
+		struct xensim_domain_info info[4];
+
+		CHECK(xensim_domid(g) == d1, "domid %u", xensim_domid(g));
+		CHECK(xensim_domain_create(g, "evil") == -EPERM, "guest create");
+		CHECK(xensim_domain_destroy(g, (uint16_t)d2) == -EPERM,
+		      "guest destroy");
+		CHECK(xensim_domain_list(g, info, 4) == -EPERM, "guest list");
+		xensim_close(g);
+		CHECK(xensim_domain_lookup(xs0, "guest2") == d2, "lookup");
+		CHECK(xensim_domain_lookup(xs0, "nobody") == -ENOENT, "lookup");
+		CHECK(xensim_domain_create(xs0, "guest2") == -EEXIST, "dup");
+		CHECK(xensim_domain_create(xs0, "bad/name") == -EINVAL, "name");
+		/* The endpoint decides the domain: a wrong domid is refused. */
+		errno = 0;
+		CHECK(!xensim_open(sim.dir, 77) && errno == ENOENT,
+		      "opened a missing domain: errno %d", errno);
+	}
+
 	xs_close(h1);
 	xs_close(h0);
 	xensim_close(xs0);
@@ -511,6 +532,30 @@ test_watch(void)
 	CHECK(xs_put(h0, XBT_NULL, path, "x"), "write");
 	CHECK(!saw_event(hg, path, "all", 300),
 	      "guest saw an event for another domain's node");
+
+	/* Losing read access is itself an event; later changes are not. */
+	{
+		struct xs_permissions ro[2] = {
+			{ .id = 0, .perms = XS_PERM_NONE },
+			{ .id = (unsigned)d1, .perms = XS_PERM_READ },
+		};
+		struct xs_permissions none = { .id = 0, .perms = XS_PERM_NONE };
+
+		CHECK(xs_put(h0, XBT_NULL, "/shared", "1"), "write");
+		CHECK(xs_set_permissions(h0, XBT_NULL, "/shared", ro, 2),
+		      "chmod");
+		CHECK(xs_watch(hg, "/shared", "sh"), "watch");
+		CHECK(saw_event(hg, "/shared", "sh", 1000), "initial");
+		CHECK(xs_put(h0, XBT_NULL, "/shared", "2"), "write");
+		CHECK(saw_event(hg, "/shared", "sh", 1000), "readable change");
+		CHECK(xs_set_permissions(h0, XBT_NULL, "/shared", &none, 1),
+		      "chmod");
+		CHECK(saw_event(hg, "/shared", "sh", 1000),
+		      "no event when read access was taken away");
+		CHECK(xs_put(h0, XBT_NULL, "/shared", "3"), "write");
+		CHECK(!saw_event(hg, "/shared", "sh", 300),
+		      "event for a node no longer readable");
+	}
 
 	CHECK(xensim_domain_destroy(xs0, (uint16_t)d2) == 0, "destroy");
 	CHECK(saw_event(w, "@releaseDomain", "rel", 1000),

@@ -5,7 +5,7 @@
  * connections; XenStore lives in store.c, grants and event channels in
  * hyp.c.
  *
- * Usage: xensimd --dir DIR
+ * Usage: xensimd --dir DIR [--trace]
  * Creates DIR/xenstored (dom0) and DIR/domain/<domid> per guest, prints
  * "xensimd: ready dir=DIR" once listening, and exits 0 on SIGTERM/SIGINT
  * after removing its sockets.
@@ -36,6 +36,7 @@
 #define BURST 64
 
 struct conn *xsd_conns;
+bool xsd_trace;
 
 static struct domain *domains[0x7ff0];
 static uint16_t next_domid = 1;
@@ -504,7 +505,9 @@ xsd_domain_destroy(uint16_t domid)
 static void
 usage(FILE *f)
 {
-	fprintf(f, "usage: xensimd --dir DIR\n");
+	fprintf(f, "usage: xensimd --dir DIR [--trace]\n"
+		   "  --trace  log every XenStore request (and its error) "
+		   "on stderr\n");
 }
 
 int
@@ -512,6 +515,7 @@ main(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "dir", required_argument, NULL, 'd' },
+		{ "trace", no_argument, NULL, 't' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
@@ -524,10 +528,13 @@ main(int argc, char **argv)
 	int sfd, opt, ret = 1;
 	bool quit = false;
 
-	while ((opt = getopt_long(argc, argv, "d:h", opts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "d:th", opts, NULL)) != -1) {
 		switch (opt) {
 		case 'd':
 			dir = optarg;
+			break;
+		case 't':
+			xsd_trace = true;
 			break;
 		case 'h':
 			usage(stdout);

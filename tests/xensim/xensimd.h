@@ -54,6 +54,7 @@ struct conn {
 	struct store_tx *txs;
 	unsigned ntxs;
 	uint32_t next_txid;
+	bool dropping;		/* watch events being dropped (logged once) */
 
 	bool dead;
 };
@@ -106,6 +107,7 @@ struct domain {
 
 /* xensimd.c */
 extern struct conn *xsd_conns;
+extern bool xsd_trace;		/* --trace: log every XenStore request */
 void xsd_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 struct domain *xsd_domain(uint16_t domid);
 /* Queue a message; fds (may be NULL) are dup'ed. False: conn dropped. */

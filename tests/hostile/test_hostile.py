@@ -1,0 +1,173 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
+"""Suite hostile: every vdispl-hostile scenario against one headless weston
+with vdispl.so on xensim, while a well-behaved guest keeps flipping.
+
+    test_hostile.py [--no-rate] [SCENARIO...]   (default: all scenarios)
+
+For each scenario: a fresh domain (one connector, 320x240), vdispl-hostile
+--hostile NAME in it (exit 0 = the backend reacted as the scenario's table
+row says), weston must still be running, and `xensim destroy` of the
+domain must succeed (the backend reaches Closed in time).
+
+Frame rate: a well-behaved vdispl-guest first runs alone (the baseline),
+then another runs through all the scenarios. Its events per second must be
+within 10 % of the baseline, with mismatched_ids=0 and no timeouts.
+"""
+
+import os
+import subprocess
+import sys
+import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                '..', 'e2e'))
+
+from harness import Weston, build_path, fail, skip, wait_for  # noqa: E402
+from guestlib import Guest, Xensim, require_built  # noqa: E402
+
+TOOL = 'tests/hostile/vdispl-hostile'
+SPEC = 'connectors=0:320x240'
+GOOD_SPEC = 'connectors=0:320x240'
+# Quotas small enough that the quota scenarios reach them quickly.
+QUOTAS = {'max-pages': '4096', 'max-dbufs': '16', 'max-fbs': '24'}
+
+
+def hostile_weston(xs, **kw):
+    ini = {'vdispl': {'hypervisor': 'sim', 'xensim-dir': xs.dir, **QUOTAS}}
+    return Weston(shell='desktop', renderer='pixman', width=1280,
+                  height=960, modules=[build_path('plugin/vdispl.so')],
+                  ini=ini, **kw)
+
+
+def scenario_names():
+    r = subprocess.run([build_path(TOOL), '--hostile', 'list'],
+                       stdout=subprocess.PIPE, text=True, check=True)
+    return r.stdout.split()
+
+
+def rss_kb(pid):
+    with open(f'/proc/{pid}/status') as f:
+        for line in f:
+            if line.startswith('VmRSS:'):
+                return int(line.split()[1])
+    return 0
+
+
+class RateGuest:
+    """A well-behaved guest whose events/s are measured while connected."""
+
+    def __init__(self, xs, domain):
+        xs.create(domain, GOOD_SPEC)
+        self.g = Guest(xs, domain).start()
+        self.g.wait_connected()
+        self.t0 = time.monotonic()
+
+    def finish(self):
+        t1 = time.monotonic()
+        status, summ = self.g.stop()
+        if summ is None:
+            fail(f'{self.g.domain}: no summary:\n{self.g.output()[-2000:]}')
+        summ['seconds'] = t1 - self.t0
+        summ['eps'] = summ['events'] / summ['seconds']
+        summ['status'] = status
+        return summ
+
+
+def run_scenario(xs, w, i, name):
+    dom = f'hostile{i}'
+    xs.create(dom, SPEC)
+    t = time.monotonic()
+    try:
+        r = subprocess.run([build_path(TOOL), '--dir', xs.dir, '--domain',
+                            dom, '--hostile', name],
+                           env=xs.env(), stdin=subprocess.DEVNULL,
+                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                           text=True, timeout=90)
+        rc, out = r.returncode, r.stdout
+    except subprocess.TimeoutExpired as e:
+        rc, out = 'timeout', (e.stdout or b'').decode('utf-8', 'replace')
+    dt = time.monotonic() - t
+    problems = []
+    if rc != 0:
+        problems.append(f'vdispl-hostile exit {rc}')
+    if not w.proc.alive():
+        problems.append(f'weston died (exit {w.proc.p.poll()})')
+    else:
+        d = xs.cli('destroy', dom, check=False)
+        if d.returncode != 0:
+            problems.append(f'xensim destroy failed: {d.stdout.strip()}')
+    verdict = 'PASS' if not problems else 'FAIL'
+    print(f'{verdict} {name} ({dt:.1f}s)' +
+          (': ' + '; '.join(problems) if problems else ''), flush=True)
+    # The tool's own lines (ok/MISMATCH/info), and everything on failure.
+    lines = out.strip().splitlines()
+    if not problems:
+        lines = [ln for ln in lines if ln.startswith(('ok:', 'info:'))]
+    for ln in lines:
+        print('    ' + ln, flush=True)
+    return not problems
+
+
+def main():
+    args = sys.argv[1:]
+    rate = '--no-rate' not in args
+    args = [a for a in args if a != '--no-rate']
+    require_built()
+    if not os.path.exists(build_path(TOOL)):
+        skip(f'{TOOL} is not built')
+    names = scenario_names()
+    if args:
+        unknown = [a for a in args if a not in names]
+        if unknown:
+            fail(f'unknown scenarios: {unknown}')
+        names = args
+    print(f'{len(names)} scenarios', flush=True)
+
+    failed = []
+    with Xensim() as xs, hostile_weston(xs) as w:
+        base = None
+        if rate:
+            g = RateGuest(xs, 'baseline')
+            time.sleep(8)
+            base = g.finish()
+            print(f'baseline guest alone: {base}', flush=True)
+            xs.destroy('baseline')
+            good = RateGuest(xs, 'good')
+        for i, name in enumerate(names):
+            if not run_scenario(xs, w, i, name):
+                failed.append(name)
+            if not w.proc.alive():
+                w.dump()
+                fail(f'weston died during {name}; failed so far: {failed}')
+        if rate:
+            during = good.finish()
+            print(f'well-behaved guest during the scenarios: {during}',
+                  flush=True)
+        rss = rss_kb(w.proc.p.pid)
+        print(f'weston RSS after the scenarios: {rss} kB', flush=True)
+        alive = w.proc.alive()
+    if rate:
+        ratio = during['eps'] / base['eps'] if base['eps'] else 0
+        print(f'events/s: alone {base["eps"]:.1f}, during hostile '
+              f'{during["eps"]:.1f} (ratio {ratio:.3f})', flush=True)
+        if during['mismatched_ids'] or base['mismatched_ids']:
+            failed.append('rate: mismatched_ids != 0')
+        if during['timeouts']:
+            failed.append(f'rate: {during["timeouts"]} timeouts')
+        if abs(ratio - 1) > 0.10:
+            failed.append(f'rate: events/s ratio {ratio:.3f} outside '
+                          f'0.90..1.10')
+    if not alive:
+        failed.append('weston was not alive at the end')
+    if w.returncode not in (0, None):
+        failed.append(f'weston exit status {w.returncode} at shutdown')
+    print(f'{len(names) - len([f for f in failed if f in names])} passed, '
+          f'{len([f for f in failed if f in names])} failed', flush=True)
+    if failed:
+        fail(f'{failed}')
+    print('PASS')
+
+
+if __name__ == '__main__':
+    main()
