@@ -1,0 +1,105 @@
+#!/bin/bash
+# SPDX-License-Identifier: MIT
+#
+# The unit, fuzz, e2e and hostile suites in an ASan+UBSan build.
+#
+#   tests/sanitize.sh [BUILD_DIR] [-- extra meson test args]
+#
+# BUILD_DIR (default build-asan, relative to the source root) is configured
+# with -Db_sanitize=address,undefined -Db_lundef=false and built. Debian's
+# weston is not instrumented, and ASan must be the first library in a
+# process that dlopens an instrumented vdispl.so: the tests start `weston`
+# from $PATH, so a `weston` wrapper put first on $PATH execs the real one
+# with LD_PRELOAD=libasan. Every sanitizer report (ASan, LSan, UBSan, in
+# weston, its clients, xensimd, the guests, the unit tests) is written to a
+# file under BUILD_DIR/sanitizer-reports; the script exits non-zero when a
+# test failed or any report was written, and ends with
+#   sanitize: N passed, N failed, N skipped; N sanitizer reports
+# LSan suppressions (tests/lsan.supp) cover Weston's own leaks only.
+set -u
+
+src=$(cd "$(dirname "$0")/.." && pwd)
+build=build-asan
+if [ $# -gt 0 ] && [ "$1" != "--" ]; then
+	build=$1
+	shift
+fi
+[ "${1:-}" = "--" ] && shift
+case $build in
+/*) ;;
+*) build=$src/$build ;;
+esac
+
+jobs=${SANITIZE_JOBS:-2}
+
+if [ ! -f "$build/build.ninja" ]; then
+	meson setup "$build" "$src" -Db_sanitize=address,undefined \
+		-Db_lundef=false --buildtype=debug >/dev/null || {
+		echo "sanitize: meson setup failed"
+		echo "sanitize: 0 passed, 1 failed, 0 skipped; 0 sanitizer reports"
+		exit 1
+	}
+fi
+if ! ninja -C "$build" -j"$jobs" >"$build/sanitize-build.log" 2>&1; then
+	tail -40 "$build/sanitize-build.log"
+	echo "sanitize: build failed"
+	echo "sanitize: 0 passed, 1 failed, 0 skipped; 0 sanitizer reports"
+	exit 1
+fi
+
+libasan=$(${CC:-gcc} -print-file-name=libasan.so)
+if [ ! -e "$libasan" ]; then
+	echo "sanitize: libasan.so not found (apt-get install gcc)"
+	exit 1
+fi
+real_weston=$(command -v weston || true)
+if [ -z "$real_weston" ]; then
+	echo "sanitize: weston is not installed"
+	exit 1
+fi
+
+reports=$build/sanitizer-reports
+rm -rf "$reports"
+mkdir -p "$reports" "$build/sanitize-bin"
+cat >"$build/sanitize-bin/weston" <<EOF
+#!/bin/sh
+# Written by tests/sanitize.sh: an uninstrumented weston that dlopens
+# ASan-instrumented modules needs libasan first in the process.
+LD_PRELOAD="$libasan\${LD_PRELOAD:+:\$LD_PRELOAD}" exec "$real_weston" "\$@"
+EOF
+chmod +x "$build/sanitize-bin/weston"
+
+export PATH="$build/sanitize-bin:$PATH"
+# Reports go to files (one per process), never only to a log nobody reads.
+# detect_leaks: LSan at exit of every instrumented process (weston too:
+# it exits on SIGTERM through its normal teardown).
+export ASAN_OPTIONS="log_path=$reports/asan:detect_leaks=1:abort_on_error=0:halt_on_error=1:detect_odr_violation=0:allow_user_segv_handler=1:handle_segv=1"
+export LSAN_OPTIONS="suppressions=$src/tests/lsan.supp:print_suppressions=0"
+export UBSAN_OPTIONS="log_path=$reports/ubsan:print_stacktrace=1:halt_on_error=0"
+
+# ASan makes everything slower; give the tests room.
+meson test -C "$build" --suite unit --suite fuzz --suite e2e \
+	--suite hostile --print-errorlogs -t "${SANITIZE_TIMEOUT_MULT:-3}" \
+	--num-processes 1 "$@"
+status=$?
+
+nreports=0
+for f in "$reports"/*; do
+	[ -e "$f" ] || continue
+	# An empty file is a process that opened its log and reported nothing.
+	if [ -s "$f" ]; then
+		nreports=$((nreports + 1))
+		echo "=== sanitizer report $f ==="
+		head -60 "$f"
+	fi
+done
+
+summary=$(python3 "$src/tests/summary.py" "$build/meson-logs/testlog.json")
+echo "$summary" | grep '^  suite'
+line=$(echo "$summary" | grep '^check:' | tail -1 | sed 's/^check: //')
+[ -n "$line" ] || line="0 passed, 0 failed, 0 skipped"
+echo "sanitize: $line; $nreports sanitizer reports"
+if [ $status -ne 0 ] || [ $nreports -ne 0 ]; then
+	exit 1
+fi
+exit 0
