@@ -73,7 +73,7 @@ export PATH="$build/sanitize-bin:$PATH"
 # Reports go to files (one per process), never only to a log nobody reads.
 # detect_leaks: LSan at exit of every instrumented process (weston too:
 # it exits on SIGTERM through its normal teardown).
-export ASAN_OPTIONS="log_path=$reports/asan:detect_leaks=1:abort_on_error=0:halt_on_error=1:detect_odr_violation=0:allow_user_segv_handler=1:handle_segv=1"
+export ASAN_OPTIONS="log_path=$reports/asan:log_exe_name=1:fast_unwind_on_malloc=0:detect_leaks=1:abort_on_error=0:halt_on_error=1:detect_odr_violation=0:allow_user_segv_handler=1:handle_segv=1"
 export LSAN_OPTIONS="suppressions=$src/tests/lsan.supp:print_suppressions=0"
 export UBSAN_OPTIONS="log_path=$reports/ubsan:print_stacktrace=1:halt_on_error=0"
 
@@ -83,14 +83,23 @@ meson test -C "$build" --suite unit --suite fuzz --suite e2e \
 	--num-processes 1 "$@"
 status=$?
 
+# Reports, grouped: the same leak at every weston exit is one finding.
 nreports=0
+declare -A seen
 for f in "$reports"/*; do
 	[ -e "$f" ] || continue
 	# An empty file is a process that opened its log and reported nothing.
-	if [ -s "$f" ]; then
-		nreports=$((nreports + 1))
+	[ -s "$f" ] || continue
+	nreports=$((nreports + 1))
+	# Signature: the kind of report and the frames in our own sources.
+	sig=$(grep -m1 -oE 'ERROR: [A-Za-z]+Sanitizer: [a-z-]+|runtime error: [^:]*' "$f")
+	sig="$sig $(grep -oE '\.\./(plugin|shared|tests)/[^ ]*' "$f" | head -3 | tr '\n' ' ')"
+	if [ -z "${seen[$sig]:-}" ]; then
+		seen[$sig]=$f
 		echo "=== sanitizer report $f ==="
-		head -60 "$f"
+		head -80 "$f"
+	else
+		echo "=== sanitizer report $f: same as ${seen[$sig]} ==="
 	fi
 done
 

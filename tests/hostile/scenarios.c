@@ -229,7 +229,9 @@ cfg_raw(struct guest *g, struct evtchnl *ch, const struct cfg_args *a)
 /* --- Hand-made buffers ---------------------------------------------------- */
 
 struct rawbuf {
+	struct rawbuf *next_made;	/* every rawbuf, freed at exit */
 	uint32_t ndata, ndir;
+	uint32_t ndata_granted;
 	uint32_t *data_refs, *dir_refs;
 	void *data, *dir;
 	int data_fd, dir_fd;
@@ -241,33 +243,74 @@ dir_page(struct rawbuf *b, uint32_t i)
 	return (void *)((char *)b->dir + (size_t)i * PAGE);
 }
 
-/* @ndata pages listed in @ndir directory pages, chained correctly. */
-static bool
-rawbuf_make(struct guest *g, struct rawbuf *b, uint32_t ndata, uint32_t ndir,
-	    bool dir_writable)
+static struct rawbuf *rawbufs;
+
+static void
+rawbuf_free_all(struct guest *g)
 {
+	while (rawbufs) {
+		struct rawbuf *b = rawbufs;
+
+		rawbufs = b->next_made;
+		if (b->data) {
+			munmap(b->data, (size_t)b->ndata_granted * PAGE);
+		}
+		if (b->dir) {
+			munmap(b->dir, (size_t)b->ndir * PAGE);
+		}
+		if (g->xsim && b->data_refs && b->ndata_granted) {
+			xensim_gnt_revoke(g->xsim, b->ndata_granted,
+					  b->data_refs);
+		}
+		if (g->xsim && b->dir_refs && b->dir) {
+			xensim_gnt_revoke(g->xsim, b->ndir, b->dir_refs);
+		}
+		if (b->data_fd >= 0) {
+			close(b->data_fd);
+		}
+		if (b->dir_fd >= 0) {
+			close(b->dir_fd);
+		}
+		free(b->data_refs);
+		free(b->dir_refs);
+		free(b);
+	}
+}
+
+/* @ndata pages listed in @ndir directory pages, chained correctly. The
+ * rawbuf lives until exit (rawbuf_free_all). */
+static struct rawbuf *
+rawbuf_new(struct guest *g, uint32_t ndata, uint32_t ndir,
+	   bool dir_writable)
+{
+	struct rawbuf *b = calloc(1, sizeof(*b));
 	uint32_t cur = 0;
 
-	memset(b, 0, sizeof(*b));
+	if (!b) {
+		return NULL;
+	}
+	b->next_made = rawbufs;
+	rawbufs = b;
 	b->ndata = ndata;
 	b->ndir = ndir;
 	b->data_fd = b->dir_fd = -1;
 	b->data_refs = calloc(ndata ? ndata : 1, sizeof(uint32_t));
 	b->dir_refs = calloc(ndir, sizeof(uint32_t));
 	if (!b->data_refs || !b->dir_refs) {
-		return false;
+		return NULL;
 	}
 	b->dir = hostile_share(g, ndir, b->dir_refs, &b->dir_fd,
 			       dir_writable);
 	if (!b->dir) {
-		return false;
+		return NULL;
 	}
 	if (ndata) {
 		b->data = hostile_share(g, ndata, b->data_refs, &b->data_fd,
 					true);
 		if (!b->data) {
-			return false;
+			return NULL;
 		}
+		b->ndata_granted = ndata;
 	}
 	for (uint32_t i = 0; i < ndir; i++) {
 		struct xendispl_page_directory *pd = dir_page(b, i);
@@ -278,7 +321,7 @@ rawbuf_make(struct guest *g, struct rawbuf *b, uint32_t ndata, uint32_t ndir,
 		memcpy(pd->gref, &b->data_refs[cur], n * sizeof(uint32_t));
 		cur += n;
 	}
-	return true;
+	return b;
 }
 
 /* PRIME-style DBUF_CREATE (geometry at FB_ATTACH) over a rawbuf. */
@@ -415,13 +458,13 @@ sc_ring_burst(struct guest *g)
 static bool
 sc_dbuf_cookie_0(struct guest *g)
 {
-	struct rawbuf b;
+	struct rawbuf *b;
 	int st;
 
-	if (!rawbuf_make(g, &b, 1, 1, true)) {
+	if (!(b = rawbuf_new(g, 1, 1, true))) {
 		return false;
 	}
-	st = rawbuf_create(g, &b, 0, 0);
+	st = rawbuf_create(g, b, 0, 0);
 	return want("DBUF_CREATE with cookie 0", st, -XEN_EINVAL) &&
 		probe(g, ring0(g));
 }
@@ -444,15 +487,15 @@ sc_fb_cookie_0(struct guest *g)
 static bool
 sc_dbuf_dup_cookie(struct guest *g)
 {
-	struct rawbuf b;
+	struct rawbuf *b;
 	bool ok;
 
-	if (!rawbuf_make(g, &b, 1, 1, true)) {
+	if (!(b = rawbuf_new(g, 1, 1, true))) {
 		return false;
 	}
-	ok = want("first DBUF_CREATE", rawbuf_create(g, &b, COOKIE(1), 0), 0);
+	ok = want("first DBUF_CREATE", rawbuf_create(g, b, COOKIE(1), 0), 0);
 	ok = want("second DBUF_CREATE with the same cookie",
-		  rawbuf_create(g, &b, COOKIE(1), 0), -XEN_EEXIST) && ok;
+		  rawbuf_create(g, b, COOKIE(1), 0), -XEN_EEXIST) && ok;
 	return ok && probe(g, ring0(g));
 }
 
@@ -513,13 +556,13 @@ sc_destroy_unknown_cookie(struct guest *g)
 static bool
 sc_dbuf_flags_reserved(struct guest *g)
 {
-	struct rawbuf b;
+	struct rawbuf *b;
 
-	if (!rawbuf_make(g, &b, 1, 1, true)) {
+	if (!(b = rawbuf_new(g, 1, 1, true))) {
 		return false;
 	}
 	return want("DBUF_CREATE with undefined flag bits 0x80",
-		    rawbuf_create(g, &b, COOKIE(1), 0x80), -XEN_EINVAL) &&
+		    rawbuf_create(g, b, COOKIE(1), 0x80), -XEN_EINVAL) &&
 		probe(g, ring0(g));
 }
 
@@ -529,15 +572,15 @@ static bool
 geom(struct guest *g, const char *what, uint32_t w, uint32_t h, uint32_t bpp,
      uint32_t pages, int expected)
 {
-	struct rawbuf b;
+	struct rawbuf *b;
 	struct dbuf_args a;
 
-	if (!rawbuf_make(g, &b, pages, 1, true)) {
+	if (!(b = rawbuf_new(g, pages, 1, true))) {
 		return false;
 	}
 	a = (struct dbuf_args){ .cookie = COOKIE(1), .w = w, .h = h,
 				.bpp = bpp, .sz = pages * PAGE,
-				.gref = b.dir_refs[0] };
+				.gref = b->dir_refs[0] };
 	return want(what, dbuf_raw(g, &a), expected) && probe(g, ring0(g));
 }
 
@@ -587,12 +630,12 @@ sc_geom_bad_bpp(struct guest *g)
 static bool
 sc_fb_geom_overflow(struct guest *g)
 {
-	struct rawbuf b;
+	struct rawbuf *b;
 	struct fb_args a;
 
-	if (!rawbuf_make(g, &b, 1, 1, true) ||
+	if (!(b = rawbuf_new(g, 1, 1, true)) ||
 	    !want("setup: PRIME-style DBUF_CREATE of 1 page",
-		  rawbuf_create(g, &b, COOKIE(1), 0), 0)) {
+		  rawbuf_create(g, b, COOKIE(1), 0), 0)) {
 		return false;
 	}
 	a = (struct fb_args){ .dbuf = COOKIE(1), .fb = COOKIE(2),
@@ -639,14 +682,14 @@ sc_fb_bad_fourcc(struct guest *g)
 static bool
 sc_quota_buffer_sz(struct guest *g)
 {
-	struct rawbuf b;
+	struct rawbuf *b;
 	struct dbuf_args a;
 
-	if (!rawbuf_make(g, &b, 1, 1, true)) {
+	if (!(b = rawbuf_new(g, 1, 1, true))) {
 		return false;
 	}
 	a = (struct dbuf_args){ .cookie = COOKIE(1), .sz = 0xfffff000u,
-				.gref = b.dir_refs[0] };
+				.gref = b->dir_refs[0] };
 	return want("DBUF_CREATE of 4 GiB - 4 KiB", dbuf_raw(g, &a),
 		    -XEN_E2BIG) && probe(g, ring0(g));
 }
@@ -655,14 +698,14 @@ sc_quota_buffer_sz(struct guest *g)
 static bool
 until_quota(struct guest *g, uint32_t pages, const char *what)
 {
-	struct rawbuf b;
+	struct rawbuf *b;
 	int st = 0, n;
 
-	if (!rawbuf_make(g, &b, pages, 1, true)) {
+	if (!(b = rawbuf_new(g, pages, 1, true))) {
 		return false;
 	}
 	for (n = 0; n < 1000; n++) {
-		st = rawbuf_create(g, &b, COOKIE(n + 1), 0);
+		st = rawbuf_create(g, b, COOKIE(n + 1), 0);
 		if (st) {
 			break;
 		}
@@ -678,7 +721,7 @@ until_quota(struct guest *g, uint32_t pages, const char *what)
 		return false;
 	}
 	return want("DBUF_CREATE again once under the quota",
-		    rawbuf_create(g, &b, COOKIE(5000), 0), 0) &&
+		    rawbuf_create(g, b, COOKIE(5000), 0), 0) &&
 		probe(g, ring0(g));
 }
 
@@ -728,13 +771,13 @@ static bool
 dir_case(struct guest *g, const char *what, uint32_t ndata, uint32_t ndir,
 	 void (*mutate)(struct guest *g, struct rawbuf *b))
 {
-	struct rawbuf b;
+	struct rawbuf *b;
 
-	if (!rawbuf_make(g, &b, ndata, ndir, true)) {
+	if (!(b = rawbuf_new(g, ndata, ndir, true))) {
 		return false;
 	}
-	mutate(g, &b);
-	return want(what, rawbuf_create(g, &b, COOKIE(1), 0), -XEN_EINVAL) &&
+	mutate(g, b);
+	return want(what, rawbuf_create(g, b, COOKIE(1), 0), -XEN_EINVAL) &&
 		probe(g, ring0(g));
 }
 
@@ -850,10 +893,10 @@ sc_dir_data_revoked(struct guest *g)
 static bool
 sc_dir_gref_dir_0(struct guest *g)
 {
-	struct rawbuf b;
+	struct rawbuf *b;
 	struct dbuf_args a;
 
-	if (!rawbuf_make(g, &b, 1, 1, true)) {
+	if (!(b = rawbuf_new(g, 1, 1, true))) {
 		return false;
 	}
 	a = (struct dbuf_args){ .cookie = COOKIE(1), .sz = PAGE, .gref = 0 };
@@ -873,7 +916,7 @@ static bool
 ba_case(struct guest *g, const char *what, uint32_t ndir_given,
 	bool writable, void (*mutate)(struct guest *g, struct rawbuf *b))
 {
-	struct rawbuf b;
+	struct rawbuf *b;
 
 	if (!hostile_as_dom0(g, set_be_alloc, NULL) ||
 	    !hostile_connect(g, 10000) ||
@@ -881,18 +924,18 @@ ba_case(struct guest *g, const char *what, uint32_t ndir_given,
 		return false;
 	}
 	/* The directory only: the backend provides the data pages. */
-	if (!rawbuf_make(g, &b, 0, ndir_given, writable)) {
+	if (!(b = rawbuf_new(g, 0, ndir_given, writable))) {
 		return false;
 	}
-	b.ndata = TWO_DIR_PAGES;
+	b->ndata = TWO_DIR_PAGES;
 	for (uint32_t i = 0; i < ndir_given; i++) {
-		dir_page(&b, i)->gref_dir_next_page =
-			i + 1 < ndir_given ? b.dir_refs[i + 1] : 0;
+		dir_page(b, i)->gref_dir_next_page =
+			i + 1 < ndir_given ? b->dir_refs[i + 1] : 0;
 	}
 	if (mutate) {
-		mutate(g, &b);
+		mutate(g, b);
 	}
-	return want(what, rawbuf_create(g, &b, COOKIE(1),
+	return want(what, rawbuf_create(g, b, COOKIE(1),
 					XENDISPL_DBUF_FLG_REQ_ALLOC),
 		    -XEN_EINVAL) && probe(g, ring0(g));
 }
@@ -1018,13 +1061,13 @@ static bool
 edid_case(struct guest *g, const char *what, uint32_t sz, bool gref0,
 	  int expected)
 {
-	struct rawbuf b;
+	struct rawbuf *b;
 	struct dbuf_args a;
 
-	if (!rawbuf_make(g, &b, 1, 1, true)) {
+	if (!(b = rawbuf_new(g, 1, 1, true))) {
 		return false;
 	}
-	a = (struct dbuf_args){ .sz = sz, .gref = gref0 ? 0 : b.dir_refs[0] };
+	a = (struct dbuf_args){ .sz = sz, .gref = gref0 ? 0 : b->dir_refs[0] };
 	return want(what, hostile_request(g, ring0(g), XENDISPL_OP_GET_EDID,
 					  fill_edid, &a, NULL), expected) &&
 		probe(g, ring0(g));
@@ -2061,6 +2104,7 @@ main(int argc, char **argv)
 	printf("vdispl-hostile: %s: %s\n", sc->name,
 	       ok ? "reaction as expected" : "UNEXPECTED REACTION");
 	/* Local teardown only: the driver destroys the domain. */
+	rawbuf_free_all(&g);
 	bus_unplug(&g);
 	bus_detach(&g);
 	return ok ? HOSTILE_EXIT_MATCH : HOSTILE_EXIT_MISMATCH;
