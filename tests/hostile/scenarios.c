@@ -140,7 +140,7 @@ wait_refused(struct guest *g, const char *needle)
 
 struct dbuf_args {
 	uint64_t cookie;
-	uint32_t w, h, bpp, sz, gref, flags;
+	uint32_t w, h, bpp, sz, gref, flags, ofs;
 };
 
 static void
@@ -155,6 +155,7 @@ fill_dbuf(struct xendispl_req *req, void *data)
 	req->op.dbuf_create.buffer_sz = a->sz;
 	req->op.dbuf_create.gref_directory = a->gref;
 	req->op.dbuf_create.flags = a->flags;
+	req->op.dbuf_create.data_ofs = a->ofs;
 }
 
 static int
@@ -1793,6 +1794,167 @@ sc_ring_ref_cross_connector(struct guest *g)
 	return wait_refused(g, "ring");
 }
 
+/* --- Edges ---------------------------------------------------------------- */
+
+static const uint32_t all_formats[] = {
+	DRM_FORMAT_RGB565, DRM_FORMAT_RGB888, DRM_FORMAT_XRGB8888,
+	DRM_FORMAT_ARGB8888, DRM_FORMAT_XRGB4444, DRM_FORMAT_ARGB4444,
+	DRM_FORMAT_XRGB1555, DRM_FORMAT_ARGB1555, DRM_FORMAT_YUYV,
+};
+
+/*
+ * For each format, a 2-page PRIME-style dbuf whose fb ends on the last byte
+ * of the buffer (data_ofs = buffer_sz - stride * h), shown and flipped: the
+ * copy (or shared) path must read exactly up to the end.
+ */
+static bool
+fit_case(struct guest *g, bool be_alloc)
+{
+	const uint32_t w = 64, h = 16, n = sizeof(all_formats) /
+		sizeof(all_formats[0]);
+	uint64_t fbs[9];
+	bool ok = true;
+
+	for (uint32_t i = 0; i < n; i++) {
+		const struct format_info *f = formats_lookup(all_formats[i]);
+		uint32_t stride = w * f->cpp;
+		struct rawbuf *b = rawbuf_new(g, be_alloc ? 0 : 2, 1, true);
+		struct dbuf_args a;
+		struct fb_args fa;
+		char what[96];
+
+		if (!b) {
+			return false;
+		}
+		a = (struct dbuf_args){
+			.cookie = COOKIE(100 + i), .sz = 2 * PAGE,
+			.gref = b->dir_refs[0], .ofs = 2 * PAGE - stride * h,
+			.flags = be_alloc ? XENDISPL_DBUF_FLG_REQ_ALLOC : 0,
+		};
+		snprintf(what, sizeof(what), "DBUF_CREATE for %s, data_ofs %u",
+			 f->name, a.ofs);
+		if (!want(what, dbuf_raw(g, &a), 0)) {
+			return false;
+		}
+		fbs[i] = COOKIE(200 + i);
+		fa = (struct fb_args){ .dbuf = a.cookie, .fb = fbs[i], .w = w,
+				       .h = h, .fourcc = f->fourcc };
+		snprintf(what, sizeof(what), "FB_ATTACH %ux%u %s ending on the "
+			 "buffer's last byte", w, h, f->name);
+		ok = want(what, fb_raw(g, &fa), 0) && ok;
+	}
+	if (!ok) {
+		return false;
+	}
+	for (uint32_t i = 0; i < n; i++) {
+		struct cfg_args cfg = { .w = w, .h = h, .bpp = 32,
+					.fb = fbs[i] };
+		int st;
+
+		cfg.bpp = formats_lookup(all_formats[i])->bpp;
+		st = cfg_raw(g, ring0(g), &cfg);
+		ok = check(st == 0, "SET_CONFIG of the %s fb: %s",
+			   formats_lookup(all_formats[i])->name,
+			   hostile_status_name(st)) && ok;
+		hostile_sleep(g, 30);
+		for (uint32_t k = 0; k < 3; k++) {
+			st = cookie_raw(g, ring0(g), XENDISPL_OP_PG_FLIP,
+					fbs[(i + k + 1) % n]);
+			ok = check(st == 0, "PG_FLIP: %s",
+				   hostile_status_name(st)) && ok;
+			hostile_sleep(g, 20);
+		}
+	}
+	return ok && probe(g, ring0(g));
+}
+
+static bool
+sc_fb_exact_fit(struct guest *g)
+{
+	return fit_case(g, false);
+}
+
+static bool
+sc_ba_fb_exact_fit(struct guest *g)
+{
+	if (!hostile_as_dom0(g, set_be_alloc, NULL) ||
+	    !hostile_connect(g, 10000) ||
+	    !check(g->be_alloc, "setup: be-alloc=1 seen")) {
+		return false;
+	}
+	return fit_case(g, true);
+}
+
+static bool
+sc_edid_readonly(struct guest *g)
+{
+	struct rawbuf *b = rawbuf_new(g, 0, 1, false);
+	struct dbuf_args a;
+
+	if (!b) {
+		return false;
+	}
+	/* A directory listing itself as the EDID page, granted read-only. */
+	a = (struct dbuf_args){ .sz = PAGE, .gref = b->dir_refs[0] };
+	return want("GET_EDID into a read-only grant",
+		    hostile_request(g, ring0(g), XENDISPL_OP_GET_EDID,
+				    fill_edid, &a, NULL), -XEN_EINVAL) &&
+		probe(g, ring0(g));
+}
+
+/* The event page's indices start just before 2^32 (the guest set them). */
+static void
+mut_evt_wrap(struct guest *g, uint32_t v[4])
+{
+	struct xendispl_event_page *page = g->conns[0].evt.page;
+
+	(void)v;
+	page->in_prod = 0xfffffff0u;
+	page->in_cons = 0xfffffff0u;
+}
+
+static bool
+sc_evt_index_wrap(struct guest *g)
+{
+	struct dbuf *bufs[2];
+	uint64_t before;
+	int flips = 0;
+
+	if (!publish_by_hand(g, mut_evt_wrap) ||
+	    !hostile_set_fe_state(g, "3") ||
+	    !check(hostile_wait_be(g, hostile_is_connected, 5000),
+		   "setup: connected")) {
+		return false;
+	}
+	evtchnl_set_connected(g, true);
+	g->drm_up = true;
+	if (!good_pipe(g, bufs)) {
+		return false;
+	}
+	for (int i = 0; i < 100; i++) {
+		uint64_t end = guest_now_ns() + 500ull * 1000000ull;
+
+		before = g->stats.events;
+		if (cookie_raw(g, ring0(g), XENDISPL_OP_PG_FLIP,
+			       bufs[(i + 1) % 2]->fb_cookie) != 0) {
+			return check(false, "PG_FLIP %d answered 0", i);
+		}
+		flips++;
+		while (g->stats.events == before && guest_now_ns() < end) {
+			guest_poll(g, 5);
+		}
+	}
+	printf("info: %d flips, %llu events, in_prod now %#x\n", flips,
+	       (unsigned long long)g->stats.events,
+	       ((struct xendispl_event_page *)g->conns[0].evt.page)->in_prod);
+	return check(g->stats.events >= 90 && g->stats.mismatched_ids == 0,
+		     "events across the 2^32 index wrap keep ids in sequence "
+		     "(%llu events, %llu mismatched)",
+		     (unsigned long long)g->stats.events,
+		     (unsigned long long)g->stats.mismatched_ids) &&
+		probe(g, ring0(g));
+}
+
 /* --- The table ------------------------------------------------------------ */
 
 #define C PHASE_CONNECTED
@@ -1969,6 +2131,16 @@ static const struct scenario scenarios[] = {
 	{ "ring-ref-cross-connector", X,
 	  "connector 1's req-ring-ref = connector 0's",
 	  "device refused: Closed, error node", sc_ring_ref_cross_connector },
+	{ "fb-exact-fit", C, "each of the 9 formats in an fb ending on the "
+	  "last byte of its dbuf (data_ofs), shown and flipped",
+	  "all 0; nothing read past the buffer", sc_fb_exact_fit },
+	{ "ba-fb-exact-fit", X, "be-alloc: the same in backend pages",
+	  "all 0; nothing read past the buffer", sc_ba_fb_exact_fit },
+	{ "edid-readonly", C, "GET_EDID into a page granted read-only",
+	  EINVAL_, sc_edid_readonly },
+	{ "evt-index-wrap", X, "event page indices set to 0xfffffff0 before "
+	  "connecting; 100 flips", "events keep ids in sequence across the "
+	  "2^32 wrap", sc_evt_index_wrap },
 };
 
 #define NSCENARIOS (sizeof(scenarios) / sizeof(scenarios[0]))

@@ -92,6 +92,12 @@ def run_scenario(xs, w, i, name):
     problems = []
     if rc != 0:
         problems.append(f'vdispl-hostile exit {rc}')
+    # A guest must never get our in-process Wayland client killed: that
+    # would take every guest's windows with it.
+    for bad in ('window client: protocol error', 'window client: '
+                'connection lost'):
+        if bad in w.log():
+            problems.append(f'weston log: "{bad}"')
     if not w.proc.alive():
         problems.append(f'weston died (exit {w.proc.p.poll()})')
     else:
