@@ -120,6 +120,7 @@ struct frontend {
 	int be_state;			/* last XenbusState we wrote */
 	int fe_state;
 	bool connected;			/* rings mapped, channels bound */
+	bool removing;			/* toolstack closing: stay Closed */
 
 	/* Configuration read at InitWait. */
 	bool be_alloc;

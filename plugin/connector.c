@@ -166,12 +166,14 @@ send_pg_flip(struct connector *c, uint64_t cookie)
 
 	vd_trace("%s:%u: EVT_PG_FLIP fb %#llx (id %u)", c->fe->name,
 		 c->index, (unsigned long long)cookie, c->evtq.next_id);
-	/* Coalesce: the frontend completes by cookie, not by count. */
-	for (i = 0; i < c->evtq_count; i++) {
-		if (c->evtq_pending[(c->evtq_head + i) % c->evtq_max] ==
-		    cookie) {
-			return;
-		}
+	/*
+	 * Coalesce with the newest queued event of the same fb: the frontend
+	 * completes flips by cookie, not by count, and order is kept.
+	 */
+	i = c->evtq_count;
+	if (i > 0 && c->evtq_pending[(c->evtq_head + i - 1) % c->evtq_max] ==
+	    cookie) {
+		return;
 	}
 	if (c->evtq_count == c->evtq_max) {
 		/* Only a guest that stopped reading its events gets here. */

@@ -59,7 +59,16 @@ struct zombie {
 struct dbuf_priv {
 	struct dbuf pub;
 	struct wl_list zombies;
+	struct wl_event_source *destroy_timer;
 };
+
+/*
+ * How long DBUF_DESTROY waits for the compositor before freeing anyway
+ * (the frontend gives up at 3 s). Safe: a zombie's memory is either our
+ * shared pages, which the compositor maps on its own, or a dma-buf, which
+ * holds its pages; forcing only blanks a window.
+ */
+#define DESTROY_TIMEOUT_MS 1000
 
 static struct dbuf_priv *
 priv(struct dbuf *d)
@@ -126,6 +135,9 @@ dbuf_free(struct dbuf *d)
 	struct hv *hv = hv_of(fe);
 	struct zombie *z, *tmp;
 
+	if (priv(d)->destroy_timer) {
+		wl_event_source_remove(priv(d)->destroy_timer);
+	}
 	wl_list_for_each_safe(z, tmp, &priv(d)->zombies, link) {
 		vd_buffer_on_idle(z->buf, NULL, NULL);
 		vd_buffer_destroy(z->buf);
@@ -159,6 +171,18 @@ finish_destroy(struct dbuf *d)
 	dbuf_free(d);
 	displif_resp_init(&resp, id, XENDISPL_OP_DBUF_DESTROY, 0);
 	connector_respond(c, &resp);
+}
+
+static int
+destroy_timeout(void *data)
+{
+	struct dbuf *d = data;
+
+	vd_log_limited(&d->fe->rl, "%s: compositor kept dbuf %#llx for %d ms; "
+		       "freeing it anyway", d->fe->name,
+		       (unsigned long long)d->cookie, DESTROY_TIMEOUT_MS);
+	finish_destroy(d);
+	return 0;
 }
 
 static void
@@ -576,6 +600,12 @@ dbuf_destroy(struct connector *c, const struct displif_req *req,
 	d->destroying = true;
 	d->destroy_conn = c;
 	d->destroy_id = req->id;
+	priv(d)->destroy_timer = wl_event_loop_add_timer(fe->be->loop,
+							 destroy_timeout, d);
+	if (priv(d)->destroy_timer) {
+		wl_event_source_timer_update(priv(d)->destroy_timer,
+					     DESTROY_TIMEOUT_MS);
+	}
 	return false;
 }
 

@@ -49,11 +49,16 @@
  * commit is done when it was presented or discarded (feedback) or the
  * fallback timer fired, AND the buffer shown before it was released; then
  * all seqs it covers get frame_done in order and the queued one, if any,
- * is committed. The fallback timer (a timerfd, ns precision) fires 1.5
- * refresh periods after a commit while feedback arrives normally; once it
+ * is committed. The fallback timer (a timerfd, ns precision) fires 2
+ * refresh periods after a commit while feedback arrives normally (a
+ * commit that just missed a repaint is presented up to ~2 periods later);
+ * once it
  * has fired (window not repainted), it ticks on a grid of exactly one
- * refresh period until real feedback comes back. A hidden guest therefore
- * runs at the refresh rate instead of freezing.
+ * refresh period until real feedback comes back: the feedback of frames
+ * the timer completed is kept, and a late `presented` hands pacing back
+ * to Weston (else a visible window whose vblank falls just after the grid
+ * would stay timer-paced). A hidden guest therefore runs at the refresh
+ * rate instead of freezing.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -80,12 +85,15 @@
 #include "presentation-time-client-protocol.h"
 #include "viewporter-client-protocol.h"
 #include "window.h"
+#include "xdg-output-unstable-v1-client-protocol.h"
 #include "xdg-shell-client-protocol.h"
 
 #define TITLE_H 24
 #define BORDER 4
 #define FONT_SCALE 2
 #define DEFAULT_REFRESH_MHZ 60000
+/* How long feedback may take before the fallback steps in. */
+#define FEEDBACK_MARGIN(period_ns) (2 * (period_ns))
 
 struct vd_output {
 	struct vd_display *d;
@@ -95,6 +103,8 @@ struct vd_output {
 	uint32_t refresh_mhz;	/* current mode, 0 unknown */
 	char *make;
 	char *model;
+	struct zxdg_output_v1 *xdg_output;
+	char *name;		/* xdg_output name: "HDMI-A-1", "headless" */
 };
 
 struct dmabuf_format {
@@ -122,6 +132,7 @@ struct vd_display {
 	struct wp_presentation *presentation;
 	struct wp_viewporter *viewporter;
 	struct zwp_linux_dmabuf_v1 *dmabuf;
+	struct zxdg_output_manager_v1 *xdg_output_manager;
 	struct wl_list outputs;		/* vd_output.link */
 	struct wl_array shm_formats;	/* uint32_t, wl_shm codes */
 	struct wl_array dmabuf_formats;	/* struct dmabuf_format */
@@ -181,6 +192,7 @@ struct inflight {
 	bool active;
 	bool presented;
 	struct wp_presentation_feedback *feedback;
+	uint64_t commit_ns;
 	struct vd_buffer *prev;	/* shown before; must be released */
 	size_t nseqs;		/* seqs (from the front) it completes */
 };
@@ -221,6 +233,12 @@ struct window {
 	struct inflight inflight;
 	struct wl_array seqs;	/* uint64_t, outstanding, in order */
 
+	/*
+	 * Feedback of frames the fallback completed: a late `presented`
+	 * proves Weston repaints us, and hands pacing back to it.
+	 */
+	struct wl_array late_feedback;	/* wp_presentation_feedback * */
+
 	int timer_fd;
 	struct wl_event_source *timer_source;
 	bool timer_armed;
@@ -236,6 +254,7 @@ static void display_realise_pending(struct vd_display *d);
 static void window_try_commit(struct window *w);
 static void window_try_complete(struct window *w);
 static void buffer_check_idle(struct vd_buffer *buf);
+static void late_feedback_clear(struct window *w);
 static bool buffer_realise(struct vd_buffer *buf);
 
 /* --- small helpers --------------------------------------------------------- */
@@ -570,9 +589,59 @@ static const struct wl_output_listener output_listener = {
 };
 
 static void
+xdg_output_name(void *data, struct zxdg_output_v1 *xo, const char *name)
+{
+	struct vd_output *out = data;
+
+	free(out->name);
+	out->name = name ? strdup(name) : NULL;
+}
+
+static void
+xdg_output_ignore_pos(void *data, struct zxdg_output_v1 *xo, int32_t x,
+		      int32_t y)
+{
+}
+
+static void
+xdg_output_ignore(void *data, struct zxdg_output_v1 *xo)
+{
+}
+
+static void
+xdg_output_ignore_str(void *data, struct zxdg_output_v1 *xo, const char *s)
+{
+}
+
+static const struct zxdg_output_v1_listener xdg_output_listener = {
+	.logical_position = xdg_output_ignore_pos,
+	.logical_size = xdg_output_ignore_pos,
+	.done = xdg_output_ignore,
+	.name = xdg_output_name,
+	.description = xdg_output_ignore_str,
+};
+
+/* Weston 10's wl_output is v3 (no name event): names come from here. */
+static void
+output_get_xdg_output(struct vd_display *d, struct vd_output *out)
+{
+	if (!d->xdg_output_manager || out->xdg_output) {
+		return;
+	}
+	out->xdg_output = zxdg_output_manager_v1_get_xdg_output(
+		d->xdg_output_manager, out->wl);
+	zxdg_output_v1_add_listener(out->xdg_output, &xdg_output_listener,
+				    out);
+}
+
+static void
 output_destroy(struct vd_output *out)
 {
 	wl_list_remove(&out->link);
+	if (out->xdg_output) {
+		zxdg_output_v1_destroy(out->xdg_output);
+	}
+	free(out->name);
 	if (out->wl) {
 		if (wl_output_get_version(out->wl) >=
 		    WL_OUTPUT_RELEASE_SINCE_VERSION) {
@@ -630,6 +699,10 @@ registry_global(void *data, struct wl_registry *reg, uint32_t name,
 			&zwp_linux_dmabuf_v1_interface, 3);
 		zwp_linux_dmabuf_v1_add_listener(d->dmabuf, &dmabuf_listener,
 						 d);
+	} else if (strcmp(iface, zxdg_output_manager_v1_interface.name) == 0 &&
+		   !d->xdg_output_manager && version >= 2) {
+		d->xdg_output_manager = wl_registry_bind(reg, name,
+			&zxdg_output_manager_v1_interface, 2);
 	} else if (strcmp(iface, wl_output_interface.name) == 0) {
 		struct vd_output *out = calloc(1, sizeof(*out));
 
@@ -642,6 +715,8 @@ registry_global(void *data, struct wl_registry *reg, uint32_t name,
 					   min_u32(version, 3));
 		wl_output_add_listener(out->wl, &output_listener, out);
 		wl_list_insert(d->outputs.prev, &out->link);
+		/* Outputs seen before the manager get theirs at sync time. */
+		output_get_xdg_output(d, out);
 	}
 }
 
@@ -669,6 +744,7 @@ static void
 sync_done(void *data, struct wl_callback *cb, uint32_t serial)
 {
 	struct vd_display *d = data;
+	struct vd_output *out;
 
 	wl_callback_destroy(cb);
 	d->sync = NULL;
@@ -684,6 +760,9 @@ sync_done(void *data, struct wl_callback *cb, uint32_t serial)
 				   d->wm_base ? "" : "xdg_wm_base");
 			d->sync_round = -1;
 			return;
+		}
+		wl_list_for_each(out, &d->outputs, link) {
+			output_get_xdg_output(d, out);
 		}
 		d->sync_round = 1;
 		d->sync = wl_display_sync(d->display);
@@ -880,6 +959,9 @@ vd_display_destroy(struct vd_display *d)
 	if (d->dmabuf) {
 		zwp_linux_dmabuf_v1_destroy(d->dmabuf);
 	}
+	if (d->xdg_output_manager) {
+		zxdg_output_manager_v1_destroy(d->xdg_output_manager);
+	}
 	if (d->viewporter) {
 		wp_viewporter_destroy(d->viewporter);
 	}
@@ -979,12 +1061,56 @@ static const struct zwp_linux_buffer_params_v1_listener params_listener = {
 	.failed = params_failed,
 };
 
+/* Bytes per pixel of packed single-plane formats; 0 if unknown. */
+static int
+format_cpp(uint32_t fourcc)
+{
+	switch (fourcc) {
+	case DRM_FORMAT_XRGB8888:
+	case DRM_FORMAT_ARGB8888:
+	case DRM_FORMAT_XBGR8888:
+	case DRM_FORMAT_ABGR8888:
+	case DRM_FORMAT_RGBX8888:
+	case DRM_FORMAT_RGBA8888:
+	case DRM_FORMAT_BGRX8888:
+	case DRM_FORMAT_BGRA8888:
+	case DRM_FORMAT_XRGB2101010:
+	case DRM_FORMAT_ARGB2101010:
+	case DRM_FORMAT_XBGR2101010:
+	case DRM_FORMAT_ABGR2101010:
+		return 4;
+	case DRM_FORMAT_RGB888:
+	case DRM_FORMAT_BGR888:
+		return 3;
+	case DRM_FORMAT_RGB565:
+	case DRM_FORMAT_BGR565:
+	case DRM_FORMAT_XRGB4444:
+	case DRM_FORMAT_ARGB4444:
+	case DRM_FORMAT_XRGB1555:
+	case DRM_FORMAT_ARGB1555:
+	case DRM_FORMAT_YUYV:
+	case DRM_FORMAT_UYVY:
+		return 2;
+	default:
+		return 0;
+	}
+}
+
 static bool
 shm_geometry_ok(size_t size, size_t offset, int32_t width, int32_t height,
-		int32_t stride)
+		int32_t stride, uint32_t fourcc)
 {
+	int cpp = format_cpp(fourcc);
+
 	/* libwayland's wl_shm checks, which are fatal to the client. */
 	if (width <= 0 || height <= 0 || stride < width) {
+		return false;
+	}
+	/*
+	 * And the renderer's: it reads width * cpp bytes per row, so a
+	 * shorter stride would read past the pool.
+	 */
+	if (cpp > 0 && (int64_t)stride < (int64_t)width * cpp) {
 		return false;
 	}
 	if (INT32_MAX / stride <= height) {
@@ -1087,7 +1213,8 @@ vd_buffer_create_shm(struct vd_display *d, int fd, size_t size,
 	struct vd_buffer *buf;
 
 	if (!d || d->dead || fd < 0 ||
-	    !shm_geometry_ok(size, offset, width, height, stride) ||
+	    !shm_geometry_ok(size, offset, width, height, stride,
+			     drm_fourcc) ||
 	    (d->ready && !vd_display_shm_supports(d, drm_fourcc))) {
 		errno = EINVAL;
 		return NULL;
@@ -1510,13 +1637,19 @@ find_output(struct window *w)
 	if (!w->output_name) {
 		return NULL;
 	}
-	/* Weston 10's wl_output is v3 (no name event): match make/model. */
+	/* The output's name (xdg-output), else its model as a fallback. */
 	wl_list_for_each(out, &w->d->outputs, link) {
-		if ((out->model && strcmp(out->model, w->output_name) == 0) ||
-		    (out->make && strcmp(out->make, w->output_name) == 0)) {
+		if (out->name && strcmp(out->name, w->output_name) == 0) {
 			return out->wl;
 		}
 	}
+	wl_list_for_each(out, &w->d->outputs, link) {
+		if (out->model && strcmp(out->model, w->output_name) == 0) {
+			return out->wl;
+		}
+	}
+	weston_log("vdispl: no output named '%s' for '%s'; the shell "
+		   "chooses\n", w->output_name, w->title);
 	return NULL;
 }
 
@@ -1569,6 +1702,7 @@ window_unrealise(struct window *w)
 		wp_presentation_feedback_destroy(w->inflight.feedback);
 		w->inflight.feedback = NULL;
 	}
+	late_feedback_clear(w);
 	if (w->viewport) {
 		wp_viewport_destroy(w->viewport);
 		w->viewport = NULL;
@@ -1595,6 +1729,54 @@ window_unrealise(struct window *w)
 }
 
 /* --- windows: presentation ------------------------------------------------- */
+
+static void
+late_feedback_clear(struct window *w)
+{
+	struct wp_presentation_feedback **fb;
+
+	wl_array_for_each(fb, &w->late_feedback) {
+		wp_presentation_feedback_destroy(*fb);
+	}
+	w->late_feedback.size = 0;
+}
+
+/* Keep @fb for a late answer; a few are plenty (one per refresh). */
+static void
+late_feedback_add(struct window *w, struct wp_presentation_feedback *fb)
+{
+	struct wp_presentation_feedback **slot;
+
+	if (w->late_feedback.size >= 8 * sizeof(*slot) ||
+	    !(slot = wl_array_add(&w->late_feedback, sizeof(*slot)))) {
+		wp_presentation_feedback_destroy(fb);
+		return;
+	}
+	*slot = fb;
+}
+
+static bool
+late_feedback_remove(struct window *w, struct wp_presentation_feedback *fb)
+{
+	struct wp_presentation_feedback **p, **end;
+
+	end = (void *)((char *)w->late_feedback.data + w->late_feedback.size);
+	for (p = w->late_feedback.data; p < end; p++) {
+		if (*p == fb) {
+			memmove(p, p + 1, (size_t)((char *)end -
+						   (char *)(p + 1)));
+			w->late_feedback.size -= sizeof(*p);
+			return true;
+		}
+	}
+	return false;
+}
+
+static uint64_t
+refresh_period_ns(const struct window *w)
+{
+	return 1000000000000ull / vd_display_refresh_mhz(w->d);
+}
 
 static void
 timer_set(struct window *w, uint64_t deadline_ns)
@@ -1624,13 +1806,13 @@ timer_disarm(struct window *w)
 
 /*
  * Arm the fallback for a frame just committed (or queued with no way to
- * commit it). While Weston presents us, give its feedback 1.5 periods;
+ * commit it). While Weston presents us, give its feedback 2 periods;
  * once the fallback is in charge, tick on its own refresh grid.
  */
 static void
 timer_arm_fallback(struct window *w)
 {
-	uint64_t period = 1000000000000ull / vd_display_refresh_mhz(w->d);
+	uint64_t period = refresh_period_ns(w);
 	uint64_t now = now_ns();
 	uint64_t deadline;
 
@@ -1639,7 +1821,7 @@ timer_arm_fallback(struct window *w)
 
 		deadline = w->last_tick_ns + n * period;
 	} else {
-		deadline = now + period + period / 2;
+		deadline = now + FEEDBACK_MARGIN(period);
 	}
 	timer_set(w, deadline);
 }
@@ -1724,18 +1906,27 @@ static void
 feedback_end(struct window *w, struct wp_presentation_feedback *fb,
 	     bool presented)
 {
+	bool late = late_feedback_remove(w, fb);
+
 	wp_presentation_feedback_destroy(fb);
-	if (!w->inflight.active || w->inflight.feedback != fb) {
-		return;
-	}
-	w->inflight.feedback = NULL;
-	w->inflight.presented = true;
 	if (presented && w->fallback_mode) {
 		/* Weston repaints us again: the fallback steps back. */
 		w->fallback_mode = false;
 		trace(w->d, "'%s': presented again, fallback timer off",
 		      w->title);
+		if (late && w->inflight.active && !w->inflight.presented) {
+			/* The frame in flight gets feedback's full margin. */
+			uint64_t p = refresh_period_ns(w);
+
+			timer_set(w, w->inflight.commit_ns +
+				  FEEDBACK_MARGIN(p));
+		}
 	}
+	if (late || !w->inflight.active || w->inflight.feedback != fb) {
+		return;
+	}
+	w->inflight.feedback = NULL;
+	w->inflight.presented = true;
 	window_try_complete(w);
 }
 
@@ -1774,6 +1965,7 @@ window_try_commit(struct window *w)
 
 	w->inflight = (struct inflight) {
 		.active = true,
+		.commit_ns = now_ns(),
 		.nseqs = seqs_count(w),
 		.prev = (w->shown && w->shown != buf &&
 			 w->shown->releases_pending > 0) ? w->shown : NULL,
@@ -1833,7 +2025,7 @@ window_try_complete(struct window *w)
 	}
 	done = seqs_take(w, n, local, sizeof(local) / sizeof(local[0]));
 	if (w->inflight.feedback) {
-		wp_presentation_feedback_destroy(w->inflight.feedback);
+		late_feedback_add(w, w->inflight.feedback);
 	}
 	w->inflight = (struct inflight) { 0 };
 	timer_disarm(w);
@@ -1915,6 +2107,7 @@ window_create(struct vd_display *d, const struct window_config *cfg,
 	w->d = d;
 	w->timer_fd = -1;
 	wl_array_init(&w->seqs);
+	wl_array_init(&w->late_feedback);
 	w->title = strdup_or_empty(cfg->title);
 	w->app_id = strdup_or_empty(cfg->app_id);
 	w->output_name = cfg->output ? strdup(cfg->output) : NULL;
@@ -1979,6 +2172,7 @@ window_free(struct window *w)
 		close(w->timer_fd);
 	}
 	wl_array_release(&w->seqs);
+	wl_array_release(&w->late_feedback);
 	free(w->title);
 	free(w->app_id);
 	free(w->output_name);

@@ -382,8 +382,8 @@ frontend_disconnect(struct frontend *fe)
 	}
 	fe->connected = false;
 	if (was) {
-		vd_log("%s (dom %u dev %u): disconnected", fe->name,
-		       fe->domid, fe->devid);
+		vd_log_limited(&fe->rl, "%s (dom %u dev %u): disconnected",
+			       fe->name, fe->domid, fe->devid);
 	}
 }
 
@@ -531,10 +531,10 @@ frontend_connect(struct frontend *fe)
 	}
 	fe->connected = true;
 	set_state(fe, XenbusStateConnected);
-	vd_log("%s (dom %u dev %u): connected, %u connector(s), %s", fe->name,
-	       fe->domid, fe->devid, fe->nconn,
-	       fe->be_alloc ? "backend-allocated buffers" :
-	       "guest-allocated buffers");
+	vd_log_limited(&fe->rl, "%s (dom %u dev %u): connected, %u "
+		       "connector(s), %s", fe->name, fe->domid, fe->devid,
+		       fe->nconn, fe->be_alloc ? "backend-allocated buffers" :
+		       "guest-allocated buffers");
 }
 
 /* The domain or its device is gone: tear down, leave the rest to libxl. */
@@ -571,6 +571,11 @@ frontend_state_changed(struct frontend *fe)
 		 state_name(fe->be_state));
 	fe->fe_state = (int)st;
 
+	if (fe->removing) {
+		/* The toolstack is taking the device away: stay Closed. */
+		frontend_disconnect(fe);
+		return;
+	}
 	switch (st) {
 	case XenbusStateInitialising:
 		/* (Re)start: it acts on our state changes, so re-write. */
@@ -612,10 +617,15 @@ backend_state_changed(struct frontend *fe)
 		return;
 	}
 	if (st == XenbusStateClosing) {
-		vd_log("%s (dom %u dev %u): toolstack closes the device",
-		       fe->name, fe->domid, fe->devid);
+		vd_log_limited(&fe->rl, "%s (dom %u dev %u): toolstack closes "
+			       "the device", fe->name, fe->domid, fe->devid);
+		fe->removing = true;
 		frontend_disconnect(fe);
 		set_state(fe, XenbusStateClosed);
+	} else if (st == XenbusStateInitialising) {
+		/* The toolstack set the device up afresh. */
+		fe->removing = false;
+		enter_initwait(fe);
 	}
 }
 

@@ -169,25 +169,36 @@ format_fill_row(uint32_t fourcc, uint8_t r, uint8_t g, uint8_t b, uint8_t a,
 	return true;
 }
 
-/* Bit replication: the top bits fill the new low bits, so 0 -> 0 and the
- * maximum -> 255 exactly. */
-static inline uint32_t
-x4(uint32_t v)
-{
-	return v << 4 | v;
-}
+/*
+ * 16-bit formats: each output bit is one input bit (bit replication only
+ * copies bits), so a pixel converts as T[0][low byte] | T[1][high byte].
+ * The tables are built by the compiler from the per-format expressions
+ * below: no run-time init, 6 KiB in all.
+ */
+#define X4(v) ((v) << 4 | (v))
+#define X5(v) ((v) << 3 | (v) >> 2)
+#define X6(v) ((v) << 2 | (v) >> 4)
+#define C565(v) (X5(((v) >> 11) & 0x1fu) << 16 | \
+		 X6(((v) >> 5) & 0x3fu) << 8 | X5((v) & 0x1fu))
+#define C4444(v) (X4(((v) >> 8) & 0xfu) << 16 | \
+		  X4(((v) >> 4) & 0xfu) << 8 | X4((v) & 0xfu))
+#define C1555(v) (X5(((v) >> 10) & 0x1fu) << 16 | \
+		  X5(((v) >> 5) & 0x1fu) << 8 | X5((v) & 0x1fu))
+#define LO(C, i) C((uint32_t)(i))
+#define HI(C, i) C((uint32_t)(i) << 8)
+#define T4(F, C, i) F(C, i), F(C, (i) + 1), F(C, (i) + 2), F(C, (i) + 3)
+#define T16(F, C, i) T4(F, C, i), T4(F, C, (i) + 4), T4(F, C, (i) + 8), \
+		     T4(F, C, (i) + 12)
+#define T64(F, C, i) T16(F, C, i), T16(F, C, (i) + 16), \
+		     T16(F, C, (i) + 32), T16(F, C, (i) + 48)
+#define T256(C) { { T64(LO, C, 0), T64(LO, C, 64), T64(LO, C, 128), \
+		    T64(LO, C, 192) }, \
+		  { T64(HI, C, 0), T64(HI, C, 64), T64(HI, C, 128), \
+		    T64(HI, C, 192) } }
 
-static inline uint32_t
-x5(uint32_t v)
-{
-	return v << 3 | v >> 2;
-}
-
-static inline uint32_t
-x6(uint32_t v)
-{
-	return v << 2 | v >> 4;
-}
+static const uint32_t lut_565[2][256] = T256(C565);
+static const uint32_t lut_4444[2][256] = T256(C4444);
+static const uint32_t lut_1555[2][256] = T256(C1555);
 
 static void
 conv_8888(const uint8_t *s, uint32_t *d, uint32_t w)
@@ -208,42 +219,22 @@ conv_888(const uint8_t *s, uint32_t *d, uint32_t w)
 }
 
 static void
-conv_565(const uint8_t *s, uint32_t *d, uint32_t w)
+conv_16(const uint8_t *s, uint32_t *d, uint32_t w,
+	const uint32_t lut[2][256])
 {
 	for (uint32_t i = 0; i < w; i++, s += 2) {
-		uint32_t v = get16(s);
-		d[i] = 0xff000000u | x5(v >> 11) << 16 |
-		       x6((v >> 5) & 0x3f) << 8 | x5(v & 0x1f);
+		d[i] = 0xff000000u | lut[0][s[0]] | lut[1][s[1]];
 	}
 }
 
-static void
-conv_4444(const uint8_t *s, uint32_t *d, uint32_t w)
-{
-	for (uint32_t i = 0; i < w; i++, s += 2) {
-		uint32_t v = get16(s);
-		d[i] = 0xff000000u | x4((v >> 8) & 0xf) << 16 |
-		       x4((v >> 4) & 0xf) << 8 | x4(v & 0xf);
-	}
-}
-
-static void
-conv_1555(const uint8_t *s, uint32_t *d, uint32_t w)
-{
-	for (uint32_t i = 0; i < w; i++, s += 2) {
-		uint32_t v = get16(s);
-		d[i] = 0xff000000u | x5((v >> 10) & 0x1f) << 16 |
-		       x5((v >> 5) & 0x1f) << 8 | x5(v & 0x1f);
-	}
-}
-
+/* One BT.601 pixel from a luma term and the pair's chroma terms (the
+ * same integer maths as format_yuv_to_rgb, chroma hoisted per pair). */
 static inline uint32_t
-yuv_px(uint8_t y, uint8_t u, uint8_t v)
+yuv_px(int32_t c, int32_t rv, int32_t guv, int32_t bu)
 {
-	uint8_t r, g, b;
-
-	format_yuv_to_rgb(y, u, v, &r, &g, &b);
-	return 0xff000000u | (uint32_t)r << 16 | (uint32_t)g << 8 | b;
+	return 0xff000000u | (uint32_t)clamp8((c + rv) >> 8) << 16 |
+	       (uint32_t)clamp8((c + guv) >> 8) << 8 |
+	       clamp8((c + bu) >> 8);
 }
 
 static void
@@ -252,12 +243,20 @@ conv_yuyv(const uint8_t *s, uint32_t *d, uint32_t w)
 	uint32_t i;
 
 	for (i = 0; i + 1 < w; i += 2, s += 4) {
-		d[i] = yuv_px(s[0], s[1], s[3]);
-		d[i + 1] = yuv_px(s[2], s[1], s[3]);
+		int32_t du = (int32_t)s[1] - 128, ev = (int32_t)s[3] - 128;
+		int32_t rv = 409 * ev + 128;
+		int32_t guv = -100 * du - 208 * ev + 128;
+		int32_t bu = 516 * du + 128;
+
+		d[i] = yuv_px(298 * ((int32_t)s[0] - 16), rv, guv, bu);
+		d[i + 1] = yuv_px(298 * ((int32_t)s[2] - 16), rv, guv, bu);
 	}
 	if (i < w) {
 		/* A lone last pixel: the row ends before its V byte. */
-		d[i] = yuv_px(s[0], s[1], 128);
+		int32_t du = (int32_t)s[1] - 128;
+
+		d[i] = yuv_px(298 * ((int32_t)s[0] - 16), 128,
+			      -100 * du + 128, 516 * du + 128);
 	}
 }
 
@@ -274,15 +273,15 @@ format_convert_row(uint32_t fourcc, const void *src, uint32_t *dst,
 		conv_888(src, dst, width);
 		return true;
 	case DRM_FORMAT_RGB565:
-		conv_565(src, dst, width);
+		conv_16(src, dst, width, lut_565);
 		return true;
 	case DRM_FORMAT_XRGB4444:
 	case DRM_FORMAT_ARGB4444:
-		conv_4444(src, dst, width);
+		conv_16(src, dst, width, lut_4444);
 		return true;
 	case DRM_FORMAT_XRGB1555:
 	case DRM_FORMAT_ARGB1555:
-		conv_1555(src, dst, width);
+		conv_16(src, dst, width, lut_1555);
 		return true;
 	case DRM_FORMAT_YUYV:
 		conv_yuyv(src, dst, width);

@@ -185,6 +185,7 @@ cp "$TMP"/shot/*.png "$OUT"
 # Stop the guests first so their summary lines are in their logs.
 stop_pid "$GB"
 stop_pid "$GA"
-grep -h '^vdispl-guest:' "$TMP/guest-a.log" "$TMP/guest-b.log" |
-	sed 's/^/demo: /'
+for g in a b; do
+	sed -n "s/^vdispl-guest: /demo: demo-$g: /p" "$TMP/guest-$g.log"
+done
 log "screenshot: $OUT"

@@ -20,6 +20,7 @@ struct fake_config {
 	bool dmabuf;		/* linux-dmabuf offers every format */
 	bool dmabuf_fails;	/* imports report `failed` */
 	int frame_ms;		/* present → shown → frame_done */
+	bool hold_releases;	/* a compositor that never releases */
 };
 
 extern struct fake_config fake_config;

@@ -644,6 +644,28 @@ test_copy_path(struct guest *g, int win, struct gbuf *keep)
 	CHECK(fake_window_get(win, &info) && info.mapped,
 	      "window mapped after SET_CONFIG");
 
+	/* A frontend that stops reading events: the page (63) fills, the
+	 * rest queue, nothing is lost or reordered once it reads again. */
+	{
+		uint32_t before = g->c[0].events;
+		uint16_t id0 = g->c[0].next_evt_id;
+
+		st = 0;
+		for (int i = 0; i < 70; i++) {
+			st |= guest_flip(g, 0, i % 2 ? 0x2001 : 0x1001);
+			spin(6);
+		}
+		ok = wait_events(&g->c[0], before + 70);
+		CHECK(st == 0 && ok && !g->c[0].bad_id &&
+		      g->c[0].events == before + 70 &&
+		      g->c[0].next_evt_id == (uint16_t)(id0 + 70) &&
+		      g->c[0].last_cookie == 0x2001,
+		      "70 flips with the event page full: %u events, ids "
+		      "%u..%u in order, last for the last fb",
+		      g->c[0].events - before, id0,
+		      (unsigned)(uint16_t)(g->c[0].next_evt_id - 1));
+	}
+
 	/* Hostile or wrong requests get statuses, never a crash. */
 	st = guest_flip(g, 0, 0x9999);
 	CHECK(st == -XEN_ENOENT, "PG_FLIP unknown fb: %d", st);
@@ -710,6 +732,7 @@ test_shared_path(struct guest *g, int win)
 	void *pix;
 	int kind = 0, st;
 	uint32_t px;
+	uint64_t t0, t1;
 	bool ok;
 
 	st = guest_dbuf_create(g, &b, 0x500, 32, 24, 32, true);
@@ -741,9 +764,30 @@ test_shared_path(struct guest *g, int win)
 	ok = wait_events(&g->c[0], 1);
 	CHECK(st == 0 && ok, "PG_FLIP on the shared fb, EVT_PG_FLIP id %u",
 	      g->c[0].next_evt_id - 1);
+	/* A compositor that never releases: answered after 1 s anyway. */
+	fake_config.hold_releases = true;
+	t0 = vd_now_ms();
 	st = guest_simple(g, XENDISPL_OP_DBUF_DESTROY, 0x500);
-	CHECK(st == 0, "DBUF_DESTROY of the shown shared dbuf: %d", st);
+	t1 = vd_now_ms();
+	fake_config.hold_releases = false;
+	CHECK(st == 0 && t1 - t0 >= 900 && t1 - t0 < 2500,
+	      "DBUF_DESTROY of a shown dbuf the compositor never releases: "
+	      "%d after %llu ms (frontend waits 3000)", st,
+	      (unsigned long long)(t1 - t0));
 	xensim_gnt_unmap(g->hs, pix, 1);
+	gunshare(g, &b.dir);
+
+	/* Shown, then destroyed: window_clear, release, answer. */
+	st = guest_dbuf_create(g, &b, 0x600, 32, 24, 32, true);
+	st |= guest_fb_attach(g, 0x600, 0x6001, 32, 24, DRM_FORMAT_XRGB8888);
+	st |= guest_flip(g, 0, 0x6001);
+	ok = wait_events(&g->c[0], 2);
+	t0 = vd_now_ms();
+	st |= guest_simple(g, XENDISPL_OP_DBUF_DESTROY, 0x600);
+	t1 = vd_now_ms();
+	CHECK(st == 0 && ok && t1 - t0 < 500,
+	      "DBUF_DESTROY of the shown shared dbuf: answered after the "
+	      "release, %llu ms", (unsigned long long)(t1 - t0));
 	gunshare(g, &b.dir);
 }
 

@@ -77,8 +77,11 @@ class Xensim:
                                f'({r.returncode}): {r.stdout}')
         return r
 
-    def create(self, name, vdispl):
-        return self.cli('create', name, '--vdispl', vdispl)
+    def create(self, name, vdispl, wait=True):
+        """wait=False when no backend runs yet (xensim, like libxl, waits
+        up to 10 s for the backend's InitWait)."""
+        return self.cli('create', name, '--vdispl', vdispl,
+                        *([] if wait else ['--no-wait']))
 
     def destroy(self, name):
         return self.cli('destroy', name)
@@ -205,11 +208,15 @@ def find_bars(img, width, tol=8, yuyv=False, step=2):
     return found
 
 
-def bars_visible(img, width, height, tol=8, yuyv=False, step=2):
+def bars_visible(img, width, height, tol=8, yuyv=False, step=2,
+                 min_px=None):
     """True when some window shows full bars of @width over at least
-    half of its @height."""
+    @min_px rows (default: half of its @height). Windows the shell places
+    over each other hide rows; a smaller @min_px still demands the exact
+    colours and widths of all eight bars in each row it counts."""
     found = find_bars(img, width, tol, yuyv, step)
-    return any(n * step >= height // 2 for n in found.values())
+    need = height // 2 if min_px is None else min_px
+    return any(n * step >= need for n in found.values())
 
 
 def check_summary(guest, status, summ, want_status=0, min_flips=1):

@@ -33,7 +33,7 @@ def main():
     require_built()
     errors = []
     with Xensim() as xs:
-        xs.create('rc', VD)
+        xs.create('rc', VD, wait=False)
         g = Guest(xs, 'rc', '--pattern', 'bars', '--fps', '30',
                   '--reconnect').start()
         with vdispl_weston(xs, width=640, height=480) as w:

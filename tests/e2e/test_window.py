@@ -5,14 +5,18 @@
     test_window.py --shell=desktop|kiosk --renderer=pixman|gl
 
 What a user would see, checked:
+  0. buffers the compositor would answer with a protocol error (which
+     would kill every guest's window) are refused, and the client lives;
   1. the window: frame colour, title text in the title bar, the guest
      pattern 1:1 at the right place (desktop: window = content + frame;
      kiosk: window = the output, picture centred inside the frame);
   2. title and app_id in `weston-debug scene-graph`;
   3. frame_done at about the output refresh (60 Hz), in order;
   4. still about the refresh rate while a fullscreen opaque client covers
-     the window completely (Weston sends no feedback then), and the
-     window back on screen when the cover goes;
+     the window completely, and the window back on screen when the cover
+     goes; with the compositor asleep (screen blanked: no repaint, no
+     feedback) the fallback timer keeps it at the refresh rate, and
+     feedback takes over again on wake-up;
   5. two windows with a presenter that ignores frame_done (queueing,
      superseded frames): every frame reported once, in order;
   6. window_hide(): the window leaves the screen, frames in flight
@@ -35,6 +39,14 @@ TITLE_H, BORDER = 24, 4
 CW, CH = 320, 240
 OUT_W, OUT_H = 800, 600
 TOL = 3
+# frame_done rate bounds for a 60 Hz output. Never above the refresh (plus
+# timer jitter): at most one commit per refresh. Below it: when the window
+# is hidden or covered our fallback timer sets the pace (MIN_HZ); when it
+# is visible Weston does, and a loaded 2-core CI machine with llvmpipe
+# misses refreshes (VISIBLE_MIN_HZ; the failure this guards against is a
+# guest at 0.3 fps, or frozen).
+MIN_HZ, MAX_HZ = 45, 66
+VISIBLE_MIN_HZ = 30
 
 failures = []
 
@@ -66,6 +78,16 @@ def rate(path, key, secs=2.0):
     b = counters(path)
     dt = (b['t_ns'] - a['t_ns']) / 1e9
     return (b[key] - a[key]) / dt if dt > 0 else 0.0, b
+
+
+def control(path, cmd):
+    """Send a command to vdispl-wintest (see wintest.c) and wait until it
+    ran."""
+    n = counters(path).get('ctl_done', 0)
+    with open(path + '.ctl', 'a') as f:
+        f.write(cmd + '\n')
+    h.wait_for(lambda: counters(path).get('ctl_done', 0) > n, 5,
+               what=f'wintest ran {cmd!r}')
 
 
 def wait_running(path, n=10, timeout=15):
@@ -120,8 +142,15 @@ def check_window_pixels(img, shell):
 
 def test_main(args, tmp):
     out = os.path.join(tmp, 'counters-a')
-    with weston(args, out) as w:
+    with weston(args, out, hostile='true') as w:
         wait_running(out)
+        c = h.wait_for(lambda: (lambda c: c if c.get('hostile_refused', 0) +
+                                c.get('hostile_accepted', 0) > 0 else None)(
+                                    counters(out)), 5,
+                       what='hostile buffers tried')
+        check(c['hostile_refused'] == 10 and c['hostile_accepted'] == 0,
+              f"buffers Weston would kill the client for: "
+              f"{c['hostile_refused']}/10 refused")
         img = w.wait_screenshot(picture_on_screen, 10,
                                 what='guest picture on screen')
         check_window_pixels(img, args.shell)
@@ -131,11 +160,12 @@ def test_main(args, tmp):
               in sg, 'scene graph: title and app_id')
 
         r, c = rate(out, 'win0_done')
-        check(50 <= r <= 66, f'frame_done rate visible: {r:.1f} Hz')
+        check(VISIBLE_MIN_HZ <= r <= MAX_HZ, f'frame_done rate visible: {r:.1f} Hz')
         check(c['win0_order_errors'] == 0, 'frame_done in order')
         check(0 <= c['win0_presented'] - c['win0_done'] <= 1,
               f"presented {c['win0_presented']} done {c['win0_done']}")
 
+        log_at_cover = len(w.log())
         cover = w.client([h.build_path('tests/tools/vdispl-cover'),
                           hex(COVER)], ready=r'cover: shown')
         img = w.wait_screenshot(lambda i: i.find(FRAME0, TOL) is None and
@@ -143,11 +173,11 @@ def test_main(args, tmp):
                                 what='window covered')
         check(img.near(OUT_W // 2, OUT_H // 2, COVER, TOL),
               f'cover on top: {img.describe(OUT_W // 2, OUT_H // 2)}')
+        # Weston 10 still presents (and sends feedback for) views that
+        # are occluded in a visible layer; either way the guest must run.
         r, c = rate(out, 'win0_done', 3.0)
-        check(50 <= r <= 66,
+        check(VISIBLE_MIN_HZ <= r <= MAX_HZ,
               f'frame_done rate while fully covered: {r:.1f} Hz')
-        check("'wintest: window 0': no presentation feedback" in w.log(),
-              'covered: Weston stopped feedback, the fallback timer paces')
         check(c['win0_order_errors'] == 0, 'in order while covered')
 
         cover.stop()
@@ -156,9 +186,34 @@ def test_main(args, tmp):
                                 what='window back after cover')
         check_window_pixels(img, args.shell)
         r, c = rate(out, 'win0_done')
-        check(50 <= r <= 66, f'frame_done rate after uncover: {r:.1f} Hz')
-        check("'wintest: window 0': presented again" in w.log(),
-              'uncovered: presentation feedback is back')
+        check(VISIBLE_MIN_HZ <= r <= MAX_HZ,
+              f'frame_done rate after uncover: {r:.1f} Hz')
+
+        # A blanked screen: Weston repaints nothing and sends no
+        # feedback; the fallback timer must keep the guest at the refresh.
+        off, on = "'wintest: window 0': no presentation feedback", \
+            "'wintest: window 0': presented again"
+        at = len(w.log())
+        control(out, 'sleep')
+        h.wait_for(lambda: counters(out).get('state') == 3, 5,
+                   what='compositor asleep')
+        r, c = rate(out, 'win0_done', 3.0)
+        seg = w.log()[at:]
+        check(off in seg and seg.rfind(off) > seg.rfind(on),
+              'asleep: no feedback, the fallback timer paces frames')
+        check(MIN_HZ <= r <= MAX_HZ,
+              f'frame_done rate with the compositor asleep: {r:.1f} Hz')
+        check(c['win0_order_errors'] == 0, 'in order while asleep')
+        at = len(w.log())
+        control(out, 'wake')
+        h.wait_for(lambda: counters(out).get('state') == 0, 5,
+                   what='compositor awake')
+        r, c = rate(out, 'win0_done')
+        seg = w.log()[at:]
+        check(on in seg and seg.rfind(on) > seg.rfind(off),
+              'awake: presentation feedback paces frames again')
+        check(VISIBLE_MIN_HZ <= r <= MAX_HZ,
+              f'frame_done rate awake again: {r:.1f} Hz')
     check(w.returncode == 0, f'weston exit status {w.returncode} on SIGTERM')
     c = counters(out)
     check(c['win0_order_errors'] == 0 and c['win0_done'] > 300,
@@ -190,7 +245,8 @@ def test_two_windows_timer(args, tmp):
         dt = (c['t_ns'] - a['t_ns']) / 1e9
         for i in (0, 1):
             r = (c[f'win{i}_done'] - a[f'win{i}_done']) / dt
-            check(50 <= r <= 66, f'window {i} done rate, presenter at '
+            check(VISIBLE_MIN_HZ <= r <= MAX_HZ,
+                  f'window {i} done rate, presenter at '
                   f'62.5 Hz: {r:.1f} Hz')
             p, d = c[f'win{i}_presented'], c[f'win{i}_done']
             check(c[f'win{i}_order_errors'] == 0 and 0 <= p - d <= 3,
@@ -220,8 +276,50 @@ def test_hide(args, tmp):
                                 what='window back after hide')
         check_window_pixels(img, args.shell)
         r, c = rate(out, 'win0_done')
-        check(50 <= r <= 66, f'rate after re-show: {r:.1f} Hz')
+        check(VISIBLE_MIN_HZ <= r <= MAX_HZ, f'rate after re-show: {r:.1f} Hz')
     check(w.returncode == 0, f'weston exit status {w.returncode} (hide)')
+
+
+def test_fullscreen_scaled(args, tmp):
+    """A picture larger than the output, fullscreen on the named output:
+    the window takes the output, the frame stays, and the picture is
+    scaled down into the frame's inside keeping its aspect ratio."""
+    out = os.path.join(tmp, 'counters-d')
+    pw, ph = 1024, 768
+    with weston(args, out, width=str(pw), height=str(ph),
+                fullscreen='true', output='headless') as w:
+        wait_running(out)
+        img = w.wait_screenshot(picture_on_screen, 10,
+                                what='scaled picture on screen')
+        frame = img.find(FRAME0, TOL)
+        check(frame == (0, 0, OUT_W, OUT_H),
+              f'fullscreen: frame fills the output ({frame})')
+        area_w, area_h = OUT_W - 2 * BORDER, OUT_H - TITLE_H - BORDER
+        # Height-limited here: 572/768 < 792/1024.
+        sh = area_h
+        sw = pw * area_h // ph
+        x0 = BORDER + (area_w - sw) // 2
+        y0 = TITLE_H
+        red = img.find(RED, 40)
+        exp = (x0, y0, sw // 2, sh // 2)
+        # Bilinear filtering blends the quadrant edges: allow 2 px.
+        check(red is not None and
+              all(abs(a - b) <= 2 for a, b in zip(red, exp)),
+              f'red quadrant scaled with aspect kept: {red}, ~{exp}')
+        check(img.near(x0 + sw - 5, y0 + sh - 5, WHITE, TOL) and
+              img.near(x0 - 3, OUT_H // 2, FRAME0, TOL) and
+              img.near(x0 + sw + 2, OUT_H // 2, FRAME0, TOL),
+              'letterbox on the frame colour around the picture: '
+              f'{img.describe(x0 - 3, OUT_H // 2)} '
+              f'{img.describe(x0 + sw + 2, OUT_H // 2)}')
+        check('no output named' not in w.log(),
+              "fullscreen output found by its xdg-output name 'headless'")
+        r, c = rate(out, 'win0_done')
+        # Scaling 1024x768 on the CPU (pixman, llvmpipe) may cost Weston
+        # refreshes: frames must flow, at no more than the refresh rate.
+        check(20 <= r <= MAX_HZ, f'fullscreen scaled rate: {r:.1f} Hz')
+    check(w.returncode == 0, f'weston exit status {w.returncode} '
+          '(fullscreen)')
 
 
 def main():
@@ -237,7 +335,8 @@ def main():
                        f'vdispl-wintest-{os.getpid()}')
     os.makedirs(tmp, exist_ok=True)
     print(f'# window e2e: shell={args.shell} renderer={args.renderer}')
-    for t in (test_main, test_two_windows_timer, test_hide):
+    for t in (test_main, test_two_windows_timer, test_hide,
+              test_fullscreen_scaled):
         print(f'# {t.__name__}', flush=True)
         try:
             t(args, tmp)

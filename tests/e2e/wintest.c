@@ -14,9 +14,19 @@
  *   windows=1|2
  *   width=320 height=240      content size
  *   fullscreen=false
+ *   output=NAME               fullscreen on this output (xdg-output name)
  *   mode=flip|timer
+ *   hostile=false             first try buffers the compositor would
+ *                             reject with a protocol error (fatal to the
+ *                             whole client): each must be refused
  *   hide-at-ms=0              window 0: window_hide() at this time...
  *   hide-for-ms=0             ...and present again after this long
+ *
+ * Control: the test appends commands, one per line, to <out>.ctl; each is
+ * run once (polled every 100 ms; "ctl_done N" counts them):
+ *   sleep    weston_compositor_sleep(): outputs off, no repaint, so no
+ *            presentation feedback (a blanked screen)
+ *   wake     weston_compositor_wake()
  *
  * The pattern (XRGB8888): quadrants red, green / blue, white (top-left,
  * top-right / bottom-left, bottom-right). Frame colours: 0x3366cc for
@@ -83,6 +93,10 @@ struct wintest {
 	int hide_at_ms, hide_for_ms;
 	int hide_phase;
 	uint64_t hides;
+	bool hostile;		/* try hostile buffers once ready */
+	int refused;		/* hostile buffers refused (NULL) */
+	int ctl_done;		/* control lines run */
+	int accepted;		/* hostile buffers accepted: a bug */
 };
 
 static const uint32_t frame_colours[MAX_WIN] = { 0x3366cc, 0xcc8800 };
@@ -115,6 +129,10 @@ write_stats(struct wintest *t)
 	fprintf(f, "refresh_mhz %u\n", vd_display_refresh_mhz(t->d));
 	fprintf(f, "hides %" PRIu64 "\n", t->hides);
 	fprintf(f, "hidden %d\n", t->hide_phase == 1);
+	fprintf(f, "hostile_refused %d\n", t->refused);
+	fprintf(f, "ctl_done %d\n", t->ctl_done);
+	fprintf(f, "state %d\n", t->ec->state);
+	fprintf(f, "hostile_accepted %d\n", t->accepted);
 	for (int i = 0; i < t->nwin; i++) {
 		struct twin *tw = &t->wins[i];
 
@@ -129,11 +147,49 @@ write_stats(struct wintest *t)
 	rename(tmp, t->out);
 }
 
+static void try_hostile(struct wintest *t);
+
+static void
+run_control(struct wintest *t)
+{
+	char path[4096], line[64];
+	int n = 0;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s.ctl", t->out);
+	f = fopen(path, "r");
+	if (!f) {
+		return;
+	}
+	while (fgets(line, sizeof(line), f)) {
+		if (n++ < t->ctl_done) {
+			continue;
+		}
+		t->ctl_done++;
+		if (strncmp(line, "sleep", 5) == 0) {
+			weston_log("vdispl-wintest: compositor to sleep\n");
+			weston_compositor_sleep(t->ec);
+		} else if (strncmp(line, "wake", 4) == 0) {
+			weston_log("vdispl-wintest: compositor wakes\n");
+			weston_compositor_wake(t->ec);
+		}
+	}
+	fclose(f);
+}
+
 static int
 stats_tick(void *data)
 {
 	struct wintest *t = data;
 
+	if (t->out) {
+		run_control(t);
+	}
+	if (t->hostile && vd_display_ready(t->d)) {
+		/* Once ready, so that the format check applies too. */
+		t->hostile = false;
+		try_hostile(t);
+	}
 	write_stats(t);
 	wl_event_source_timer_update(t->stats_timer, 100);
 	return 0;
@@ -284,6 +340,61 @@ make_buffer(struct wintest *t, struct tbuf *b)
 	return b->vb != NULL;
 }
 
+/*
+ * Buffers whose wl_shm / linux-dmabuf requests Weston would answer with a
+ * protocol error. window.c must refuse them up front.
+ */
+static void
+try_hostile(struct wintest *t)
+{
+	struct {
+		size_t size, offset;
+		int32_t w, h, stride;
+		uint32_t fourcc;
+	} shm[] = {
+		{ 4096, 0, 64, 64, 64 * 4, DRM_FORMAT_XRGB8888 }, /* too small */
+		{ 1 << 20, 0, 64, 64, 63, DRM_FORMAT_XRGB8888 },  /* stride */
+		{ 1 << 20, 0, 64, 64, 64, DRM_FORMAT_XRGB8888 },  /* < w*4 */
+		{ 1 << 20, 0, 0, 64, 256, DRM_FORMAT_XRGB8888 },  /* width 0 */
+		{ 1 << 20, 0, 64, -1, 256, DRM_FORMAT_XRGB8888 }, /* height */
+		{ 1 << 20, 0, 64, 64, 256, 0x20203859 },	  /* format */
+		{ (size_t)1 << 31, 0, 64, 64, 256, DRM_FORMAT_XRGB8888 },
+		{ 1 << 20, (size_t)INT32_MAX, 64, 64, 256,
+		  DRM_FORMAT_XRGB8888 },			  /* offset */
+		{ 1 << 20, 0, 1 << 20, 1 << 20, INT32_MAX,
+		  DRM_FORMAT_XRGB8888 },			  /* overflow */
+	};
+	int fd = memfd_create("hostile", MFD_CLOEXEC);
+
+	if (fd < 0 || ftruncate(fd, 1 << 20) < 0) {
+		return;
+	}
+	for (size_t i = 0; i < sizeof(shm) / sizeof(shm[0]); i++) {
+		struct vd_buffer *b = vd_buffer_create_shm(t->d, fd,
+			shm[i].size, shm[i].offset, shm[i].w, shm[i].h,
+			shm[i].stride, shm[i].fourcc);
+
+		if (b) {
+			weston_log("vdispl-wintest: hostile shm buffer %zu "
+				   "accepted\n", i);
+			t->accepted++;
+			vd_buffer_destroy(b);
+		} else {
+			t->refused++;
+		}
+	}
+	/* dma-buf: a memfd is no dma-buf; bad geometry must be refused. */
+	struct vd_buffer *b = vd_buffer_create_dmabuf(t->d, fd, 0, 256, 64,
+		8192, DRM_FORMAT_XRGB8888, 0, NULL, NULL);   /* past the end */
+	if (b) {
+		t->accepted++;
+		vd_buffer_destroy(b);
+	} else {
+		t->refused++;
+	}
+	close(fd);
+}
+
 static void
 wintest_destroy(struct wintest *t)
 {
@@ -330,7 +441,9 @@ wet_module_init(struct weston_compositor *ec, int *argc, char *argv[])
 	struct wl_event_loop *loop = wl_display_get_event_loop(ec->wl_display);
 	struct wintest *t;
 	char *mode = NULL;
+	char *output = NULL;
 	bool fullscreen = false;
+	bool hostile = false;
 
 	t = calloc(1, sizeof(*t));
 	if (!t) {
@@ -350,6 +463,8 @@ wet_module_init(struct weston_compositor *ec, int *argc, char *argv[])
 	weston_config_section_get_int(sec, "height", &t->height, 240);
 	weston_config_section_get_bool(sec, "fullscreen", &fullscreen, false);
 	weston_config_section_get_string(sec, "mode", &mode, "flip");
+	weston_config_section_get_string(sec, "output", &output, NULL);
+	weston_config_section_get_bool(sec, "hostile", &hostile, false);
 	weston_config_section_get_int(sec, "hide-at-ms", &t->hide_at_ms, 0);
 	weston_config_section_get_int(sec, "hide-for-ms", &t->hide_for_ms,
 				      0);
@@ -374,6 +489,7 @@ wet_module_init(struct weston_compositor *ec, int *argc, char *argv[])
 			.width = t->width,
 			.height = t->height,
 			.fullscreen = fullscreen,
+			.output = output,
 		};
 
 		tw->t = t;
@@ -396,6 +512,7 @@ wet_module_init(struct weston_compositor *ec, int *argc, char *argv[])
 			}
 		}
 	}
+	t->hostile = hostile;
 	t->stats_timer = wl_event_loop_add_timer(loop, stats_tick, t);
 	wl_event_source_timer_update(t->stats_timer, 100);
 	if (t->hide_at_ms > 0 && t->hide_for_ms > 0) {
@@ -412,6 +529,7 @@ wet_module_init(struct weston_compositor *ec, int *argc, char *argv[])
 			present_next(&t->wins[i]);
 		}
 	}
+	free(output);
 	weston_log("vdispl-wintest: %d window(s) %dx%d, mode %s\n", t->nwin,
 		   t->width, t->height, t->timer_mode ? "timer" : "flip");
 	return 0;

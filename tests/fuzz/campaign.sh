@@ -39,7 +39,7 @@ else
 fi
 rc=$?
 set -e
-grep -E '^#[0-9]+ *(INITED|DONE)|stat::number_of_executed_units|stat::average_exec_per_sec|stat::new_units_added' \
+grep -E '^#[0-9]+[[:space:]]+(INITED|DONE)|stat::number_of_executed_units|stat::average_exec_per_sec|stat::new_units_added' \
 	"$work/fuzz.log" | tail -n 6 || true
 
 crashes=$(find "$work/artifacts" -type f | wc -l)
@@ -50,14 +50,21 @@ if [ "$crashes" -gt 0 ] || { [ $rc -ne 0 ] && [ "$jobs" -eq 1 ]; }; then
 	exit 1
 fi
 
-# Minimise: seeds first (kept as they are), then whatever adds coverage.
+# Minimise: seeds first (kept as they are), then -merge=1 (every input
+# that adds a feature), then a set-cover pass over that (libFuzzer's
+# greedy minimum set with the same features) to keep the corpus small.
+mkdir -p "$work/minimal"
 cp "$here"/corpus/seed-* "$work/merged/" 2>/dev/null || true
+cp "$here"/corpus/seed-* "$work/minimal/" 2>/dev/null || true
 "$fuzzer" -merge=1 -max_len=$maxlen "$work/merged" "$here/corpus" \
 	"$work/new" >"$work/merge.log" 2>&1
 grep -E 'MERGE-OUTER: [0-9]+ new files' "$work/merge.log" || true
+"$fuzzer" -set_cover_merge=1 -max_len=$maxlen "$work/minimal" \
+	"$work/merged" >"$work/setcover.log" 2>&1
+grep -E 'MERGE-OUTER: [0-9]+ new files' "$work/setcover.log" || true
 rm -f "$here"/corpus/*
-cp "$work"/merged/* "$here/corpus/"
+cp "$work"/minimal/* "$here/corpus/"
 after=$(find "$here/corpus" -maxdepth 1 -type f | wc -l)
-cov=$("$fuzzer" -runs=0 "$here/corpus" 2>&1 | grep -E '^#[0-9]+ *INITED' |
+cov=$("$fuzzer" -runs=0 "$here/corpus" 2>&1 | grep -E '^#[0-9]+[[:space:]]+INITED' |
 	sed -E 's/.*cov: ([0-9]+) ft: ([0-9]+).*/cov \1, ft \2/')
 echo "campaign: corpus $before -> $after files; replay: $cov"

@@ -181,6 +181,10 @@ static void
 check_decoded(const struct xendispl_req *raw, uint32_t max_sz, int ret,
 	      const struct displif_req *d, struct input *in)
 {
+	char name[16];
+	const char *n = displif_op_name(raw->operation, name);
+
+	REQUIRE(n && n[0] && strlen(n) < sizeof(name));
 	REQUIRE(status_known(ret));
 	REQUIRE(d->id == raw->id && d->operation == raw->operation);
 	if (raw->operation < XENDISPL_OP_DBUF_CREATE ||
@@ -433,6 +437,22 @@ phase_formats(const uint8_t *data, size_t size, struct input *in)
 		for (uint32_t i = 0; i < width; i++) {
 			REQUIRE(dst[i] >> 24 == 0xff);
 		}
+		/* A guest-drawn row of one colour, exact size (odd YUYV
+		 * widths end in a lone Y/U pixel): never past the row. */
+		uint8_t r = tape8(in), g = tape8(in), b = tape8(in);
+
+		REQUIRE(format_fill_row(fourcc, r, g, b, tape8(in), src,
+					width));
+		REQUIRE(format_convert_row(fourcc, src, dst, width));
+		if (fmt->yuv && width >= 2) {
+			uint8_t y, u, v, r2, g2, b2;
+
+			format_rgb_to_yuv(r, g, b, &y, &u, &v);
+			format_yuv_to_rgb(y, u, v, &r2, &g2, &b2);
+			REQUIRE(dst[0] == (0xff000000u | (uint32_t)r2 << 16 |
+					   (uint32_t)g2 << 8 | b2));
+			REQUIRE(dst[1] == dst[0]);
+		}
 		/* Pack what we got and convert again: RGB formats hold their
 		 * own colours exactly. */
 		if (!fmt->yuv) {
@@ -440,8 +460,8 @@ phase_formats(const uint8_t *data, size_t size, struct input *in)
 			uint32_t again;
 
 			format_pack(fourcc, (uint8_t)(dst[0] >> 16),
-				    (uint8_t)(dst[0] >> 8), (uint8_t)dst[0], 0xff,
-				    px);
+				    (uint8_t)(dst[0] >> 8), (uint8_t)dst[0],
+				    0xff, px);
 			format_convert_row(fourcc, px, &again, 1);
 			REQUIRE(again == dst[0]);
 		}

@@ -77,6 +77,22 @@ def main():
         dbuf_create(1, 0x101, 0, 0, 0, 1500 * 4096, 0, 1, 16),
     ], p1 + p2)
 
+    # Hostile chains over 1500 pages: a self loop, a two-page loop, too
+    # short, too long.
+    seeds['seed-dir-self-loop'] = seed(2, [
+        dbuf_create(1, 0x104, 0, 0, 0, 1500 * 4096, 0, 1),
+    ], words(1, *range(1000, 1000 + 1023)) + b'\0' * 4)
+    seeds['seed-dir-loop2'] = seed(2, [
+        dbuf_create(1, 0x105, 0, 0, 0, 2500 * 4096, 0, 1),
+    ], words(2, *range(1000, 1000 + 1023)) + b'\0' * 4
+       + words(1, *range(3000, 3000 + 1023)) + b'\0' * 4)
+    seeds['seed-dir-short'] = seed(2, [
+        dbuf_create(1, 0x106, 0, 0, 0, 1500 * 4096, 1, 1),
+    ], words(0, *range(1000, 1000 + 1023)) + b'\0' * 4)
+    seeds['seed-dir-long'] = seed(2, [
+        dbuf_create(1, 0x107, 0, 0, 0, 1500 * 4096, 0, 1),
+    ], p1 + words(3, *range(3000, 3000 + 477)))
+
     # be-alloc: the frontend's chain only, refs for us to fill.
     seeds['seed-be-alloc'] = seed(3, [
         dbuf_create(1, 0x102, 32, 32, 16, 32 * 32 * 2, 1, 1),
