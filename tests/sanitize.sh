@@ -8,9 +8,10 @@
 # BUILD_DIR (default build-asan, relative to the source root) is configured
 # with -Db_sanitize=address,undefined -Db_lundef=false and built. Debian's
 # weston is not instrumented, and ASan must be the first library in a
-# process that dlopens an instrumented vdispl.so: the tests start `weston`
-# from $PATH, so a `weston` wrapper put first on $PATH execs the real one
-# with LD_PRELOAD=libasan. Every sanitizer report (ASan, LSan, UBSan, in
+# process that dlopens an instrumented vdispl.so: tests/e2e/harness.py
+# starts weston with LD_PRELOAD=$VDISPL_WESTON_LD_PRELOAD, which this
+# script sets to gcc's libasan.so (weston's own clients, such as
+# weston-desktop-shell, inherit it). Every sanitizer report (ASan, LSan, UBSan, in
 # weston, its clients, xensimd, the guests, the unit tests) is written to a
 # file under BUILD_DIR/sanitizer-reports; the script exits non-zero when a
 # test failed or any report was written, and ends with
@@ -52,27 +53,15 @@ if [ ! -e "$libasan" ]; then
 	echo "sanitize: libasan.so not found (apt-get install gcc)"
 	exit 1
 fi
-real_weston=$(command -v weston || true)
-if [ -z "$real_weston" ]; then
-	echo "sanitize: weston is not installed"
-	exit 1
-fi
-
 reports=$build/sanitizer-reports
 rm -rf "$reports"
-mkdir -p "$reports" "$build/sanitize-bin"
-cat >"$build/sanitize-bin/weston" <<EOF
-#!/bin/sh
-# Written by tests/sanitize.sh: an uninstrumented weston that dlopens
-# ASan-instrumented modules needs libasan first in the process.
-LD_PRELOAD="$libasan\${LD_PRELOAD:+:\$LD_PRELOAD}" exec "$real_weston" "\$@"
-EOF
-chmod +x "$build/sanitize-bin/weston"
+mkdir -p "$reports"
 
-export PATH="$build/sanitize-bin:$PATH"
+export VDISPL_WESTON_LD_PRELOAD="$libasan"
 # Reports go to files (one per process), never only to a log nobody reads.
 # detect_leaks: LSan at exit of every instrumented process (weston too:
-# it exits on SIGTERM through its normal teardown).
+# it exits on SIGTERM through its normal teardown; the harness defaults
+# ASAN_OPTIONS to detect_leaks=0 only when it is unset).
 export ASAN_OPTIONS="log_path=$reports/asan:log_exe_name=1:fast_unwind_on_malloc=0:detect_leaks=1:abort_on_error=0:halt_on_error=1:detect_odr_violation=0:allow_user_segv_handler=1:handle_segv=1"
 export LSAN_OPTIONS="suppressions=$src/tests/lsan.supp:print_suppressions=0"
 export UBSAN_OPTIONS="log_path=$reports/ubsan:print_stacktrace=1:halt_on_error=0"
