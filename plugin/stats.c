@@ -11,6 +11,8 @@
  *   events N         frame-done callbacks, event_ns N their CPU time
  *   copies N         frames copied into wl_shm buffers
  *   bytes_copied N   bytes written by those copies
+ *   flip_bytes N     of which in PG_FLIP handling (also request_bytes,
+ *                    present_bytes, event_bytes: a SET_CONFIG copies too)
  *   copy_ns N        thread CPU time of the copies alone (also counted in
  *                    flip_ns or present_ns)
  *
@@ -40,16 +42,18 @@ struct stats {
 	uint64_t seq;
 	uint64_t count[STATS_KIND_COUNT];
 	uint64_t ns[STATS_KIND_COUNT];
+	uint64_t bytes[STATS_KIND_COUNT];
+	uint64_t span_bytes;		/* copied in the running span */
 	uint64_t copies, bytes_copied, copy_ns;
 };
 
 static struct stats *stats;
 
-static const char *const kind_names[STATS_KIND_COUNT][2] = {
-	[STATS_FLIP] = { "flips", "flip_ns" },
-	[STATS_REQUEST] = { "requests", "request_ns" },
-	[STATS_PRESENT] = { "presents", "present_ns" },
-	[STATS_EVENT] = { "events", "event_ns" },
+static const char *const kind_names[STATS_KIND_COUNT][3] = {
+	[STATS_FLIP] = { "flips", "flip_ns", "flip_bytes" },
+	[STATS_REQUEST] = { "requests", "request_ns", "request_bytes" },
+	[STATS_PRESENT] = { "presents", "present_ns", "present_bytes" },
+	[STATS_EVENT] = { "events", "event_ns", "event_bytes" },
 };
 
 static uint64_t
@@ -77,9 +81,10 @@ write_file(struct stats *s)
 	s->seq++;
 	fprintf(f, "seq %" PRIu64 "\n", s->seq);
 	for (int k = 0; k < STATS_KIND_COUNT; k++) {
-		fprintf(f, "%s %" PRIu64 "\n%s %" PRIu64 "\n",
+		fprintf(f, "%s %" PRIu64 "\n%s %" PRIu64 "\n%s %" PRIu64 "\n",
 			kind_names[k][0], s->count[k],
-			kind_names[k][1], s->ns[k]);
+			kind_names[k][1], s->ns[k],
+			kind_names[k][2], s->bytes[k]);
 	}
 	fprintf(f, "copies %" PRIu64 "\nbytes_copied %" PRIu64 "\n"
 		"copy_ns %" PRIu64 "\n", s->copies, s->bytes_copied,
@@ -174,6 +179,8 @@ stats_end(struct stats_span span, enum stats_kind kind)
 	if (span.timed) {
 		stats->ns[kind] += thread_ns() - span.t0;
 		stats->count[kind]++;
+		stats->bytes[kind] += stats->span_bytes;
+		stats->span_bytes = 0;
 	}
 }
 
@@ -191,5 +198,8 @@ stats_copied(size_t bytes, uint64_t t0)
 	}
 	stats->copies++;
 	stats->bytes_copied += bytes;
+	if (stats->depth > 0) {
+		stats->span_bytes += bytes;
+	}
 	stats->copy_ns += thread_ns() - t0;
 }
