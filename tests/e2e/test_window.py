@@ -52,9 +52,13 @@ TOL = 3
 # are a frozen guest, a guest at 0.3 fps (xen-front's 3 s timeout) and a
 # guest flipping faster than the display; a quiet machine measures
 # ~59 Hz everywhere, one with a load average of 10 on 2 cores ~28 Hz
-# visible and ~43 Hz timer-paced.
-MIN_HZ, MAX_HZ = 35, 66
-VISIBLE_MIN_HZ = 20
+# visible and ~43 Hz timer-paced, and llvmpipe scaling a fullscreen
+# picture under that load ~17 Hz. The floors sit well above 0.3 fps and
+# well below what a loaded machine measures: these are liveness checks;
+# speed is measured by `make bench`, never asserted.
+MIN_HZ, MAX_HZ = 30, 66
+VISIBLE_MIN_HZ = 12
+SCALED_MIN_HZ = 8
 
 failures = []
 
@@ -396,7 +400,8 @@ def test_fullscreen_scaled(args, tmp):
         r, c = rate(out, 'win0_done')
         # Scaling 1024x768 on the CPU (pixman, llvmpipe) may cost Weston
         # refreshes: frames must flow, at no more than the refresh rate.
-        check(20 <= r <= MAX_HZ, f'fullscreen scaled rate: {r:.1f} Hz')
+        check(SCALED_MIN_HZ <= r <= MAX_HZ,
+              f'fullscreen scaled rate: {r:.1f} Hz')
     check(w.returncode == 0, f'weston exit status {w.returncode} '
           '(fullscreen)')
 
