@@ -522,8 +522,9 @@ displif_ring_get(struct displif_ring *ring, struct xendispl_req *req)
 			/* 32 requests unanswered: no slot for a response. */
 			return 0;
 		}
-		/* The macro's xen_mb() orders the req_event store before the
-		 * re-read of req_prod, so a request pushed meanwhile is seen. */
+		/* The macro's xen_mb() orders the req_event store before
+		 * the re-read of req_prod: a request pushed meanwhile is
+		 * seen. */
 		RING_FINAL_CHECK_FOR_REQUESTS(r, more);
 		if (!more) {
 			return 0;

@@ -26,7 +26,8 @@
 #define DISPLIF_PAGE_SIZE 4096u
 /* Grant refs in one directory page after gref_dir_next_page: 1023. */
 #define DISPLIF_REFS_PER_DIR_PAGE \
-	((DISPLIF_PAGE_SIZE - offsetof(struct xendispl_page_directory, gref)) / \
+	((DISPLIF_PAGE_SIZE - \
+	  offsetof(struct xendispl_page_directory, gref)) / \
 	 sizeof(grant_ref_t))
 /* Linux's xen-front limits (XEN_DRM_FRONT_MAX_{WIDTH,HEIGHT}... of its
  * mode_config): framebuffers are at most 4095 x 2047. */
@@ -79,14 +80,15 @@ struct displif_req {
 
 /* Limits a decoder applies; the stateful ones (quotas) live in dbuf.c. */
 struct displif_limits {
-	uint32_t max_buffer_sz;		/* bytes for one dbuf; 0: the default */
+	uint32_t max_buffer_sz;		/* bytes for one dbuf; 0: default */
 };
 
 /* The largest framebuffer xen-front makes (4095 x 2047 x 4 bytes), rounded
  * up to pages, plus a page for data_ofs: 32 MiB and a bit. */
 #define DISPLIF_DEFAULT_MAX_BUFFER_SZ \
-	((((DISPLIF_MAX_WIDTH * 4u * DISPLIF_MAX_HEIGHT) + DISPLIF_PAGE_SIZE - 1) & \
-	  ~(DISPLIF_PAGE_SIZE - 1)) + DISPLIF_PAGE_SIZE)
+	((((DISPLIF_MAX_WIDTH * 4u * DISPLIF_MAX_HEIGHT) + \
+	   DISPLIF_PAGE_SIZE - 1) & ~(DISPLIF_PAGE_SIZE - 1)) + \
+	 DISPLIF_PAGE_SIZE)
 
 /*
  * Decode and validate one request that was already copied off the ring.
@@ -211,7 +213,7 @@ displif_ring_put(struct displif_ring *ring, const struct xendispl_resp *resp);
 struct displif_evtq {
 	struct xendispl_event_page *page;
 	uint16_t next_id;		/* id of the next event written */
-	uint32_t prod;			/* our in_prod; the page's is never read back */
+	uint32_t prod;			/* our in_prod (never read back) */
 };
 
 /* Event slots on the page: (4096 - 64) / 64 = 63. */

@@ -460,8 +460,8 @@ phase_formats(const uint8_t *data, size_t size, struct input *in)
 			uint32_t again;
 
 			format_pack(fourcc, (uint8_t)(dst[0] >> 16),
-				    (uint8_t)(dst[0] >> 8), (uint8_t)dst[0], 0xff,
-				    px);
+				    (uint8_t)(dst[0] >> 8), (uint8_t)dst[0],
+				    0xff, px);
 			format_convert_row(fourcc, px, &again, 1);
 			REQUIRE(again == dst[0]);
 		}

@@ -212,7 +212,8 @@ front_consume(struct xendispl_event_page *page, struct front_evt *f,
 	for (cons = page->in_cons; cons != prod && max; cons++, max--) {
 		struct xendispl_evt *e = &XENDISPL_IN_RING_REF(page, cons);
 
-		if (e->id != f->expect_id++ || e->type != XENDISPL_EVT_PG_FLIP ||
+		if (e->id != f->expect_id++ ||
+		    e->type != XENDISPL_EVT_PG_FLIP ||
 		    !all_zero((const uint8_t *)e + 3, 5) ||
 		    !all_zero((const uint8_t *)e + 16, 48)) {
 			f->bad++;
