@@ -278,7 +278,7 @@ class Boot:
     def run(self, cmd, timeout, stall=200):
         """Run QEMU, log and timestamp its serial output. After `stall` s
         of silence, ask dom0's kernel (magic sysrq over the hvc console:
-        ^O then a key) for its blocked tasks and CPU backtraces, then give
+        ^O then a key) for every task's state and stack and CPU backtraces, then give
         up after another `stall` s."""
         self.t0 = time.monotonic()
         self.stalled = None
@@ -299,14 +299,14 @@ class Boot:
                         poked = True
                         self.stalled = 'no console output for %d s at %.0f s' % (
                             stall, time.monotonic() - self.t0)
-                        say('  %6.1fs STALL: %s; sysrq 9, w, l' % (
+                        say('  %6.1fs STALL: %s; sysrq 9, t, l' % (
                             time.monotonic() - self.t0, self.stalled))
                         try:
                             # ^O 9: console loglevel 9, so the dumps show
                             p.stdin.write(b'\x0f9')
                             p.stdin.flush()
                             time.sleep(2)
-                            p.stdin.write(b'\x0fw')
+                            p.stdin.write(b'\x0ft')
                             p.stdin.flush()
                             time.sleep(5)
                             p.stdin.write(b'\x0fl')
@@ -469,11 +469,11 @@ def main():
 
     say('timings (from QEMU start): xl usable %s, weston ready %s' % (
         at(r'^### \[dom0 .*\] XL-READY'), at(r'^### \[dom0 .*\] WESTON-READY')))
-    check(boot.first(r'DOM0-DONE')[0] is not None,
+    check(boot.first(r'DOM0-DONE')[1] is not None,
           'dom0 ran to the end (DOM0-DONE; qemu rc %d%s)' % (
               qrc, '; ' + boot.stalled if boot.stalled else ''))
-    check(boot.first(r'XL-READY')[0] is not None, 'xl usable in dom0')
-    check(boot.first(r'WESTON-READY')[0] is not None,
+    check(boot.first(r'XL-READY')[1] is not None, 'xl usable in dom0')
+    check(boot.first(r'WESTON-READY')[1] is not None,
           'weston (headless, pixman%s) started in dom0' %
           (', modules=vdispl.so' if args.mode == 'real' else ''))
 
@@ -492,11 +492,11 @@ def main():
                   (boot.dom0log or boot.lines) if 'STATE %s ' % name in l]
         say('  xenbus states: %s' % ' -> '.join(states))
         if args.mode == 'handplay':
-            check(boot.first(r'FRONTEND-INITIALISED %s' % name)[0] is not None,
+            check(boot.first(r'FRONTEND-INITIALISED %s' % name)[1] is not None,
                   '%s: frontend reached Initialised (%s)' % (
                       name, at(r'FRONTEND-INITIALISED %s' % name)))
         else:
-            check(boot.first(r'FRONTEND-CONNECTED %s' % name)[0] is not None,
+            check(boot.first(r'FRONTEND-CONNECTED %s' % name)[1] is not None,
                   '%s: frontend Connected (%s)' % (
                       name, at(r'FRONTEND-CONNECTED %s' % name)))
             m = re.search(r'kmsflip: card=\S+ driver=\S+ connector=\d+ mode=(\d+)x(\d+)', gtext)
@@ -561,16 +561,17 @@ def main():
               '%s: xl destroy completes cleanly (%s)%s' % (
                   name, line.split('] ')[1] if line else 'never ran',
                   ''.join('\n         ' + l for l in xlerr)))
-        check(boot.first(r'BACKEND-DIR-GONE %s' % name)[0] is not None,
+        check(boot.first(r'BACKEND-DIR-GONE %s' % name)[1] is not None,
               '%s: backend directory removed after destroy' % name)
-        check(boot.first(r'WESTON-GONE during %s' % name)[0] is None,
-              '%s: weston alive at the end of the scenario' % name)
+        check(boot.first(r'SCENARIO-END %s' % name)[1] is not None and
+              boot.first(r'WESTON-GONE during %s' % name)[1] is None,
+              '%s: scenario ended with weston alive' % name)
 
     wlog = boot.block('WESTONLOG-BEGIN', 'WESTONLOG-END') or []
     with open(os.path.join(out, 'weston.log'), 'w') as f:
         f.write('\n'.join(wlog) + '\n')
-    check(boot.first(r'WESTON-ALIVE')[0] is not None, 'weston still running after the guests')
-    check(boot.first(r'WESTON-EXITED')[0] is not None, 'weston exits on SIGTERM')
+    check(boot.first(r'WESTON-ALIVE')[1] is not None, 'weston still running after the guests')
+    check(boot.first(r'WESTON-EXITED')[1] is not None, 'weston exits on SIGTERM')
     errs = [l for l in wlog if re.search(r'(?i)caught signal (?!15\b)|backtrace|assert', l) or
             (re.search(r'(?i)vdispl', l) and
              re.search(r'(?i)error|fail|lost|out of memory|cannot|invalid|refus|'
