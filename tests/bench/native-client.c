@@ -12,7 +12,8 @@
  * Prints one line on stdout:
  *   native-client: frames=N presented=N discarded=N p50_ms=X p99_ms=Y
  * --log PATH writes "arrival_ms latency_ms" per presented frame, like
- * vdispl-guest's $VDISPL_GUEST_LATENCY_LOG. Exit 0, or 1 on any failure.
+ * vdispl-guest's $VDISPL_GUEST_LATENCY_LOG, a line at a time (make bench
+ * stops it with SIGTERM). Exit 0, or 1 on any failure.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -399,6 +400,8 @@ main(int argc, char **argv)
 				perror(optarg);
 				return 1;
 			}
+			/* Whole lines even when stopped by a signal. */
+			setvbuf(c.log, NULL, _IOLBF, 0);
 			break;
 		default:
 			fprintf(stderr, "usage: vdispl-bench-native --width W "
