@@ -14,7 +14,11 @@ window of --seconds s that counts, see class Bench):
 
 latency   per size: a copy guest (be-alloc=0), a shared guest (be-alloc=1)
           and our native wl_shm client (tests/bench/native-client.c), all
-          at --fps 60. Guest: PG_FLIP sent -> EVT_PG_FLIP received; native:
+          at --fps 60; the native client three times: as a plain
+          toplevel, as "native-subsurface", laid out like vdispl.so's
+          windows (the picture in a subsurface of a frame), and as
+          "native-frame-below" (the picture is the toplevel, the frame a
+          subsurface below it). Guest: PG_FLIP sent -> EVT_PG_FLIP received; native:
           wl_surface.commit -> wp_presentation presented received. Each row
           also has its event rate, late share, and the CPU time per frame
           of the weston and xensimd processes. dma-buf cannot run here: it
@@ -242,12 +246,13 @@ class Bench:
                 'ready': lambda: 'connected:' in g.output(),
                 'alive': p.alive, 'output': g.output}
 
-    def start_native(self, w, h):
+    def start_native(self, w, h, layout=None):
         from harness import build_path
         log = os.path.join(self.tmp, f'native-{w}x{h}-{self.n}.log')
         p = self.w.client([build_path('tests/bench/vdispl-bench-native'),
                            '--width', w, '--height', h, '--fps', REFRESH_HZ,
-                           '--frames', 1000000, '--log', log],
+                           '--frames', 1000000, '--log', log,
+                           *([f'--{layout}'] if layout else [])],
                           name=f'native-{w}x{h}')
         return {'what': f'native {w}x{h}', 'log': log, 'proc': p,
                 'ready': lambda: os.path.exists(log) and
@@ -330,10 +335,12 @@ class Bench:
         row.update(self.figures(a, b, logs, summs, ('weston', 'xensimd')))
         return row, Stats.per_flip(a['stats'], b['stats'])
 
-    def native_run(self, w, h):
+    def native_run(self, w, h, layout=None):
+        """layout: None, 'subsurface' or 'frame-below' (native-client.c)."""
         self.n += 1
-        a, b, logs, summs = self.measure([self.start_native(w, h)])
-        row = {'backing': 'native', 'width': w, 'height': h}
+        a, b, logs, summs = self.measure([self.start_native(w, h, layout)])
+        row = {'backing': f'native-{layout}' if layout else 'native',
+               'width': w, 'height': h}
         row.update(self.figures(a, b, logs, summs, ('weston',)))
         return row
 
@@ -400,15 +407,15 @@ def print_latency_cpu(res, renderer):
           f'presented), {renderer}, --fps {REFRESH_HZ}; late: > '
           f'{late_limit_ms():.1f} ms; weston/xensimd: process CPU us per '
           f'frame')
-    print(f'  {"backing":8} {"size":>10} {"p50":>7} {"p99":>7} '
+    print(f'  {"backing":18} {"size":>10} {"p50":>7} {"p99":>7} '
           f'{"hz":>6} {"late%":>6} {"frames":>6} {"weston":>7} '
           f'{"xensimd":>7}')
     for r in res['latency']:
         size = f'{r["width"]}x{r["height"]}'
         if not r.get('measured', True) and r['backing'] == 'dmabuf':
-            print(f'  {"dmabuf":8} {size:>10}  not measured (see JSON)')
+            print(f'  {"dmabuf":18} {size:>10}  not measured (see JSON)')
             continue
-        print(f'  {r["backing"]:8} {size:>10} {fmt(r["p50_ms"]):>7} '
+        print(f'  {r["backing"]:18} {size:>10} {fmt(r["p50_ms"]):>7} '
               f'{fmt(r["p99_ms"]):>7} {fmt(r.get("achieved_hz"), ".1f"):>6} '
               f'{fmt(r.get("late_pct"), ".1f"):>6} {r.get("frames", 0):>6} '
               f'{fmt(r.get("weston_cpu_us_per_frame"), ".0f"):>7} '
@@ -485,9 +492,11 @@ def run_pass(a, renderer, sizes, scale_backings, res, tmp):
                 res['cpu_per_flip'].append(crow)
                 print(f'bench: {renderer} {backing} {wd}x{ht}: {row} cpu '
                       f'{crow}', flush=True)
-            row = b.native_run(wd, ht)
-            res['latency'].append(row)
-            print(f'bench: {renderer} native {wd}x{ht}: {row}', flush=True)
+            for layout in (None, 'subsurface', 'frame-below'):
+                row = b.native_run(wd, ht, layout)
+                res['latency'].append(row)
+                print(f'bench: {renderer} {row["backing"]} {wd}x{ht}: '
+                      f'{row}', flush=True)
             res['latency'].append({'backing': 'dmabuf', 'width': wd,
                                    'height': ht, 'p50_ms': None,
                                    'p99_ms': None, 'measured': False,
@@ -558,6 +567,13 @@ def main():
                                                   'compositing, the plugin '
                                                   'and its in-process '
                                                   'client',
+               'latency.native-subsurface': 'the native client with its '
+                                            'picture in a desync '
+                                            'wl_subsurface of a frame '
+                                            'surface, like vdispl.so\'s '
+                                            'windows; native-frame-below: '
+                                            'the frame a subsurface placed '
+                                            'below the picture',
                'latency.xensimd_cpu_us_per_frame': 'the same for the '
                                                    'simulator (absent on '
                                                    'real Xen)',
