@@ -980,6 +980,7 @@ backend_create(struct wl_event_loop *loop, struct hv *hv,
 	be->display = display;
 	be->cfg = cfg;
 	wl_list_init(&be->frontends);
+	wl_list_init(&be->graveyard);
 
 	be->xs = xs_open(0);
 	if (!be->xs) {
@@ -1041,6 +1042,10 @@ backend_destroy(struct backend *be)
 			set_state(fe, XenbusStateClosed);
 		}
 		frontend_destroy(fe);
+	}
+	dbuf_graveyard_flush(be, true);
+	if (be->grave_timer) {
+		wl_event_source_remove(be->grave_timer);
 	}
 	if (be->evtchn_source) {
 		wl_event_source_remove(be->evtchn_source);
