@@ -56,10 +56,10 @@ REFRESH_HZ = 60
 # of the native client's frames late.)
 LATE_PERIODS = 2.0
 SIZES = [(640, 480), (1280, 720), (1920, 1080)]
-DMABUF_REASON = ('not measured: the pixman renderer imports no dma-bufs and '
-                 'llvmpipe (the GL renderer here) has no '
-                 'EGL_EXT_image_dma_buf_import; the plugin falls back to '
-                 'copy on this machine')
+DMABUF_REASON = ('the pixman renderer imports no dma-bufs, and llvmpipe (the '
+                 'GL renderer here, no GPU) has no '
+                 'EGL_EXT_image_dma_buf_import; on this machine the plugin '
+                 'falls back to copy')
 OUTPUT_W, OUTPUT_H = 5200, 1600     # room for 8 1280x720 windows
 
 
@@ -78,6 +78,9 @@ def parse_args():
     ap.add_argument('--sizes', default=None)
     ap.add_argument('--guests', default='1,2,4,8')
     ap.add_argument('--scale-backings', default='copy,shared')
+    ap.add_argument('--markdown', metavar='JSON',
+                    help='print the tables of a finished run (bench.json) '
+                         'as markdown and exit')
     ap.add_argument('--quick', action='store_true',
                     help='tiny durations (a sanity run, not a measurement)')
     a = ap.parse_args()
@@ -323,6 +326,7 @@ class Bench:
             d = b['cpu'][k] - a['cpu'][k]
             row[f'{k}_cpu_us_per_frame'] = r2(d * 1e6 / len(lat)) \
                 if lat else None
+            row[f'{k}_cpu_pct'] = r2(100.0 * d / secs)
         return row
 
     # Runs -------------------------------------------------------------------
@@ -373,6 +377,7 @@ class Bench:
                'p50_ms': f['p50_ms'], 'p99_ms': f['p99_ms'],
                'timeouts': f.get('timeouts', 0), 'seconds': secs,
                'weston_cpu_us_per_frame': f['weston_cpu_us_per_frame'],
+               'weston_cpu_pct': f['weston_cpu_pct'],
                'measured': f['measured']}
         pf = Stats.per_flip(a['stats'], b['stats'])
         row['cpu_us_per_flip'] = r2(pf['us']) if pf else None
@@ -445,14 +450,16 @@ def print_table(res):
           f'{LATE_PERIODS:g} periods = {late_limit_ms():.1f} ms, or a '
           f'frame-done timeout)')
     print(f'  {"backing":8} {"guests":>6} {"min_hz":>7} {"mean_hz":>7} '
-          f'{"late%":>6} {"p50":>6} {"p99":>7} {"cpu_us":>7}')
+          f'{"late%":>6} {"p50":>6} {"p99":>7} {"cpu_us":>7} '
+          f'{"weston%":>7}')
     for r in res['scaling']:
         print(f'  {r["backing"]:8} {r["guests"]:>6} '
               f'{fmt(r["achieved_hz_min"]):>7} '
               f'{fmt(r.get("achieved_hz_mean")):>7} '
               f'{fmt(r["late_pct"], ".1f"):>6} {fmt(r.get("p50_ms")):>6} '
               f'{fmt(r.get("p99_ms")):>7} '
-              f'{fmt(r.get("cpu_us_per_flip"), ".1f"):>7}')
+              f'{fmt(r.get("cpu_us_per_flip"), ".1f"):>7} '
+              f'{fmt(r.get("weston_cpu_pct"), ".0f"):>7}')
     gl = res.get('gl')
     if gl and gl.get('measured', True):
         print_latency_cpu(gl, 'gl (llvmpipe)')
@@ -475,6 +482,13 @@ def run_pass(a, renderer, sizes, scale_backings, res, tmp):
                                                 'stats-file': stats_path}},
                                 ) as w:
         b = Bench(a, xs, w, Stats(stats_path), tmp)
+        reason = DMABUF_REASON
+        info = w.run(['weston-info'], timeout=20)
+        offered = 'zwp_linux_dmabuf_v1' in info.stdout
+        res['zwp_linux_dmabuf_v1_offered'] = offered
+        if not offered:
+            reason = (f'weston ({renderer}) offers no zwp_linux_dmabuf_v1 '
+                      f'here (checked with weston-info): ' + DMABUF_REASON)
         for (wd, ht) in sizes:
             memcpy, memcpy_cold = b.memcpy_us(wd, ht)
             for backing in ('copy', 'shared'):
@@ -500,14 +514,14 @@ def run_pass(a, renderer, sizes, scale_backings, res, tmp):
             res['latency'].append({'backing': 'dmabuf', 'width': wd,
                                    'height': ht, 'p50_ms': None,
                                    'p99_ms': None, 'measured': False,
-                                   'reason': DMABUF_REASON})
+                                   'reason': reason})
             res['cpu_per_flip'].append({'backing': 'dmabuf', 'width': wd,
                                         'height': ht, 'us': None,
                                         'memcpy_us': r2(memcpy),
                                         'memcpy_cold_us': r2(memcpy_cold),
                                         'bytes_copied': None,
                                         'measured': False,
-                                        'reason': DMABUF_REASON})
+                                        'reason': reason})
         for backing in scale_backings:
             for n in a.guests:
                 row = b.scaling_run(backing, n)
@@ -516,8 +530,80 @@ def run_pass(a, renderer, sizes, scale_backings, res, tmp):
         return b.errors
 
 
+def markdown(res):
+    """The tables of a run, as markdown (for tests/bench/RESULTS.md)."""
+    m = res['machine']
+    out = [f'Machine: {m["nproc"]} CPUs ({m["cpu"]}), {m["date"]}, load '
+           f'average at start {m["loadavg_at_start"]}; weston 10 headless, '
+           f'{res["refresh_hz"]} Hz.', '']
+
+    def lat_table(rows, title):
+        out.extend([title, '',
+                    '| backing | size | p50 ms | p99 ms | events/s | late % '
+                    '| weston CPU/frame us |',
+                    '|---|---|---:|---:|---:|---:|---:|'])
+        for r in rows:
+            size = f'{r["width"]}x{r["height"]}'
+            if not r.get('measured', True):
+                out.append(f'| {r["backing"]} | {size} | not measured | '
+                           f'| | | |')
+                continue
+            out.append(f'| {r["backing"]} | {size} | {fmt(r["p50_ms"])} | '
+                       f'{fmt(r["p99_ms"])} | '
+                       f'{fmt(r.get("achieved_hz"), ".1f")} | '
+                       f'{fmt(r.get("late_pct"), ".1f")} | '
+                       f'{fmt(r.get("weston_cpu_us_per_frame"), ".0f")} |')
+        out.append('')
+
+    def cpu_table(rows, title):
+        out.extend([title, '',
+                    '| backing | size | plugin CPU/flip us | of which copy us '
+                    '| memcpy us (hot) | memcpy us (cold) | bytes copied/flip '
+                    '|', '|---|---|---:|---:|---:|---:|---:|'])
+        for r in rows:
+            if not r.get('measured', True):
+                continue
+            out.append(f'| {r["backing"]} | {r["width"]}x{r["height"]} | '
+                       f'{fmt(r["us"], ".1f")} | '
+                       f'{fmt(r.get("copy_us"), ".1f")} | '
+                       f'{fmt(r["memcpy_us"], ".1f")} | '
+                       f'{fmt(r.get("memcpy_cold_us"), ".1f")} | '
+                       f'{r["bytes_copied"]} |')
+        out.append('dma-buf: not measured (' + DMABUF_REASON + ').')
+        out.append('')
+
+    lat_table(res['latency'], '**Latency**, pixman (guest: PG_FLIP -> '
+              'EVT_PG_FLIP; native: commit -> presented)')
+    cpu_table(res['cpu_per_flip'], '**Plugin CPU per flip**, pixman '
+              '(thread CPU time)')
+    out.extend(['**Scaling**, 1280x720 guests at --fps 60, pixman', '',
+                '| backing | guests | lowest events/s | mean events/s | '
+                'late % | p50 ms | p99 ms | plugin CPU/flip us | weston CPU '
+                '% of a core |', '|---|---:|---:|---:|---:|---:|---:|---:|'
+                '---:|'])
+    for r in res['scaling']:
+        out.append(f'| {r["backing"]} | {r["guests"]} | '
+                   f'{fmt(r["achieved_hz_min"], ".1f")} | '
+                   f'{fmt(r.get("achieved_hz_mean"), ".1f")} | '
+                   f'{fmt(r["late_pct"], ".1f")} | {fmt(r.get("p50_ms"))} | '
+                   f'{fmt(r.get("p99_ms"))} | '
+                   f'{fmt(r.get("cpu_us_per_flip"), ".1f")} | '
+                   f'{fmt(r.get("weston_cpu_pct"), ".0f")} |')
+    out.append('')
+    gl = res.get('gl')
+    if gl and gl.get('measured', True):
+        lat_table(gl['latency'], '**Latency**, GL renderer (llvmpipe)')
+        cpu_table(gl['cpu_per_flip'], '**Plugin CPU per flip**, GL '
+                  'renderer (llvmpipe)')
+    return '\n'.join(out)
+
+
 def main():
     a = parse_args()
+    if a.markdown:
+        with open(a.markdown) as f:
+            print(markdown(json.load(f)))
+        return 0
     from guestlib import require_built
     from harness import build_path, renderer_available
     require_built()
@@ -574,6 +660,9 @@ def main():
                                             'windows; native-frame-below: '
                                             'the frame a subsurface placed '
                                             'below the picture',
+               'dmabuf': DMABUF_REASON,
+               'weston_cpu_pct': 'CPU time of all weston threads over the '
+                                 'window, in % of one core',
                'latency.xensimd_cpu_us_per_frame': 'the same for the '
                                                    'simulator (absent on '
                                                    'real Xen)',
