@@ -14,11 +14,12 @@ window of --seconds s that counts, see class Bench):
 
 latency   per size: a copy guest (be-alloc=0), a shared guest (be-alloc=1)
           and our native wl_shm client (tests/bench/native-client.c), all
-          at --fps 60; the native client three times: as a plain
+          at --fps 60; the native client four times: as a plain
           toplevel, as "native-subsurface", laid out like vdispl.so's
-          windows (the picture in a subsurface of a frame), and as
+          windows (the picture in a subsurface of a frame), as
           "native-frame-below" (the picture is the toplevel, the frame a
-          subsurface below it). Guest: PG_FLIP sent -> EVT_PG_FLIP received; native:
+          subsurface below it) and as "native-frame-strips" (the picture
+          is the toplevel, the frame four subsurfaces around it). Guest: PG_FLIP sent -> EVT_PG_FLIP received; native:
           wl_surface.commit -> wp_presentation presented received. Each row
           also has its event rate, late share, and the CPU time per frame
           of the weston and xensimd processes. dma-buf cannot run here: it
@@ -340,7 +341,8 @@ class Bench:
         return row, Stats.per_flip(a['stats'], b['stats'])
 
     def native_run(self, w, h, layout=None):
-        """layout: None, 'subsurface' or 'frame-below' (native-client.c)."""
+        """layout: None, 'subsurface', 'frame-below' or 'frame-strips'
+        (native-client.c)."""
         self.n += 1
         a, b, logs, summs = self.measure([self.start_native(w, h, layout)])
         row = {'backing': f'native-{layout}' if layout else 'native',
@@ -506,7 +508,7 @@ def run_pass(a, renderer, sizes, scale_backings, res, tmp):
                 res['cpu_per_flip'].append(crow)
                 print(f'bench: {renderer} {backing} {wd}x{ht}: {row} cpu '
                       f'{crow}', flush=True)
-            for layout in (None, 'subsurface', 'frame-below'):
+            for layout in (None, 'subsurface', 'frame-below', 'frame-strips'):
                 row = b.native_run(wd, ht, layout)
                 res['latency'].append(row)
                 print(f'bench: {renderer} {row["backing"]} {wd}x{ht}: '
@@ -659,7 +661,10 @@ def main():
                                             'surface, like vdispl.so\'s '
                                             'windows; native-frame-below: '
                                             'the frame a subsurface placed '
-                                            'below the picture',
+                                            'below the picture; '
+                                            'native-frame-strips: the frame '
+                                            'as four subsurfaces around the '
+                                            'picture, not overlapping it',
                'dmabuf': DMABUF_REASON,
                'weston_cpu_pct': 'CPU time of all weston threads over the '
                                  'window, in % of one core',
