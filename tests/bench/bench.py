@@ -151,6 +151,17 @@ def proc_cpu_s(pid):
     return total / 1e9
 
 
+def machine_cpu():
+    """(busy, total) jiffies of all CPUs from /proc/stat."""
+    try:
+        with open('/proc/stat') as f:
+            v = [int(x) for x in f.readline().split()[1:]]
+    except (OSError, ValueError):
+        return 0, 0
+    idle = v[3] + (v[4] if len(v) > 4 else 0)
+    return sum(v) - idle, sum(v)
+
+
 # --- the plugin's stats file -------------------------------------------------
 
 class Stats:
@@ -246,7 +257,7 @@ class Bench:
                  log_path=os.path.join(self.tmp, f'{dom}.out'))
         g = _BenchGuest(p, dom)
         p.start()
-        return {'what': dom, 'log': log, 'guest': g,
+        return {'what': dom, 'log': log, 'guest': g, 'pid': p.p.pid,
                 'ready': lambda: 'connected:' in g.output(),
                 'alive': p.alive, 'output': g.output}
 
@@ -259,6 +270,7 @@ class Bench:
                            *([f'--{layout}'] if layout else [])],
                           name=f'native-{w}x{h}')
         return {'what': f'native {w}x{h}', 'log': log, 'proc': p,
+                'pid': p.p.pid,
                 'ready': lambda: os.path.exists(log) and
                 os.path.getsize(log) > 0,
                 'alive': p.alive, 'output': p.output}
@@ -275,14 +287,17 @@ class Bench:
         return None
 
     # Snapshots --------------------------------------------------------------
-    def proc_cpu(self):
-        return {'weston': proc_cpu_s(self.w.proc.p.pid),
-                'xensimd': proc_cpu_s(self.xs.proc.p.pid)}
+    def proc_cpu(self, clients=()):
+        cpu = {'weston': proc_cpu_s(self.w.proc.p.pid),
+               'xensimd': proc_cpu_s(self.xs.proc.p.pid),
+               'clients': sum(proc_cpu_s(c['pid']) for c in clients),
+               'machine': machine_cpu()}
+        return cpu
 
-    def snapshot(self):
+    def snapshot(self, clients):
         st = self.stats.snapshot()
         return {'t_ms': time.monotonic() * 1e3, 'stats': st,
-                'cpu': self.proc_cpu()}
+                'cpu': self.proc_cpu(clients)}
 
     def measure(self, clients):
         """The protocol of the class comment. Returns (A, B, logs,
@@ -296,9 +311,9 @@ class Bench:
         except (TimeoutError, RuntimeError) as e:
             self.errors.append(f'{e}: {clients[-1]["output"]()[-1500:]}')
         time.sleep(self.a.warmup)
-        a = self.snapshot()
+        a = self.snapshot(clients)
         time.sleep(self.a.seconds)
-        b = self.snapshot()
+        b = self.snapshot(clients)
         summs = [self.stop(c) for c in clients]
         logs = [[(t, ms) for t, ms in read_log(c['log'])
                  if a['t_ms'] < t <= b['t_ms']] for c in clients]
@@ -328,6 +343,11 @@ class Bench:
             row[f'{k}_cpu_us_per_frame'] = r2(d * 1e6 / len(lat)) \
                 if lat else None
             row[f'{k}_cpu_pct'] = r2(100.0 * d / secs)
+        row['clients_cpu_pct'] = r2(100.0 * (b['cpu']['clients'] -
+                                             a['cpu']['clients']) / secs)
+        busy = b['cpu']['machine'][0] - a['cpu']['machine'][0]
+        total = b['cpu']['machine'][1] - a['cpu']['machine'][1]
+        row['machine_busy_pct'] = r2(100.0 * busy / total) if total else None
         return row
 
     # Runs -------------------------------------------------------------------
@@ -380,6 +400,8 @@ class Bench:
                'timeouts': f.get('timeouts', 0), 'seconds': secs,
                'weston_cpu_us_per_frame': f['weston_cpu_us_per_frame'],
                'weston_cpu_pct': f['weston_cpu_pct'],
+               'guests_cpu_pct': f['clients_cpu_pct'],
+               'machine_busy_pct': f['machine_busy_pct'],
                'measured': f['measured']}
         pf = Stats.per_flip(a['stats'], b['stats'])
         row['cpu_us_per_flip'] = r2(pf['us']) if pf else None
@@ -453,7 +475,7 @@ def print_table(res):
           f'frame-done timeout)')
     print(f'  {"backing":8} {"guests":>6} {"min_hz":>7} {"mean_hz":>7} '
           f'{"late%":>6} {"p50":>6} {"p99":>7} {"cpu_us":>7} '
-          f'{"weston%":>7}')
+          f'{"weston%":>7} {"guests%":>7} {"busy%":>6}')
     for r in res['scaling']:
         print(f'  {r["backing"]:8} {r["guests"]:>6} '
               f'{fmt(r["achieved_hz_min"]):>7} '
@@ -461,7 +483,9 @@ def print_table(res):
               f'{fmt(r["late_pct"], ".1f"):>6} {fmt(r.get("p50_ms")):>6} '
               f'{fmt(r.get("p99_ms")):>7} '
               f'{fmt(r.get("cpu_us_per_flip"), ".1f"):>7} '
-              f'{fmt(r.get("weston_cpu_pct"), ".0f"):>7}')
+              f'{fmt(r.get("weston_cpu_pct"), ".0f"):>7} '
+              f'{fmt(r.get("guests_cpu_pct"), ".0f"):>7} '
+              f'{fmt(r.get("machine_busy_pct"), ".0f"):>6}')
     gl = res.get('gl')
     if gl and gl.get('measured', True):
         print_latency_cpu(gl, 'gl (llvmpipe)')
@@ -581,8 +605,8 @@ def markdown(res):
     out.extend(['**Scaling**, 1280x720 guests at --fps 60, pixman', '',
                 '| backing | guests | lowest events/s | mean events/s | '
                 'late % | p50 ms | p99 ms | plugin CPU/flip us | weston CPU '
-                '% of a core |', '|---|---:|---:|---:|---:|---:|---:|---:|'
-                '---:|'])
+                '% of a core | guests CPU % | machine busy % |',
+                '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|'])
     for r in res['scaling']:
         out.append(f'| {r["backing"]} | {r["guests"]} | '
                    f'{fmt(r["achieved_hz_min"], ".1f")} | '
@@ -590,7 +614,9 @@ def markdown(res):
                    f'{fmt(r["late_pct"], ".1f")} | {fmt(r.get("p50_ms"))} | '
                    f'{fmt(r.get("p99_ms"))} | '
                    f'{fmt(r.get("cpu_us_per_flip"), ".1f")} | '
-                   f'{fmt(r.get("weston_cpu_pct"), ".0f")} |')
+                   f'{fmt(r.get("weston_cpu_pct"), ".0f")} | '
+                   f'{fmt(r.get("guests_cpu_pct"), ".0f")} | '
+                   f'{fmt(r.get("machine_busy_pct"), ".0f")} |')
     out.append('')
     gl = res.get('gl')
     if gl and gl.get('measured', True):
@@ -668,6 +694,11 @@ def main():
                'dmabuf': DMABUF_REASON,
                'weston_cpu_pct': 'CPU time of all weston threads over the '
                                  'window, in % of one core',
+               'scaling.guests_cpu_pct': 'the same for all vdispl-guest '
+                                         'processes (they draw each frame)',
+               'machine_busy_pct': 'all CPUs of the machine busy, in % of '
+                                   'all of them (/proc/stat), whoever used '
+                                   'them: the machine is shared',
                'latency.xensimd_cpu_us_per_frame': 'the same for the '
                                                    'simulator (absent on '
                                                    'real Xen)',
