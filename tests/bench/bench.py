@@ -595,6 +595,7 @@ def markdown(res):
                        f'{fmt(r["memcpy_us"], ".1f")} | '
                        f'{fmt(r.get("memcpy_cold_us"), ".1f")} | '
                        f'{r["bytes_copied"]} |')
+        out.append('')
         out.append('dma-buf: not measured (' + DMABUF_REASON + ').')
         out.append('')
 
