@@ -140,7 +140,7 @@ wait_refused(struct guest *g, const char *needle)
 
 struct dbuf_args {
 	uint64_t cookie;
-	uint32_t w, h, bpp, sz, gref, flags;
+	uint32_t w, h, bpp, sz, gref, flags, ofs;
 };
 
 static void
@@ -155,6 +155,7 @@ fill_dbuf(struct xendispl_req *req, void *data)
 	req->op.dbuf_create.buffer_sz = a->sz;
 	req->op.dbuf_create.gref_directory = a->gref;
 	req->op.dbuf_create.flags = a->flags;
+	req->op.dbuf_create.data_ofs = a->ofs;
 }
 
 static int
@@ -229,7 +230,9 @@ cfg_raw(struct guest *g, struct evtchnl *ch, const struct cfg_args *a)
 /* --- Hand-made buffers ---------------------------------------------------- */
 
 struct rawbuf {
+	struct rawbuf *next_made;	/* every rawbuf, freed at exit */
 	uint32_t ndata, ndir;
+	uint32_t ndata_granted;
 	uint32_t *data_refs, *dir_refs;
 	void *data, *dir;
 	int data_fd, dir_fd;
@@ -241,33 +244,74 @@ dir_page(struct rawbuf *b, uint32_t i)
 	return (void *)((char *)b->dir + (size_t)i * PAGE);
 }
 
-/* @ndata pages listed in @ndir directory pages, chained correctly. */
-static bool
-rawbuf_make(struct guest *g, struct rawbuf *b, uint32_t ndata, uint32_t ndir,
-	    bool dir_writable)
+static struct rawbuf *rawbufs;
+
+static void
+rawbuf_free_all(struct guest *g)
 {
+	while (rawbufs) {
+		struct rawbuf *b = rawbufs;
+
+		rawbufs = b->next_made;
+		if (b->data) {
+			munmap(b->data, (size_t)b->ndata_granted * PAGE);
+		}
+		if (b->dir) {
+			munmap(b->dir, (size_t)b->ndir * PAGE);
+		}
+		if (g->xsim && b->data_refs && b->ndata_granted) {
+			xensim_gnt_revoke(g->xsim, b->ndata_granted,
+					  b->data_refs);
+		}
+		if (g->xsim && b->dir_refs && b->dir) {
+			xensim_gnt_revoke(g->xsim, b->ndir, b->dir_refs);
+		}
+		if (b->data_fd >= 0) {
+			close(b->data_fd);
+		}
+		if (b->dir_fd >= 0) {
+			close(b->dir_fd);
+		}
+		free(b->data_refs);
+		free(b->dir_refs);
+		free(b);
+	}
+}
+
+/* @ndata pages listed in @ndir directory pages, chained correctly. The
+ * rawbuf lives until exit (rawbuf_free_all). */
+static struct rawbuf *
+rawbuf_new(struct guest *g, uint32_t ndata, uint32_t ndir,
+	   bool dir_writable)
+{
+	struct rawbuf *b = calloc(1, sizeof(*b));
 	uint32_t cur = 0;
 
-	memset(b, 0, sizeof(*b));
+	if (!b) {
+		return NULL;
+	}
+	b->next_made = rawbufs;
+	rawbufs = b;
 	b->ndata = ndata;
 	b->ndir = ndir;
 	b->data_fd = b->dir_fd = -1;
 	b->data_refs = calloc(ndata ? ndata : 1, sizeof(uint32_t));
 	b->dir_refs = calloc(ndir, sizeof(uint32_t));
 	if (!b->data_refs || !b->dir_refs) {
-		return false;
+		return NULL;
 	}
 	b->dir = hostile_share(g, ndir, b->dir_refs, &b->dir_fd,
 			       dir_writable);
 	if (!b->dir) {
-		return false;
+		return NULL;
 	}
 	if (ndata) {
 		b->data = hostile_share(g, ndata, b->data_refs, &b->data_fd,
 					true);
 		if (!b->data) {
-			return false;
+			return NULL;
 		}
+		b->ndata_granted = ndata;
 	}
 	for (uint32_t i = 0; i < ndir; i++) {
 		struct xendispl_page_directory *pd = dir_page(b, i);
@@ -278,7 +322,7 @@ rawbuf_make(struct guest *g, struct rawbuf *b, uint32_t ndata, uint32_t ndir,
 		memcpy(pd->gref, &b->data_refs[cur], n * sizeof(uint32_t));
 		cur += n;
 	}
-	return true;
+	return b;
 }
 
 /* PRIME-style DBUF_CREATE (geometry at FB_ATTACH) over a rawbuf. */
@@ -415,13 +459,13 @@ sc_ring_burst(struct guest *g)
 static bool
 sc_dbuf_cookie_0(struct guest *g)
 {
-	struct rawbuf b;
+	struct rawbuf *b;
 	int st;
 
-	if (!rawbuf_make(g, &b, 1, 1, true)) {
+	if (!(b = rawbuf_new(g, 1, 1, true))) {
 		return false;
 	}
-	st = rawbuf_create(g, &b, 0, 0);
+	st = rawbuf_create(g, b, 0, 0);
 	return want("DBUF_CREATE with cookie 0", st, -XEN_EINVAL) &&
 		probe(g, ring0(g));
 }
@@ -444,15 +488,15 @@ sc_fb_cookie_0(struct guest *g)
 static bool
 sc_dbuf_dup_cookie(struct guest *g)
 {
-	struct rawbuf b;
+	struct rawbuf *b;
 	bool ok;
 
-	if (!rawbuf_make(g, &b, 1, 1, true)) {
+	if (!(b = rawbuf_new(g, 1, 1, true))) {
 		return false;
 	}
-	ok = want("first DBUF_CREATE", rawbuf_create(g, &b, COOKIE(1), 0), 0);
+	ok = want("first DBUF_CREATE", rawbuf_create(g, b, COOKIE(1), 0), 0);
 	ok = want("second DBUF_CREATE with the same cookie",
-		  rawbuf_create(g, &b, COOKIE(1), 0), -XEN_EEXIST) && ok;
+		  rawbuf_create(g, b, COOKIE(1), 0), -XEN_EEXIST) && ok;
 	return ok && probe(g, ring0(g));
 }
 
@@ -513,13 +557,13 @@ sc_destroy_unknown_cookie(struct guest *g)
 static bool
 sc_dbuf_flags_reserved(struct guest *g)
 {
-	struct rawbuf b;
+	struct rawbuf *b;
 
-	if (!rawbuf_make(g, &b, 1, 1, true)) {
+	if (!(b = rawbuf_new(g, 1, 1, true))) {
 		return false;
 	}
 	return want("DBUF_CREATE with undefined flag bits 0x80",
-		    rawbuf_create(g, &b, COOKIE(1), 0x80), -XEN_EINVAL) &&
+		    rawbuf_create(g, b, COOKIE(1), 0x80), -XEN_EINVAL) &&
 		probe(g, ring0(g));
 }
 
@@ -529,15 +573,15 @@ static bool
 geom(struct guest *g, const char *what, uint32_t w, uint32_t h, uint32_t bpp,
      uint32_t pages, int expected)
 {
-	struct rawbuf b;
+	struct rawbuf *b;
 	struct dbuf_args a;
 
-	if (!rawbuf_make(g, &b, pages, 1, true)) {
+	if (!(b = rawbuf_new(g, pages, 1, true))) {
 		return false;
 	}
 	a = (struct dbuf_args){ .cookie = COOKIE(1), .w = w, .h = h,
 				.bpp = bpp, .sz = pages * PAGE,
-				.gref = b.dir_refs[0] };
+				.gref = b->dir_refs[0] };
 	return want(what, dbuf_raw(g, &a), expected) && probe(g, ring0(g));
 }
 
@@ -587,12 +631,12 @@ sc_geom_bad_bpp(struct guest *g)
 static bool
 sc_fb_geom_overflow(struct guest *g)
 {
-	struct rawbuf b;
+	struct rawbuf *b;
 	struct fb_args a;
 
-	if (!rawbuf_make(g, &b, 1, 1, true) ||
+	if (!(b = rawbuf_new(g, 1, 1, true)) ||
 	    !want("setup: PRIME-style DBUF_CREATE of 1 page",
-		  rawbuf_create(g, &b, COOKIE(1), 0), 0)) {
+		  rawbuf_create(g, b, COOKIE(1), 0), 0)) {
 		return false;
 	}
 	a = (struct fb_args){ .dbuf = COOKIE(1), .fb = COOKIE(2),
@@ -639,14 +683,14 @@ sc_fb_bad_fourcc(struct guest *g)
 static bool
 sc_quota_buffer_sz(struct guest *g)
 {
-	struct rawbuf b;
+	struct rawbuf *b;
 	struct dbuf_args a;
 
-	if (!rawbuf_make(g, &b, 1, 1, true)) {
+	if (!(b = rawbuf_new(g, 1, 1, true))) {
 		return false;
 	}
 	a = (struct dbuf_args){ .cookie = COOKIE(1), .sz = 0xfffff000u,
-				.gref = b.dir_refs[0] };
+				.gref = b->dir_refs[0] };
 	return want("DBUF_CREATE of 4 GiB - 4 KiB", dbuf_raw(g, &a),
 		    -XEN_E2BIG) && probe(g, ring0(g));
 }
@@ -655,14 +699,14 @@ sc_quota_buffer_sz(struct guest *g)
 static bool
 until_quota(struct guest *g, uint32_t pages, const char *what)
 {
-	struct rawbuf b;
+	struct rawbuf *b;
 	int st = 0, n;
 
-	if (!rawbuf_make(g, &b, pages, 1, true)) {
+	if (!(b = rawbuf_new(g, pages, 1, true))) {
 		return false;
 	}
 	for (n = 0; n < 1000; n++) {
-		st = rawbuf_create(g, &b, COOKIE(n + 1), 0);
+		st = rawbuf_create(g, b, COOKIE(n + 1), 0);
 		if (st) {
 			break;
 		}
@@ -678,7 +722,7 @@ until_quota(struct guest *g, uint32_t pages, const char *what)
 		return false;
 	}
 	return want("DBUF_CREATE again once under the quota",
-		    rawbuf_create(g, &b, COOKIE(5000), 0), 0) &&
+		    rawbuf_create(g, b, COOKIE(5000), 0), 0) &&
 		probe(g, ring0(g));
 }
 
@@ -728,13 +772,13 @@ static bool
 dir_case(struct guest *g, const char *what, uint32_t ndata, uint32_t ndir,
 	 void (*mutate)(struct guest *g, struct rawbuf *b))
 {
-	struct rawbuf b;
+	struct rawbuf *b;
 
-	if (!rawbuf_make(g, &b, ndata, ndir, true)) {
+	if (!(b = rawbuf_new(g, ndata, ndir, true))) {
 		return false;
 	}
-	mutate(g, &b);
-	return want(what, rawbuf_create(g, &b, COOKIE(1), 0), -XEN_EINVAL) &&
+	mutate(g, b);
+	return want(what, rawbuf_create(g, b, COOKIE(1), 0), -XEN_EINVAL) &&
 		probe(g, ring0(g));
 }
 
@@ -850,10 +894,10 @@ sc_dir_data_revoked(struct guest *g)
 static bool
 sc_dir_gref_dir_0(struct guest *g)
 {
-	struct rawbuf b;
+	struct rawbuf *b;
 	struct dbuf_args a;
 
-	if (!rawbuf_make(g, &b, 1, 1, true)) {
+	if (!(b = rawbuf_new(g, 1, 1, true))) {
 		return false;
 	}
 	a = (struct dbuf_args){ .cookie = COOKIE(1), .sz = PAGE, .gref = 0 };
@@ -873,7 +917,7 @@ static bool
 ba_case(struct guest *g, const char *what, uint32_t ndir_given,
 	bool writable, void (*mutate)(struct guest *g, struct rawbuf *b))
 {
-	struct rawbuf b;
+	struct rawbuf *b;
 
 	if (!hostile_as_dom0(g, set_be_alloc, NULL) ||
 	    !hostile_connect(g, 10000) ||
@@ -881,18 +925,18 @@ ba_case(struct guest *g, const char *what, uint32_t ndir_given,
 		return false;
 	}
 	/* The directory only: the backend provides the data pages. */
-	if (!rawbuf_make(g, &b, 0, ndir_given, writable)) {
+	if (!(b = rawbuf_new(g, 0, ndir_given, writable))) {
 		return false;
 	}
-	b.ndata = TWO_DIR_PAGES;
+	b->ndata = TWO_DIR_PAGES;
 	for (uint32_t i = 0; i < ndir_given; i++) {
-		dir_page(&b, i)->gref_dir_next_page =
-			i + 1 < ndir_given ? b.dir_refs[i + 1] : 0;
+		dir_page(b, i)->gref_dir_next_page =
+			i + 1 < ndir_given ? b->dir_refs[i + 1] : 0;
 	}
 	if (mutate) {
-		mutate(g, &b);
+		mutate(g, b);
 	}
-	return want(what, rawbuf_create(g, &b, COOKIE(1),
+	return want(what, rawbuf_create(g, b, COOKIE(1),
 					XENDISPL_DBUF_FLG_REQ_ALLOC),
 		    -XEN_EINVAL) && probe(g, ring0(g));
 }
@@ -1018,13 +1062,13 @@ static bool
 edid_case(struct guest *g, const char *what, uint32_t sz, bool gref0,
 	  int expected)
 {
-	struct rawbuf b;
+	struct rawbuf *b;
 	struct dbuf_args a;
 
-	if (!rawbuf_make(g, &b, 1, 1, true)) {
+	if (!(b = rawbuf_new(g, 1, 1, true))) {
 		return false;
 	}
-	a = (struct dbuf_args){ .sz = sz, .gref = gref0 ? 0 : b.dir_refs[0] };
+	a = (struct dbuf_args){ .sz = sz, .gref = gref0 ? 0 : b->dir_refs[0] };
 	return want(what, hostile_request(g, ring0(g), XENDISPL_OP_GET_EDID,
 					  fill_edid, &a, NULL), expected) &&
 		probe(g, ring0(g));
@@ -1750,6 +1794,167 @@ sc_ring_ref_cross_connector(struct guest *g)
 	return wait_refused(g, "ring");
 }
 
+/* --- Edges ---------------------------------------------------------------- */
+
+static const uint32_t all_formats[] = {
+	DRM_FORMAT_RGB565, DRM_FORMAT_RGB888, DRM_FORMAT_XRGB8888,
+	DRM_FORMAT_ARGB8888, DRM_FORMAT_XRGB4444, DRM_FORMAT_ARGB4444,
+	DRM_FORMAT_XRGB1555, DRM_FORMAT_ARGB1555, DRM_FORMAT_YUYV,
+};
+
+/*
+ * For each format, a 2-page PRIME-style dbuf whose fb ends on the last byte
+ * of the buffer (data_ofs = buffer_sz - stride * h), shown and flipped: the
+ * copy (or shared) path must read exactly up to the end.
+ */
+static bool
+fit_case(struct guest *g, bool be_alloc)
+{
+	const uint32_t w = 64, h = 16, n = sizeof(all_formats) /
+		sizeof(all_formats[0]);
+	uint64_t fbs[9];
+	bool ok = true;
+
+	for (uint32_t i = 0; i < n; i++) {
+		const struct format_info *f = formats_lookup(all_formats[i]);
+		uint32_t stride = w * f->cpp;
+		struct rawbuf *b = rawbuf_new(g, be_alloc ? 0 : 2, 1, true);
+		struct dbuf_args a;
+		struct fb_args fa;
+		char what[96];
+
+		if (!b) {
+			return false;
+		}
+		a = (struct dbuf_args){
+			.cookie = COOKIE(100 + i), .sz = 2 * PAGE,
+			.gref = b->dir_refs[0], .ofs = 2 * PAGE - stride * h,
+			.flags = be_alloc ? XENDISPL_DBUF_FLG_REQ_ALLOC : 0,
+		};
+		snprintf(what, sizeof(what), "DBUF_CREATE for %s, data_ofs %u",
+			 f->name, a.ofs);
+		if (!want(what, dbuf_raw(g, &a), 0)) {
+			return false;
+		}
+		fbs[i] = COOKIE(200 + i);
+		fa = (struct fb_args){ .dbuf = a.cookie, .fb = fbs[i], .w = w,
+				       .h = h, .fourcc = f->fourcc };
+		snprintf(what, sizeof(what), "FB_ATTACH %ux%u %s ending on the "
+			 "buffer's last byte", w, h, f->name);
+		ok = want(what, fb_raw(g, &fa), 0) && ok;
+	}
+	if (!ok) {
+		return false;
+	}
+	for (uint32_t i = 0; i < n; i++) {
+		struct cfg_args cfg = { .w = w, .h = h, .bpp = 32,
+					.fb = fbs[i] };
+		int st;
+
+		cfg.bpp = formats_lookup(all_formats[i])->bpp;
+		st = cfg_raw(g, ring0(g), &cfg);
+		ok = check(st == 0, "SET_CONFIG of the %s fb: %s",
+			   formats_lookup(all_formats[i])->name,
+			   hostile_status_name(st)) && ok;
+		hostile_sleep(g, 30);
+		for (uint32_t k = 0; k < 3; k++) {
+			st = cookie_raw(g, ring0(g), XENDISPL_OP_PG_FLIP,
+					fbs[(i + k + 1) % n]);
+			ok = check(st == 0, "PG_FLIP: %s",
+				   hostile_status_name(st)) && ok;
+			hostile_sleep(g, 20);
+		}
+	}
+	return ok && probe(g, ring0(g));
+}
+
+static bool
+sc_fb_exact_fit(struct guest *g)
+{
+	return fit_case(g, false);
+}
+
+static bool
+sc_ba_fb_exact_fit(struct guest *g)
+{
+	if (!hostile_as_dom0(g, set_be_alloc, NULL) ||
+	    !hostile_connect(g, 10000) ||
+	    !check(g->be_alloc, "setup: be-alloc=1 seen")) {
+		return false;
+	}
+	return fit_case(g, true);
+}
+
+static bool
+sc_edid_readonly(struct guest *g)
+{
+	struct rawbuf *b = rawbuf_new(g, 0, 1, false);
+	struct dbuf_args a;
+
+	if (!b) {
+		return false;
+	}
+	/* A directory listing itself as the EDID page, granted read-only. */
+	a = (struct dbuf_args){ .sz = PAGE, .gref = b->dir_refs[0] };
+	return want("GET_EDID into a read-only grant",
+		    hostile_request(g, ring0(g), XENDISPL_OP_GET_EDID,
+				    fill_edid, &a, NULL), -XEN_EINVAL) &&
+		probe(g, ring0(g));
+}
+
+/* The event page's indices start just before 2^32 (the guest set them). */
+static void
+mut_evt_wrap(struct guest *g, uint32_t v[4])
+{
+	struct xendispl_event_page *page = g->conns[0].evt.page;
+
+	(void)v;
+	page->in_prod = 0xfffffff0u;
+	page->in_cons = 0xfffffff0u;
+}
+
+static bool
+sc_evt_index_wrap(struct guest *g)
+{
+	struct dbuf *bufs[2];
+	uint64_t before;
+	int flips = 0;
+
+	if (!publish_by_hand(g, mut_evt_wrap) ||
+	    !hostile_set_fe_state(g, "3") ||
+	    !check(hostile_wait_be(g, hostile_is_connected, 5000),
+		   "setup: connected")) {
+		return false;
+	}
+	evtchnl_set_connected(g, true);
+	g->drm_up = true;
+	if (!good_pipe(g, bufs)) {
+		return false;
+	}
+	for (int i = 0; i < 100; i++) {
+		uint64_t end = guest_now_ns() + 500ull * 1000000ull;
+
+		before = g->stats.events;
+		if (cookie_raw(g, ring0(g), XENDISPL_OP_PG_FLIP,
+			       bufs[(i + 1) % 2]->fb_cookie) != 0) {
+			return check(false, "PG_FLIP %d answered 0", i);
+		}
+		flips++;
+		while (g->stats.events == before && guest_now_ns() < end) {
+			guest_poll(g, 5);
+		}
+	}
+	printf("info: %d flips, %llu events, in_prod now %#x\n", flips,
+	       (unsigned long long)g->stats.events,
+	       ((struct xendispl_event_page *)g->conns[0].evt.page)->in_prod);
+	return check(g->stats.events >= 90 && g->stats.mismatched_ids == 0,
+		     "events across the 2^32 index wrap keep ids in sequence "
+		     "(%llu events, %llu mismatched)",
+		     (unsigned long long)g->stats.events,
+		     (unsigned long long)g->stats.mismatched_ids) &&
+		probe(g, ring0(g));
+}
+
 /* --- The table ------------------------------------------------------------ */
 
 #define C PHASE_CONNECTED
@@ -1926,6 +2131,16 @@ static const struct scenario scenarios[] = {
 	{ "ring-ref-cross-connector", X,
 	  "connector 1's req-ring-ref = connector 0's",
 	  "device refused: Closed, error node", sc_ring_ref_cross_connector },
+	{ "fb-exact-fit", C, "each of the 9 formats in an fb ending on the "
+	  "last byte of its dbuf (data_ofs), shown and flipped",
+	  "all 0; nothing read past the buffer", sc_fb_exact_fit },
+	{ "ba-fb-exact-fit", X, "be-alloc: the same in backend pages",
+	  "all 0; nothing read past the buffer", sc_ba_fb_exact_fit },
+	{ "edid-readonly", C, "GET_EDID into a page granted read-only",
+	  EINVAL_, sc_edid_readonly },
+	{ "evt-index-wrap", X, "event page indices set to 0xfffffff0 before "
+	  "connecting; 100 flips", "events keep ids in sequence across the "
+	  "2^32 wrap", sc_evt_index_wrap },
 };
 
 #define NSCENARIOS (sizeof(scenarios) / sizeof(scenarios[0]))
@@ -2061,6 +2276,7 @@ main(int argc, char **argv)
 	printf("vdispl-hostile: %s: %s\n", sc->name,
 	       ok ? "reaction as expected" : "UNEXPECTED REACTION");
 	/* Local teardown only: the driver destroys the domain. */
+	rawbuf_free_all(&g);
 	bus_unplug(&g);
 	bus_detach(&g);
 	return ok ? HOSTILE_EXIT_MATCH : HOSTILE_EXIT_MISMATCH;

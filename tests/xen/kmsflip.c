@@ -26,6 +26,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <setjmp.h>
+#include <signal.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -53,6 +55,21 @@ struct flip_state {
 	unsigned int events;
 	bool pending;
 };
+
+/*
+ * Linux's xen-front cannot map backend-allocated (be-alloc=1) buffers into
+ * the user space of an x86 PV guest: vm_map_pages() of the foreign frames
+ * leaves no PTEs, the first write raises SIGBUS (and the kernel later logs
+ * "Bad rss-counter"). kmsflip survives that, says "drawn=no", and flips
+ * the undrawn buffers (the backend's pages: zeroed, so black).
+ */
+static sigjmp_buf draw_fault;
+
+static void
+on_sigbus(int sig)
+{
+	siglongjmp(draw_fault, 1);
+}
 
 static const uint32_t quadrant_rgb[4] = {
 	0xff0000, /* top-left: red */
@@ -126,7 +143,19 @@ buf_create(int fd, struct buf *b, uint32_t w, uint32_t h)
 		b->map = NULL;
 		return false;
 	}
+	return true;
+}
 
+static bool
+buf_draw(struct buf *b, uint32_t w, uint32_t h)
+{
+	struct sigaction sa = { .sa_handler = on_sigbus }, old;
+
+	sigaction(SIGBUS, &sa, &old);
+	if (sigsetjmp(draw_fault, 1)) {
+		sigaction(SIGBUS, &old, NULL);
+		return false;
+	}
 	for (uint32_t y = 0; y < h; y++) {
 		uint32_t *row = (uint32_t *)((char *)b->map + (size_t)y * b->pitch);
 		for (uint32_t x = 0; x < w; x++) {
@@ -134,6 +163,7 @@ buf_create(int fd, struct buf *b, uint32_t w, uint32_t h)
 			row[x] = 0xff000000u | quadrant_rgb[q];
 		}
 	}
+	sigaction(SIGBUS, &old, NULL);
 	return true;
 }
 
@@ -229,11 +259,18 @@ main(int argc, char *argv[])
 	printf("kmsflip: card=%s driver=%s connector=%u mode=%ux%u crtc=%u\n",
 		path, driver, conn_id, mode.hdisplay, mode.vdisplay, crtc_id);
 
+	bool drawn = true;
 	for (int i = 0; i < NBUF; i++) {
 		if (!buf_create(fd, &bufs[i], mode.hdisplay, mode.vdisplay)) {
 			return 1;
 		}
+		if (drawn && !buf_draw(&bufs[i], mode.hdisplay, mode.vdisplay)) {
+			printf("kmsflip: SIGBUS writing dumb buffer %d: not "
+				"CPU-mappable here, flipping undrawn buffers\n", i);
+			drawn = false;
+		}
 	}
+	printf("kmsflip: drawn=%s\n", drawn ? "yes" : "no");
 	if (drmModeSetCrtc(fd, crtc_id, bufs[0].fb_id, 0, 0, &conn_id, 1,
 			&mode) < 0) {
 		perror("kmsflip: SETCRTC");
