@@ -849,11 +849,12 @@ handle_watch(struct backend *be, const char *path, const char *token)
 		wl_list_for_each_safe(fe, tmp, &be->frontends, link) {
 			if (fe->fe_state != XenbusStateUnknown &&
 			    !domain_exists(be, fe->domid)) {
-				vd_log("%s (dom %u): domain died", fe->name,
-				       fe->domid);
+				vd_log_limited(&fe->rl, "%s (dom %u): domain "
+					       "died", fe->name, fe->domid);
 				frontend_gone(fe);
 			}
 		}
+		dbuf_graveyard_reap(be, domain_exists);
 		return;
 	}
 	if (strncmp(token, "fe/", 3) == 0) {
