@@ -1226,7 +1226,7 @@ sc_no_read_events(struct guest *g)
 			bad++;
 		}
 		flips++;
-		hostile_sleep(g, 8);
+		hostile_sleep(g, 16);	/* about 60 flips a second */
 	}
 	ok = check(bad == 0, "%d PG_FLIPs answered 0 while not reading "
 		   "(%d not)", flips, bad);
