@@ -275,4 +275,9 @@ dbuf_release_all(struct frontend *fe);
 void
 dbuf_graveyard_flush(struct backend *be, bool all);
 
+/* A dead domain maps nothing any more: free its pages now. */
+void
+dbuf_graveyard_reap(struct backend *be,
+		    bool (*alive)(struct backend *be, hv_domid_t domid));
+
 #endif
