@@ -303,13 +303,16 @@ class Bench:
         """The protocol of the class comment. Returns (A, B, logs,
         summaries), logs cut to the window."""
         from harness import wait_for
-        try:
-            for c in clients:
-                wait_for(lambda: c['ready']() if c['alive']() else
-                         (_ for _ in ()).throw(RuntimeError('exited')),
-                         20, what=f'{c["what"]} connected')
-        except (TimeoutError, RuntimeError) as e:
-            self.errors.append(f'{e}: {clients[-1]["output"]()[-1500:]}')
+
+        def ready(c):
+            if not c['alive']():
+                raise RuntimeError(f'{c["what"]} exited')
+            return c['ready']()
+        for c in clients:
+            try:
+                wait_for(lambda: ready(c), 20, what=f'{c["what"]} connected')
+            except (TimeoutError, RuntimeError) as e:
+                self.errors.append(f'{e}: {c["output"]()[-1500:]}')
         time.sleep(self.a.warmup)
         a = self.snapshot(clients)
         time.sleep(self.a.seconds)
