@@ -546,6 +546,9 @@ frontend_connect(struct frontend *fe)
 		}
 	}
 	fe->connected = true;
+	/* An error of an earlier attempt no longer applies. */
+	snprintf(err, sizeof(err), "%s/error", fe->be_path);
+	xs_rm(fe->be->xs, XBT_NULL, err);
 	set_state(fe, XenbusStateConnected);
 	vd_log_limited(&fe->rl, "%s (dom %u dev %u): connected, %u "
 		       "connector(s), %s", fe->name, fe->domid, fe->devid,
