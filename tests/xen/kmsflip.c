@@ -16,8 +16,12 @@
  *   kmsflip: flipping for S s
  *   kmsflip: flips=N events=N fps=X max_event_ms=M
  *
- * Usage: kmsflip [SECONDS [DRIVER]]  (DRIVER defaults to xendrm-du; another
- * name lets the same program be tried on, e.g., QEMU's bochs-drm.)
+ * Usage: kmsflip [SECONDS [DRIVER [HOLD]]]  (DRIVER defaults to xendrm-du;
+ * another name lets the same program be tried on, e.g., QEMU's bochs-drm.)
+ * After flipping it keeps its last frame on screen for up to HOLD seconds
+ * (default 0), or until a line arrives on stdin: the suite's dom0 writes
+ * one to the guest console once its screenshot is taken, so a slow host
+ * cannot make the screenshot miss the guest's frame.
  *
  * Exit status 0 when every flip got its event, 1 otherwise. A flip whose
  * event does not come within 5 s counts as lost (xen-front itself gives up
@@ -233,6 +237,7 @@ main(int argc, char *argv[])
 {
 	double seconds = argc > 1 ? atof(argv[1]) : 10.0;
 	const char *driver = argc > 2 ? argv[2] : "xendrm-du";
+	double hold = argc > 3 ? atof(argv[3]) : 0.0;
 	struct buf bufs[NBUF] = { 0 };
 	struct flip_state st = { 0 };
 	drmEventContext evctx = {
@@ -318,6 +323,13 @@ main(int argc, char *argv[])
 	printf("kmsflip: flips=%u events=%u fps=%.1f max_event_ms=%.0f\n",
 		flips, st.events, elapsed > 0 ? st.events / elapsed : 0.0,
 		max_wait * 1000.0);
+
+	if (hold > 0) {
+		struct pollfd pfd = { .fd = STDIN_FILENO, .events = POLLIN };
+		printf("kmsflip: holding the last frame (up to %.0f s)\n", hold);
+		int r = poll(&pfd, 1, (int)(hold * 1000));
+		printf("kmsflip: hold ended (%s)\n", r > 0 ? "told to stop" : "timeout");
+	}
 
 	/* Leave the mode set and the buffers to the kernel's cleanup at
 	 * close: RMFB disables the CRTC (SET_CONFIG all zeros), then
