@@ -85,6 +85,9 @@ struct backend {
 	struct wl_event_source *evtchn_source;
 	struct wl_list frontends;	/* frontend.link */
 	bool shutting_down;
+	/* be-alloc pages waiting for the guest to unmap them (dbuf.c). */
+	struct wl_list graveyard;
+	struct wl_event_source *grave_timer;
 };
 
 /*
@@ -261,5 +264,20 @@ dbuf_fb_lookup(struct frontend *fe, uint64_t cookie);
 /* Free every fb and dbuf of @fe (teardown; windows already gone). */
 void
 dbuf_release_all(struct frontend *fe);
+
+/*
+ * How long backend-allocated pages outlive their dbuf: the frontend unmaps
+ * them only after our DBUF_DESTROY answer (or after its disconnect), and
+ * the grants are ended once it has. backend_destroy() frees the rest.
+ */
+#define DBUF_SHARE_FREE_DELAY_MS 2000
+
+void
+dbuf_graveyard_flush(struct backend *be, bool all);
+
+/* A dead domain maps nothing any more: free its pages now. */
+void
+dbuf_graveyard_reap(struct backend *be,
+		    bool (*alive)(struct backend *be, hv_domid_t domid));
 
 #endif

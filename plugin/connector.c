@@ -39,6 +39,7 @@
 
 #include "backend.h"
 #include "formats.h"
+#include "stats.h"
 #include "window.h"
 
 #define FLIPS_MAX 64u
@@ -209,6 +210,7 @@ static void
 frame_done(void *data, uint64_t seq)
 {
 	struct connector *c = data;
+	struct stats_span span = stats_begin();
 	uint32_t n = 0;
 
 	while (n < c->nflips && c->flips[n].seq <= seq) {
@@ -220,6 +222,7 @@ frame_done(void *data, uint64_t seq)
 			(c->nflips - n) * sizeof(c->flips[0]));
 		c->nflips -= n;
 	}
+	stats_end(span, STATS_EVENT);
 }
 
 static const struct window_listener window_listener = {
@@ -319,7 +322,10 @@ copy_idle(void *data, struct vd_buffer *buf)
 	}
 	c->waiting_fb = NULL;
 	if (fb) {
+		struct stats_span span = stats_begin();
+
 		present(c, fb);
+		stats_end(span, STATS_PRESENT);
 	}
 }
 
@@ -329,6 +335,7 @@ copy_pixels(struct copybuf *cb, const struct fb *fb)
 	const uint8_t *src = (const uint8_t *)fb->dbuf->map + fb->offset;
 	uint8_t *dst = cb->addr;
 	size_t row = (size_t)fb->width * 4;
+	uint64_t t0 = stats_now();
 
 	/* Bounds were checked at FB_ATTACH: offset + stride*(h-1) + row fits. */
 	for (uint32_t y = 0; y < fb->height; y++) {
@@ -342,6 +349,7 @@ copy_pixels(struct copybuf *cb, const struct fb *fb)
 		src += fb->stride;
 		dst += cb->stride;
 	}
+	stats_copied(row * fb->height, t0);
 }
 
 static void
@@ -516,6 +524,7 @@ connector_kick(struct connector *c)
 {
 	uint32_t max = c->fe->be->cfg->max_requests;
 	struct xendispl_req raw;
+	struct stats_span span;
 	uint32_t n;
 	int r;
 
@@ -532,7 +541,10 @@ connector_kick(struct connector *c)
 				       "overflow");
 			return;
 		}
+		span = stats_begin();
 		handle(c, &raw);
+		stats_end(span, raw.operation == XENDISPL_OP_PG_FLIP ?
+			  STATS_FLIP : STATS_REQUEST);
 		if (c->fe->fatal_idle) {
 			return;
 		}

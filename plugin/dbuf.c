@@ -31,8 +31,11 @@
  * - Quotas per frontend: pages, dbufs, fbs (weston.ini [vdispl] max-*).
  *   Over quota: -XEN_ENOMEM.
  * - DBUF_DESTROY is answered only once the compositor released every
- *   buffer over the dbuf's pages (window_clear first if one is on screen),
- *   and after the grants are unmapped: the frontend waits 3 s.
+ *   buffer over the dbuf's pages (window_clear first if one is on screen;
+ *   at most 1 s, the frontend waits 3 s), after the guest's grants are
+ *   unmapped. Backend-allocated pages are the other way round: the guest
+ *   unmaps them after our answer, so their grants are ended
+ *   DBUF_SHARE_FREE_DELAY_MS later (the graveyard).
  * - GET_EDID (never sent by mainline Linux): a 128-byte EDID 1.4 block at
  *   the connector's resolution, named after the trusted domain name.
  */
@@ -128,6 +131,81 @@ read_dir_page(void *ctx, grant_ref_t gref, void *page)
 
 /* --- Freeing -------------------------------------------------------------- */
 
+struct grave {
+	struct wl_list link;		/* backend.graveyard */
+	struct hv_shared *shared;
+	hv_domid_t domid;
+	uint64_t due_ms;
+};
+
+void
+dbuf_graveyard_reap(struct backend *be,
+		    bool (*alive)(struct backend *be, hv_domid_t domid))
+{
+	struct grave *g, *tmp;
+
+	wl_list_for_each_safe(g, tmp, &be->graveyard, link) {
+		if (!alive(be, g->domid)) {
+			vd_trace("share_free: %u pages of dead domain %u",
+				 g->shared->count, g->domid);
+			be->hv->ops->share_free(be->hv, g->shared);
+			wl_list_remove(&g->link);
+			free(g);
+		}
+	}
+}
+
+void
+dbuf_graveyard_flush(struct backend *be, bool all)
+{
+	uint64_t now = vd_now_ms();
+	struct grave *g, *tmp;
+	int64_t next = -1;
+
+	wl_list_for_each_safe(g, tmp, &be->graveyard, link) {
+		if (all || g->due_ms <= now) {
+			vd_trace("share_free: %u pages", g->shared->count);
+			be->hv->ops->share_free(be->hv, g->shared);
+			wl_list_remove(&g->link);
+			free(g);
+		} else if (next < 0 || (int64_t)(g->due_ms - now) < next) {
+			next = (int64_t)(g->due_ms - now);
+		}
+	}
+	if (be->grave_timer && next >= 0) {
+		wl_event_source_timer_update(be->grave_timer, (int)next + 1);
+	}
+}
+
+static int
+grave_timer_cb(void *data)
+{
+	dbuf_graveyard_flush(data, false);
+	return 0;
+}
+
+/* The guest unmaps our pages after it hears back: end the grants later. */
+static void
+bury_shared(struct backend *be, hv_domid_t domid, struct hv_shared *shared)
+{
+	struct grave *g = calloc(1, sizeof(*g));
+
+	if (!be->grave_timer) {
+		be->grave_timer = wl_event_loop_add_timer(be->loop,
+							  grave_timer_cb, be);
+	}
+	if (!g || !be->grave_timer) {
+		free(g);
+		be->hv->ops->share_free(be->hv, shared);
+		return;
+	}
+	g->shared = shared;
+	g->domid = domid;
+	g->due_ms = vd_now_ms() + DBUF_SHARE_FREE_DELAY_MS;
+	wl_list_insert(be->graveyard.prev, &g->link);
+	dbuf_graveyard_flush(be, false);
+}
+
 static void
 dbuf_free(struct dbuf *d)
 {
@@ -145,7 +223,7 @@ dbuf_free(struct dbuf *d)
 		free(z);
 	}
 	if (d->shared) {
-		hv->ops->share_free(hv, d->shared);
+		bury_shared(fe->be, fe->domid, d->shared);
 	} else if (d->map) {
 		hv->ops->unmap_grants(hv, d->map, d->npages);
 	}

@@ -189,12 +189,16 @@ xen_share_free(struct hv *hv, struct hv_shared *sh)
 		return;
 	}
 	p = sh->priv;
+	vd_trace("gntalloc: munmap %u pages", sh->count);
 	munmap(sh->addr, (size_t)sh->count * HV_PAGE_SIZE);
 	/* Grants the domU still maps are ended when it unmaps them. */
 	del.index = p->index;
 	del.count = sh->count;
+	vd_trace("gntalloc: dealloc index %llu", (unsigned long long)p->index);
 	ioctl(sh->fd, IOCTL_GNTALLOC_DEALLOC_GREF, &del);
+	vd_trace("gntalloc: close fd %d", sh->fd);
 	close(sh->fd);
+	vd_trace("gntalloc: freed");
 	free(sh->refs);
 	free(p);
 	free(sh);

@@ -24,6 +24,7 @@
 #include <weston/weston.h>
 
 #include "backend.h"
+#include "stats.h"
 #include "window.h"
 #include "xensim.h"
 
@@ -78,7 +79,8 @@ hook_trace_enabled(void *data)
 
 static const char *const vdispl_keys[] = {
 	"hypervisor", "xensim-dir", "max-pages", "max-dbufs", "max-fbs",
-	"max-requests-per-wakeup", "event-queue", "dmabuf", NULL,
+	"max-requests-per-wakeup", "event-queue", "dmabuf", "stats-file",
+	NULL,
 };
 
 static const char *const domain_keys[] = {
@@ -339,6 +341,25 @@ read_config(struct vdispl_config *cfg, struct weston_config *config)
 	}
 }
 
+/* [vdispl] stats-file=PATH: CPU time per flip for `make bench` (stats.h). */
+static void
+start_stats(struct vdispl_module *m, struct weston_config *config)
+{
+	struct weston_config_section *s;
+	char *path = NULL;
+
+	if (!config) {
+		return;
+	}
+	s = weston_config_get_section(config, "vdispl", NULL, NULL);
+	weston_config_section_get_string(s, "stats-file", &path, NULL);
+	if (path && !stats_start(wl_display_get_event_loop(m->ec->wl_display),
+				 path)) {
+		weston_log("vdispl: cannot write stats to %s\n", path);
+	}
+	free(path);
+}
+
 /* --- Lifetime ------------------------------------------------------------- */
 
 static void
@@ -346,6 +367,7 @@ module_destroy(struct vdispl_module *m)
 {
 	/* Guests first (Closing, Closed), then the client side of Wayland. */
 	backend_destroy(m->backend);
+	stats_stop();
 	vd_display_destroy(m->display);
 	hv_destroy(m->hv);
 	vdispl_config_finish(&m->cfg);
@@ -428,6 +450,7 @@ wet_module_init(struct weston_compositor *ec, int *argc, char *argv[])
 	if (!m->backend) {
 		goto err;
 	}
+	start_stats(m, wet_get_config(ec));
 	return 0;
 
 err:

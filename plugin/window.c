@@ -257,7 +257,7 @@ static void buffer_check_idle(struct vd_buffer *buf);
 static void late_feedback_clear(struct window *w);
 static bool buffer_realise(struct vd_buffer *buf);
 
-/* --- small helpers --------------------------------------------------------- */
+/* --- small helpers ------------------------------------------------------- */
 
 /*
  * Trace to the "vdispl-window" debug scope (weston --logger-scopes=
@@ -355,7 +355,7 @@ display_fatal(struct vd_display *d, const char *what)
 	}
 }
 
-/* --- the client fd --------------------------------------------------------- */
+/* --- the client fd ------------------------------------------------------- */
 
 void
 vd_display_flush(struct vd_display *d)
@@ -477,7 +477,7 @@ buffer_check_idle(struct vd_buffer *buf)
 	display_schedule_idle(buf->d);
 }
 
-/* --- globals --------------------------------------------------------------- */
+/* --- globals ------------------------------------------------------------- */
 
 static void
 wm_base_ping(void *data, struct xdg_wm_base *wm_base, uint32_t serial)
@@ -785,7 +785,7 @@ static const struct wl_callback_listener sync_listener = {
 	.done = sync_done,
 };
 
-/* --- display --------------------------------------------------------------- */
+/* --- display ------------------------------------------------------------- */
 
 struct vd_display *
 vd_display_create(struct weston_compositor *ec)
@@ -996,7 +996,7 @@ vd_display_destroy(struct vd_display *d)
 	free(d);
 }
 
-/* --- buffers --------------------------------------------------------------- */
+/* --- buffers ------------------------------------------------------------- */
 
 static void
 buffer_release(void *data, struct wl_buffer *wl)
@@ -1333,7 +1333,7 @@ vd_buffer_destroy(struct vd_buffer *buf)
 	free(buf);
 }
 
-/* --- frame drawing --------------------------------------------------------- */
+/* --- frame drawing ------------------------------------------------------- */
 
 static void
 frame_buffer_free(struct frame_buffer *fb)
@@ -1424,7 +1424,7 @@ frame_draw(struct window *w, int32_t width, int32_t height)
 	return fb;
 }
 
-/* --- windows: layout ------------------------------------------------------- */
+/* --- windows: layout ----------------------------------------------------- */
 
 static void
 picture_size(const struct window *w, int32_t *pw, int32_t *ph)
@@ -1575,7 +1575,7 @@ window_apply_configure(struct window *w)
 	window_relayout(w, true, false);
 }
 
-/* --- windows: xdg ---------------------------------------------------------- */
+/* --- windows: xdg -------------------------------------------------------- */
 
 static void
 xdg_surface_configure(void *data, struct xdg_surface *xs, uint32_t serial)
@@ -1728,7 +1728,7 @@ window_unrealise(struct window *w)
 	w->shown = NULL;
 }
 
-/* --- windows: presentation ------------------------------------------------- */
+/* --- windows: presentation ----------------------------------------------- */
 
 static void
 late_feedback_clear(struct window *w)
@@ -2083,7 +2083,7 @@ handle_timer(int fd, uint32_t mask, void *data)
 	return 0;
 }
 
-/* --- windows: API ---------------------------------------------------------- */
+/* --- windows: API -------------------------------------------------------- */
 
 static char *
 strdup_or_empty(const char *s)
@@ -2266,7 +2266,7 @@ window_hide(struct window *w)
 	vd_display_flush(w->d);
 }
 
-/* --- globals arrived ------------------------------------------------------- */
+/* --- globals arrived ----------------------------------------------------- */
 
 static void
 display_realise_pending(struct vd_display *d)

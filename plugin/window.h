@@ -15,6 +15,19 @@
  *
  * This layer knows nothing of rings, grants or displif; the core hands it
  * fds and sequence numbers and gets callbacks back.
+ *
+ * Callbacks (frame_done, buffer idle, dma-buf ready) only ever run from
+ * the event loop (client fd, timers, idle), never from inside a call into
+ * this API, so the core may call any function from them (including
+ * window_destroy() and vd_buffer_destroy() of the buffer concerned).
+ *
+ * What the user sees: a frame we draw (title bar with the trusted title in
+ * a built-in font on the window colour, thin border), the picture 1:1 in
+ * it. When the shell imposes a size (fullscreen, maximised; kiosk-shell
+ * always does), the window takes it, the frame stays, and the picture is
+ * centred, scaled down with its aspect kept if it does not fit, never up.
+ * Pacing is traced to the "vdispl-window" log scope
+ * (weston --logger-scopes=log,vdispl-window or weston-debug).
  */
 #ifndef VDISPL_WINDOW_H
 #define VDISPL_WINDOW_H
@@ -38,7 +51,10 @@ struct window;
 struct vd_display *
 vd_display_create(struct weston_compositor *ec);
 
-/* Client side only: sources, proxies, wl_display_disconnect. */
+/*
+ * Client side only: sources, proxies, wl_display_disconnect. Destroy the
+ * windows and buffers first; any left are freed here (and logged).
+ */
 void
 vd_display_destroy(struct vd_display *d);
 

@@ -515,6 +515,22 @@ frontend_connect(struct frontend *fe)
 			fail(fe, err);
 			return;
 		}
+		/*
+		 * Every ring is a page of its own: a page shared by two rings
+		 * (or a ring and an event page) lets one overwrite the other.
+		 */
+		for (uint32_t j = 0; j <= i; j++) {
+			if (refs[i].req_ref == refs[i].evt_ref ||
+			    (j < i && (refs[j].req_ref == refs[i].req_ref ||
+				       refs[j].req_ref == refs[i].evt_ref ||
+				       refs[j].evt_ref == refs[i].req_ref ||
+				       refs[j].evt_ref == refs[i].evt_ref))) {
+				snprintf(err, sizeof(err), "connector %u: ring "
+					 "page shared with another ring", i);
+				fail(fe, err);
+				return;
+			}
+		}
 	}
 	fe->limits.max_buffer_sz = fe->be->cfg->max_pages >= UINT32_MAX /
 		HV_PAGE_SIZE ? UINT32_MAX : fe->be->cfg->max_pages *
@@ -833,11 +849,12 @@ handle_watch(struct backend *be, const char *path, const char *token)
 		wl_list_for_each_safe(fe, tmp, &be->frontends, link) {
 			if (fe->fe_state != XenbusStateUnknown &&
 			    !domain_exists(be, fe->domid)) {
-				vd_log("%s (dom %u): domain died", fe->name,
-				       fe->domid);
+				vd_log_limited(&fe->rl, "%s (dom %u): domain "
+					       "died", fe->name, fe->domid);
 				frontend_gone(fe);
 			}
 		}
+		dbuf_graveyard_reap(be, domain_exists);
 		return;
 	}
 	if (strncmp(token, "fe/", 3) == 0) {
@@ -980,6 +997,7 @@ backend_create(struct wl_event_loop *loop, struct hv *hv,
 	be->display = display;
 	be->cfg = cfg;
 	wl_list_init(&be->frontends);
+	wl_list_init(&be->graveyard);
 
 	be->xs = xs_open(0);
 	if (!be->xs) {
@@ -1041,6 +1059,10 @@ backend_destroy(struct backend *be)
 			set_state(fe, XenbusStateClosed);
 		}
 		frontend_destroy(fe);
+	}
+	dbuf_graveyard_flush(be, true);
+	if (be->grave_timer) {
+		wl_event_source_remove(be->grave_timer);
 	}
 	if (be->evtchn_source) {
 		wl_event_source_remove(be->evtchn_source);

@@ -958,7 +958,8 @@ main(int argc, char **argv)
 	CHECK(st == 0, "xensim destroy guest2: exit %d", st);
 	guest_drop_rings(&g2);
 	guest_close(&g2);
-	spin(100);
+	/* be-alloc pages are freed DBUF_SHARE_FREE_DELAY_MS later. */
+	spin(DBUF_SHARE_FREE_DELAY_MS + 200);
 
 	fds1 = count_fds();
 	maps1 = count_maps();

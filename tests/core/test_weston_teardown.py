@@ -72,6 +72,9 @@ def main():
         xs.destroy('warm')
         g.proc.p.wait(10)
         g.stop()
+        # Backend-allocated pages are freed 2 s after the guest let go
+        # (DBUF_SHARE_FREE_DELAY_MS): it unmaps them only after that.
+        time.sleep(2.5)
         base = settle(pid)
         print(f'baseline after warm-up: {base[0]} fds, {base[1]} maps')
 

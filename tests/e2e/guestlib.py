@@ -83,8 +83,35 @@ class Xensim:
         return self.cli('create', name, '--vdispl', vdispl,
                         *([] if wait else ['--no-wait']))
 
+    def domid(self, name):
+        for line in self.cli('list').stdout.splitlines()[1:]:
+            parts = line.split()
+            if len(parts) >= 2 and parts[0] == name:
+                return int(parts[1])
+        return None
+
+    def backend_state(self, name, devid=0):
+        """The vdispl backend's xenbus state for domain @name (None when
+        absent), read with Debian's xenstore-read as dom0."""
+        domid = self.domid(name)
+        if domid is None:
+            return None
+        env = dict(self.env(),
+                   XENSTORED_PATH=os.path.join(self.dir, 'xenstored'))
+        r = subprocess.run(['xenstore-read', f'/local/domain/0/backend/'
+                            f'vdispl/{domid}/{devid}/state'], env=env,
+                           stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                           text=True, timeout=10)
+        return int(r.stdout) if r.returncode == 0 else None
+
     def destroy(self, name):
-        return self.cli('destroy', name)
+        """`xensim destroy`: None when the backend let go of the device
+        in time (reached Closed), else the CLI's complaint. The domain is
+        gone either way."""
+        r = self.cli('destroy', name, check=False)
+        if r.returncode != 0:
+            return f'xensim destroy {name} ({r.returncode}): {r.stdout}'
+        return None
 
     def stop(self):
         if self.proc:

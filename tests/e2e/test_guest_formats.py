@@ -12,7 +12,7 @@ status 0, mismatched_ids=0 and timeouts=0.
 
 import sys
 
-from harness import fail
+from harness import fail, wait_for
 from guestlib import (FORMATS, Guest, Xensim, bars_visible, check_summary,
                       require_built, vdispl_weston)
 
@@ -43,7 +43,17 @@ def main():
                 errors.append(err)
             else:
                 print(f'{fmt}: {summ}')
-            xs.destroy(dom)
+            # The guest's remove path ends with the backend back in
+            # InitWait; destroy only then, as a toolstack after a guest
+            # shut down (test_guest_reconnect covers destroy mid-run).
+            try:
+                wait_for(lambda: xs.backend_state(dom) == 2, 10,
+                         what=f'{dom} backend back in InitWait')
+            except TimeoutError as e:
+                errors.append(f'{fmt}: {e}')
+            err = xs.destroy(dom)
+            if err:
+                errors.append(f'{fmt}: {err}')
     if errors:
         fail('\n'.join(errors))
     print('all 9 formats render correctly')

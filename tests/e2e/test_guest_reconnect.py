@@ -54,7 +54,9 @@ def main():
             g = Guest(xs, 'rc', '--pattern', 'bars', '--fps', '30').start()
             g.wait_connected()
             bars(w, 'bars of a fresh guest')
-            xs.destroy('rc')
+            err = xs.destroy('rc')
+            if err:
+                errors.append(f'destroy while the guest runs: {err}')
             try:
                 g.proc.p.wait(10)
             except Exception:

@@ -21,10 +21,15 @@ What a user would see, checked:
      superseded frames): every frame reported once, in order;
   6. window_hide(): the window leaves the screen, frames in flight
      complete, and the next present maps it again;
-  7. weston exits 0 on SIGTERM with the windows up.
+  7. the compositor dropping our client (as on a protocol error): the
+     windows go, frames keep completing at the refresh rate;
+  8. a picture larger than the output, fullscreen on a named output:
+     scaled down with its aspect kept, letterboxed on the frame colour;
+  9. weston exits 0 on SIGTERM with the windows up (every run).
 """
 import argparse
 import os
+import shutil
 import sys
 import time
 
@@ -43,10 +48,17 @@ TOL = 3
 # timer jitter): at most one commit per refresh. Below it: when the window
 # is hidden or covered our fallback timer sets the pace (MIN_HZ); when it
 # is visible Weston does, and a loaded 2-core CI machine with llvmpipe
-# misses refreshes (VISIBLE_MIN_HZ; the failure this guards against is a
-# guest at 0.3 fps, or frozen).
-MIN_HZ, MAX_HZ = 45, 66
-VISIBLE_MIN_HZ = 30
+# misses refreshes (VISIBLE_MIN_HZ). The failures these guard against
+# are a frozen guest, a guest at 0.3 fps (xen-front's 3 s timeout) and a
+# guest flipping faster than the display; a quiet machine measures
+# ~59 Hz everywhere, one with a load average of 10 on 2 cores ~28 Hz
+# visible and ~43 Hz timer-paced, and llvmpipe scaling a fullscreen
+# picture under that load ~17 Hz. The floors sit well above 0.3 fps and
+# well below what a loaded machine measures: these are liveness checks;
+# speed is measured by `make bench`, never asserted.
+MIN_HZ, MAX_HZ = 30, 66
+VISIBLE_MIN_HZ = 12
+SCALED_MIN_HZ = 8
 
 failures = []
 
@@ -103,6 +115,48 @@ def weston(args, out, **wintest):
                     modules=[h.build_path('tests/e2e/vdispl-wintest.so')])
 
 
+def font_table():
+    """The glyph rows of plugin/font.c (95 glyphs from 0x20), parsed from
+    the source so the test draws what the plugin draws."""
+    src = os.path.join(os.environ.get('VDISPL_SOURCE_DIR', os.path.join(
+        os.path.dirname(os.path.abspath(__file__)), '..', '..')),
+        'plugin', 'font.c')
+    rows = []
+    with open(src) as f:
+        for line in f:
+            line = line.strip()
+            if line.startswith('{ 0x'):
+                rows.append([int(v, 16) for v in
+                             line[1:line.index('}')].split(',')])
+    if len(rows) != 95:
+        raise RuntimeError(f'{src}: {len(rows)} glyphs, expected 95')
+    return rows
+
+
+def title_matches(img, fx, fy, title, fg=WHITE):
+    """Is @title drawn exactly (5x7 font, scale 2) at the title position
+    of the frame whose top-left is (fx, fy)? Returns (ok, mismatches)."""
+    glyphs = font_table()
+    scale, x0, y0 = 2, fx + BORDER + 4, fy + (TITLE_H - 7 * 2) // 2
+    bad = 0
+    for i, ch in enumerate(title):
+        g = glyphs[ord(ch) - 0x20]
+        for row in range(7):
+            for col in range(6):  # 5 columns + 1 spacing
+                on = col < 5 and bool(g[row] & (0x10 >> col))
+                for dy in range(scale):
+                    for dx in range(scale):
+                        x = x0 + (i * 6 + col) * scale + dx
+                        y = y0 + row * scale + dy
+                        if colour_is(img, x, y, fg) != on:
+                            bad += 1
+    return bad == 0, bad
+
+
+def colour_is(img, x, y, c):
+    return h.colour_near(img.pixel(x, y), c, 40)
+
+
 def check_window_pixels(img, shell):
     frame = img.find(FRAME0, TOL)
     if not check(frame is not None, 'frame colour on screen'):
@@ -135,9 +189,9 @@ def check_window_pixels(img, shell):
     # Title text: white glyph pixels on the frame colour in the title bar.
     text = img.count(WHITE, 40, (fx, fy, min(fw, 260), TITLE_H))
     check(text > 100, f'title text drawn in the title bar ({text} px)')
-    # The text is the title: its first glyph 'w' starts at x = BORDER + 4.
-    check(img.count(WHITE, 40, (fx, fy, BORDER + 4, TITLE_H)) == 0,
-          'title bar left margin is plain frame colour')
+    ok, bad = title_matches(img, fx, fy, 'wintest: window 0')
+    check(ok, f"title bar reads 'wintest: window 0' pixel for pixel "
+          f"({bad} pixels differ)")
 
 
 def test_main(args, tmp):
@@ -280,6 +334,35 @@ def test_hide(args, tmp):
     check(w.returncode == 0, f'weston exit status {w.returncode} (hide)')
 
 
+def test_client_killed(args, tmp):
+    """The compositor drops our client (what a protocol error does): the
+    windows vanish, but guests must not freeze, and weston must still
+    exit cleanly (vd_display_destroy on a dead connection)."""
+    out = os.path.join(tmp, 'counters-e')
+    with weston(args, out, windows='2') as w:
+        wait_running(out)
+        control(out, 'kill-client')
+        h.wait_for(lambda: 'window client: connection lost' in w.log() or
+                   'window client: protocol error' in w.log(), 5,
+                   what='connection loss noticed')
+        img = w.wait_screenshot(lambda i: i.find(FRAME0, TOL) is None and
+                                i.find(FRAME1, TOL) is None, 5,
+                                what='windows gone')
+        check(not picture_on_screen(img), 'client gone: windows gone')
+        a = counters(out)
+        time.sleep(2.0)
+        c = counters(out)
+        dt = (c['t_ns'] - a['t_ns']) / 1e9
+        for i in (0, 1):
+            r = (c[f'win{i}_done'] - a[f'win{i}_done']) / dt
+            check(MIN_HZ <= r <= MAX_HZ and
+                  c[f'win{i}_order_errors'] == 0,
+                  f'client gone: window {i} frames still done at '
+                  f'{r:.1f} Hz, in order')
+    check(w.returncode == 0, f'weston exit status {w.returncode} '
+          '(client killed)')
+
+
 def test_fullscreen_scaled(args, tmp):
     """A picture larger than the output, fullscreen on the named output:
     the window takes the output, the frame stays, and the picture is
@@ -317,7 +400,8 @@ def test_fullscreen_scaled(args, tmp):
         r, c = rate(out, 'win0_done')
         # Scaling 1024x768 on the CPU (pixman, llvmpipe) may cost Weston
         # refreshes: frames must flow, at no more than the refresh rate.
-        check(20 <= r <= MAX_HZ, f'fullscreen scaled rate: {r:.1f} Hz')
+        check(SCALED_MIN_HZ <= r <= MAX_HZ,
+              f'fullscreen scaled rate: {r:.1f} Hz')
     check(w.returncode == 0, f'weston exit status {w.returncode} '
           '(fullscreen)')
 
@@ -336,15 +420,16 @@ def main():
     os.makedirs(tmp, exist_ok=True)
     print(f'# window e2e: shell={args.shell} renderer={args.renderer}')
     for t in (test_main, test_two_windows_timer, test_hide,
-              test_fullscreen_scaled):
+              test_client_killed, test_fullscreen_scaled):
         print(f'# {t.__name__}', flush=True)
         try:
             t(args, tmp)
         except Exception as e:  # a crash or timeout is a failure
             check(False, f'{t.__name__}: {type(e).__name__}: {e}')
     if failures:
-        print(f'{len(failures)} check(s) failed')
+        print(f'{len(failures)} check(s) failed (counters kept in {tmp})')
         sys.exit(1)
+    shutil.rmtree(tmp, ignore_errors=True)
     print('all checks passed')
 
 

@@ -27,6 +27,10 @@
  *   sleep    weston_compositor_sleep(): outputs off, no repaint, so no
  *            presentation feedback (a blanked screen)
  *   wake     weston_compositor_wake()
+ *   kill-client
+ *            the compositor destroys our in-process client (as it would
+ *            on a protocol error): windows vanish, frames must keep
+ *            completing on the fallback timer
  *
  * The pattern (XRGB8888): quadrants red, green / blue, white (top-left,
  * top-right / bottom-left, bottom-right). Frame colours: 0x3366cc for
@@ -149,6 +153,49 @@ write_stats(struct wintest *t)
 
 static void try_hostile(struct wintest *t);
 
+static enum wl_iterator_result
+find_toplevel(struct wl_resource *res, void *data)
+{
+	bool *found = data;
+
+	if (strcmp(wl_resource_get_class(res), "xdg_toplevel") == 0) {
+		*found = true;
+		return WL_ITERATOR_STOP;
+	}
+	return WL_ITERATOR_CONTINUE;
+}
+
+/*
+ * Our socketpair client: weston's own pid (SO_PEERCRED of a socketpair),
+ * like the shell helper clients weston starts itself, but the only one
+ * of those with xdg_toplevels.
+ */
+static void
+kill_own_client(struct wintest *t)
+{
+	struct wl_list *list = wl_display_get_client_list(t->ec->wl_display);
+	struct wl_client *client, *found = NULL;
+
+	wl_client_for_each(client, list) {
+		bool has_toplevel = false;
+		pid_t pid;
+
+		wl_client_get_credentials(client, &pid, NULL, NULL);
+		if (pid != getpid()) {
+			continue;
+		}
+		wl_client_for_each_resource(client, find_toplevel,
+					    &has_toplevel);
+		if (has_toplevel) {
+			found = client;
+		}
+	}
+	if (found) {
+		weston_log("vdispl-wintest: destroying our own client\n");
+		wl_client_destroy(found);
+	}
+}
+
 static void
 run_control(struct wintest *t)
 {
@@ -172,6 +219,8 @@ run_control(struct wintest *t)
 		} else if (strncmp(line, "wake", 4) == 0) {
 			weston_log("vdispl-wintest: compositor wakes\n");
 			weston_compositor_wake(t->ec);
+		} else if (strncmp(line, "kill-client", 11) == 0) {
+			kill_own_client(t);
 		}
 	}
 	fclose(f);

@@ -31,6 +31,8 @@
 
 static char log_name[80] = "vdispl-guest";
 static bool log_verbose;
+/* $VDISPL_GUEST_LATENCY_LOG: "arrival_ms latency_ms" per event (bench). */
+static FILE *latency_log;
 
 uint64_t
 guest_now_ns(void)
@@ -78,6 +80,9 @@ guest_record_latency(struct guest *g, double ms)
 {
 	struct guest_stats *st = &g->stats;
 
+	if (latency_log) {
+		fprintf(latency_log, "%.3f %.3f\n", guest_now_ns() / 1e6, ms);
+	}
 	if (st->nlat == st->lat_cap) {
 		size_t cap = st->lat_cap ? st->lat_cap * 2 : 1024;
 		double *p = realloc(st->lat_ms, cap * sizeof(*p));
@@ -459,6 +464,9 @@ main(int argc, char **argv)
 		return GUEST_EXIT_SETUP;
 	}
 	g.started_ns = guest_now_ns();
+	if (getenv("VDISPL_GUEST_LATENCY_LOG")) {
+		latency_log = fopen(getenv("VDISPL_GUEST_LATENCY_LOG"), "we");
+	}
 
 	if (!bus_attach(&g)) {
 		bus_detach(&g);
@@ -483,6 +491,9 @@ main(int argc, char **argv)
 	}
 	bus_detach(&g);
 	print_summary(&g);
+	if (latency_log) {
+		fclose(latency_log);
+	}
 	free(g.stats.lat_ms);
 	close(g.sigfd);
 

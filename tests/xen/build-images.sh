@@ -37,7 +37,6 @@ t() { echo "build-images: [+$(( $(date +%s) - t0 ))s] $*"; }
 skip() { echo "build-images: SKIP: $*"; exit 77; }
 die() { echo "build-images: ERROR: $*" >&2; exit 1; }
 
-[ "$(id -u)" = 0 ] || skip "needs root (debootstrap, chroot)"
 for tool in apt-get apt-cache dpkg-deb debootstrap cpio depmod modprobe gzip; do
 	command -v $tool >/dev/null || skip "host tool '$tool' missing (make deps)"
 done
@@ -64,11 +63,13 @@ VERSIONS=$(pkg_versions)
 KEY=$( { echo "$VERSIONS"; sha256sum < "$0"; } | sha256sum | cut -c1-16)
 OUT=$CACHE/$KEY
 if [ -e "$OUT/COMPLETE" ]; then
+	touch "$OUT" 2>/dev/null || true	# recently used: kept by the pruning below
 	echo "build-images: cache hit $OUT"
 	echo "IMAGES=$OUT"
 	exit 0
 fi
 
+[ "$(id -u)" = 0 ] || skip "a cold image cache needs root to build (debootstrap, chroot)"
 mkdir -p "$CACHE"
 exec 9>"$CACHE/.lock"
 flock 9
@@ -178,5 +179,9 @@ copy_mods "$D" drm_xen_front > "$D/modlist"
 touch "$OUT.tmp/COMPLETE"
 mv "$OUT.tmp" "$OUT"
 rm -rf "$W"
+# Other keys (older package sets or recipes) unused for two days go.
+find "$CACHE" -mindepth 1 -maxdepth 1 -type d -regextype posix-extended \
+	-regex '.*/[0-9a-f]{16}' \
+	! -name "$KEY" -mtime +1 -exec rm -rf {} + 2>/dev/null || true
 t "done: $(du -sh "$OUT" | cut -f1) in $OUT"
 echo "IMAGES=$OUT"

@@ -16,8 +16,12 @@
  *   kmsflip: flipping for S s
  *   kmsflip: flips=N events=N fps=X max_event_ms=M
  *
- * Usage: kmsflip [SECONDS [DRIVER]]  (DRIVER defaults to xendrm-du; another
- * name lets the same program be tried on, e.g., QEMU's bochs-drm.)
+ * Usage: kmsflip [SECONDS [DRIVER [HOLD]]]  (DRIVER defaults to xendrm-du;
+ * another name lets the same program be tried on, e.g., QEMU's bochs-drm.)
+ * After flipping it keeps its last frame on screen for up to HOLD seconds
+ * (default 0), or until a line arrives on stdin: the suite's dom0 writes
+ * one to the guest console once its screenshot is taken, so a slow host
+ * cannot make the screenshot miss the guest's frame.
  *
  * Exit status 0 when every flip got its event, 1 otherwise. A flip whose
  * event does not come within 5 s counts as lost (xen-front itself gives up
@@ -26,6 +30,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <setjmp.h>
+#include <signal.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -53,6 +59,21 @@ struct flip_state {
 	unsigned int events;
 	bool pending;
 };
+
+/*
+ * Linux's xen-front cannot map backend-allocated (be-alloc=1) buffers into
+ * the user space of an x86 PV guest: vm_map_pages() of the foreign frames
+ * leaves no PTEs, the first write raises SIGBUS (and the kernel later logs
+ * "Bad rss-counter"). kmsflip survives that, says "drawn=no", and flips
+ * the undrawn buffers (the backend's pages: zeroed, so black).
+ */
+static sigjmp_buf draw_fault;
+
+static void
+on_sigbus(int sig)
+{
+	siglongjmp(draw_fault, 1);
+}
 
 static const uint32_t quadrant_rgb[4] = {
 	0xff0000, /* top-left: red */
@@ -126,7 +147,19 @@ buf_create(int fd, struct buf *b, uint32_t w, uint32_t h)
 		b->map = NULL;
 		return false;
 	}
+	return true;
+}
 
+static bool
+buf_draw(struct buf *b, uint32_t w, uint32_t h)
+{
+	struct sigaction sa = { .sa_handler = on_sigbus }, old;
+
+	sigaction(SIGBUS, &sa, &old);
+	if (sigsetjmp(draw_fault, 1)) {
+		sigaction(SIGBUS, &old, NULL);
+		return false;
+	}
 	for (uint32_t y = 0; y < h; y++) {
 		uint32_t *row = (uint32_t *)((char *)b->map + (size_t)y * b->pitch);
 		for (uint32_t x = 0; x < w; x++) {
@@ -134,6 +167,7 @@ buf_create(int fd, struct buf *b, uint32_t w, uint32_t h)
 			row[x] = 0xff000000u | quadrant_rgb[q];
 		}
 	}
+	sigaction(SIGBUS, &old, NULL);
 	return true;
 }
 
@@ -203,6 +237,7 @@ main(int argc, char *argv[])
 {
 	double seconds = argc > 1 ? atof(argv[1]) : 10.0;
 	const char *driver = argc > 2 ? argv[2] : "xendrm-du";
+	double hold = argc > 3 ? atof(argv[3]) : 0.0;
 	struct buf bufs[NBUF] = { 0 };
 	struct flip_state st = { 0 };
 	drmEventContext evctx = {
@@ -229,11 +264,18 @@ main(int argc, char *argv[])
 	printf("kmsflip: card=%s driver=%s connector=%u mode=%ux%u crtc=%u\n",
 		path, driver, conn_id, mode.hdisplay, mode.vdisplay, crtc_id);
 
+	bool drawn = true;
 	for (int i = 0; i < NBUF; i++) {
 		if (!buf_create(fd, &bufs[i], mode.hdisplay, mode.vdisplay)) {
 			return 1;
 		}
+		if (drawn && !buf_draw(&bufs[i], mode.hdisplay, mode.vdisplay)) {
+			printf("kmsflip: SIGBUS writing dumb buffer %d: not "
+				"CPU-mappable here, flipping undrawn buffers\n", i);
+			drawn = false;
+		}
 	}
+	printf("kmsflip: drawn=%s\n", drawn ? "yes" : "no");
 	if (drmModeSetCrtc(fd, crtc_id, bufs[0].fb_id, 0, 0, &conn_id, 1,
 			&mode) < 0) {
 		perror("kmsflip: SETCRTC");
@@ -281,6 +323,13 @@ main(int argc, char *argv[])
 	printf("kmsflip: flips=%u events=%u fps=%.1f max_event_ms=%.0f\n",
 		flips, st.events, elapsed > 0 ? st.events / elapsed : 0.0,
 		max_wait * 1000.0);
+
+	if (hold > 0) {
+		struct pollfd pfd = { .fd = STDIN_FILENO, .events = POLLIN };
+		printf("kmsflip: holding the last frame (up to %.0f s)\n", hold);
+		int r = poll(&pfd, 1, (int)(hold * 1000));
+		printf("kmsflip: hold ended (%s)\n", r > 0 ? "told to stop" : "timeout");
+	}
 
 	/* Leave the mode set and the buffers to the kernel's cleanup at
 	 * close: RMFB disables the CRTC (SET_CONFIG all zeros), then

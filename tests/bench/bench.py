@@ -1,0 +1,621 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
+"""make bench: flip latency, the plugin's CPU per flip, scaling with guests.
+
+    tests/bench/bench.py [--build DIR] [--out FILE] [--seconds S]
+                         [--warmup S] [--sizes WxH,...] [--guests 1,2,4,8]
+                         [--scale-backings copy,shared] [--gl-sizes WxH,...]
+                         [--quick]
+
+One headless weston (pixman, desktop-shell, repaint-window=16 so that the
+headless output really presents at its 60 Hz) with vdispl.so on xensimd,
+and in that one run, one after the other (each run: --warmup s, then a
+window of --seconds s that counts, see class Bench):
+
+latency   per size: a copy guest (be-alloc=0), a shared guest (be-alloc=1)
+          and our native wl_shm client (tests/bench/native-client.c), all
+          at --fps 60; the native client three times: as a plain
+          toplevel, as "native-subsurface", laid out like vdispl.so's
+          windows (the picture in a subsurface of a frame), and as
+          "native-frame-below" (the picture is the toplevel, the frame a
+          subsurface below it). Guest: PG_FLIP sent -> EVT_PG_FLIP received; native:
+          wl_surface.commit -> wp_presentation presented received. Each row
+          also has its event rate, late share, and the CPU time per frame
+          of the weston and xensimd processes. dma-buf cannot run here: it
+          is listed with measured=false and the reason.
+cpu       the plugin's own thread CPU time per flip, from its stats file
+          ([vdispl] stats-file=, plugin/stats.c): (flip_ns + present_ns +
+          event_ns) / flips over the window. Next to it a plain memcpy of
+          the same frame (vdispl-bench-memcpy: hot and cold cache) and the
+          bytes the plugin copied per flip.
+scaling   1, 2, 4, 8 guests at 1280x720 (copy, then shared), all at --fps
+          60 together. achieved_hz_min: the lowest per-guest event rate in
+          the window; late_pct: the share of late events (LATE_PERIODS) and
+          frame-done timeouts over all guests' events in the window.
+gl        the latency and cpu rows again for --gl-sizes under the GL
+          renderer (llvmpipe), as a second section "gl".
+
+Prints a table and writes JSON (default BUILD/bench.json). It asserts no
+speed: it fails only when something did not run at all.
+"""
+
+import argparse
+import json
+import os
+import sys
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, '..', 'e2e'))
+
+REFRESH_HZ = 60
+# Late: latency > 2 refresh periods (33.3 ms). On this compositor a frame
+# committed just after a repaint began waits one period for the next one
+# and is presented 16 ms after that: up to 2 periods is on time; beyond, the
+# frame missed a refresh it could have made. (1.5 periods would call most
+# of the native client's frames late.)
+LATE_PERIODS = 2.0
+SIZES = [(640, 480), (1280, 720), (1920, 1080)]
+DMABUF_REASON = ('not measured: the pixman renderer imports no dma-bufs and '
+                 'llvmpipe (the GL renderer here) has no '
+                 'EGL_EXT_image_dma_buf_import; the plugin falls back to '
+                 'copy on this machine')
+OUTPUT_W, OUTPUT_H = 5200, 1600     # room for 8 1280x720 windows
+
+
+def parse_args():
+    ap = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    ap.add_argument('--build', default=os.environ.get('VDISPL_BUILD_DIR',
+                                                      'build'))
+    ap.add_argument('--out', default=None)
+    ap.add_argument('--seconds', type=float, default=3.0,
+                    help='measured window of each run')
+    ap.add_argument('--warmup', type=float, default=1.0,
+                    help='seconds each run flips before the window')
+    ap.add_argument('--gl-sizes', default='1280x720',
+                    help='sizes of the second latency/CPU pass under the GL '
+                         'renderer (llvmpipe); empty: none')
+    ap.add_argument('--sizes', default=None)
+    ap.add_argument('--guests', default='1,2,4,8')
+    ap.add_argument('--scale-backings', default='copy,shared')
+    ap.add_argument('--quick', action='store_true',
+                    help='tiny durations (a sanity run, not a measurement)')
+    a = ap.parse_args()
+    a.build = os.path.abspath(a.build)
+    os.environ['VDISPL_BUILD_DIR'] = a.build
+    if a.out is None:
+        a.out = os.path.join(a.build, 'bench.json')
+    a.sizes = SIZES if a.sizes is None else [
+        tuple(int(v) for v in s.split('x')) for s in a.sizes.split(',')]
+    a.guests = [int(n) for n in a.guests.split(',') if n]
+    a.gl_sizes = [tuple(int(v) for v in s.split('x'))
+                  for s in a.gl_sizes.split(',') if s]
+    a.scale_backings = [b for b in a.scale_backings.split(',') if b]
+    if a.quick:
+        a.seconds = min(a.seconds, 0.6)
+        a.warmup = min(a.warmup, 0.4)
+        a.gl_sizes = []
+    return a
+
+
+# --- small statistics --------------------------------------------------------
+
+def pct(values, p):
+    """Nearest-rank percentile (as vdispl-guest computes p50/p99)."""
+    if not values:
+        return None
+    v = sorted(values)
+    k = max(0, min(len(v) - 1, -(-len(v) * p // 100) - 1))
+    return v[int(k)]
+
+
+def read_log(path):
+    """[(arrival_ms, latency_ms)] from a latency log."""
+    out = []
+    try:
+        with open(path) as f:
+            for line in f:
+                parts = line.split()
+                if len(parts) == 2:
+                    out.append((float(parts[0]), float(parts[1])))
+    except OSError:
+        pass
+    return out
+
+
+def r2(x):
+    return None if x is None else round(x, 2)
+
+
+def late_limit_ms():
+    return LATE_PERIODS * 1000.0 / REFRESH_HZ
+
+
+def proc_cpu_s(pid):
+    """CPU time of all threads of a process, in seconds (schedstat: ns;
+    threads that already ended are not counted)."""
+    total = 0
+    try:
+        for tid in os.listdir(f'/proc/{pid}/task'):
+            try:
+                with open(f'/proc/{pid}/task/{tid}/schedstat') as f:
+                    total += int(f.read().split()[0])
+            except (OSError, IndexError, ValueError):
+                pass
+    except OSError:
+        return 0.0
+    return total / 1e9
+
+
+# --- the plugin's stats file -------------------------------------------------
+
+class Stats:
+    def __init__(self, path):
+        self.path = path
+
+    def read(self):
+        from harness import parse_counters
+        return parse_counters(self.path)
+
+    def snapshot(self, timeout=5.0):
+        """A snapshot written after this call (two seq bumps later: the
+        one being written may predate the call)."""
+        from harness import wait_for
+        seq0 = self.read().get('seq', 0)
+        return wait_for(lambda: (lambda s: s if s.get('seq', 0) >= seq0 + 2
+                                 else None)(self.read()),
+                        timeout, interval=0.05, what='a fresh stats file')
+
+    @staticmethod
+    def per_flip(a, b):
+        d = {k: b.get(k, 0) - a.get(k, 0) for k in b if k != 'seq'}
+        flips = d.get('flips', 0)
+        if flips <= 0:
+            return None
+        ns = d['flip_ns'] + d['present_ns'] + d['event_ns']
+        return {
+            'flips': flips,
+            'us': ns / flips / 1e3,
+            'bytes_copied': (d['flip_bytes'] + d['present_bytes']) // flips,
+            'copy_us': (d['copy_ns'] / d['copies'] / 1e3
+                        if d['copies'] else 0.0),
+            'request_us': d['request_ns'] / 1e3,
+            'requests': d['requests'],
+        }
+
+
+# --- runs --------------------------------------------------------------------
+
+def _guest_class():
+    from guestlib import Guest
+
+    class BenchGuest(Guest):
+        """guestlib's Guest without --verbose (its logging would be
+        measured too), with the bench's own options."""
+
+        def __init__(self, proc, domain):
+            self.proc = proc
+            self.domain = domain
+    return BenchGuest
+
+
+def _BenchGuest(proc, domain):
+    return _guest_class()(proc, domain)
+
+
+class Bench:
+    """Runs under one weston. Every run is timed the same way: start the
+    clients, wait until each is connected, let them warm up for
+    --warmup seconds (window mapping, first buffers), then take snapshot A
+    (time, the plugin's stats, the CPU time of weston and xensimd), measure
+    for --seconds, take snapshot B, stop the clients (SIGTERM). Only what
+    happened between A and B counts: the events that arrived in between
+    (the logs carry CLOCK_MONOTONIC times, as time.monotonic()), the
+    plugin's work and the processes' CPU time."""
+
+    def __init__(self, args, xs, weston, stats, tmp):
+        self.a = args
+        self.xs = xs
+        self.w = weston
+        self.stats = stats
+        self.tmp = tmp
+        self.n = 0
+        self.errors = []
+
+    # Clients ----------------------------------------------------------------
+    def new_domain(self, backing, w, h):
+        self.n += 1
+        dom = f'{backing}-{w}x{h}-{self.n}'
+        self.xs.create(dom, f'be-alloc={1 if backing == "shared" else 0},'
+                            f'connectors=id0:{w}x{h}')
+        return dom
+
+    def start_guest(self, dom):
+        from harness import build_path, Proc
+        log = os.path.join(self.tmp, f'{dom}.lat')
+        env = self.xs.env()
+        env['VDISPL_GUEST_LATENCY_LOG'] = log
+        p = Proc([build_path('tests/guest/vdispl-guest'), '--dir',
+                  self.xs.dir, '--domain', dom, '--fps', str(REFRESH_HZ),
+                  '--pattern', 'box', '--wait-timeout', '15000'],
+                 env=env, name=f'guest-{dom}',
+                 log_path=os.path.join(self.tmp, f'{dom}.out'))
+        g = _BenchGuest(p, dom)
+        p.start()
+        return {'what': dom, 'log': log, 'guest': g,
+                'ready': lambda: 'connected:' in g.output(),
+                'alive': p.alive, 'output': g.output}
+
+    def start_native(self, w, h, layout=None):
+        from harness import build_path
+        log = os.path.join(self.tmp, f'native-{w}x{h}-{self.n}.log')
+        p = self.w.client([build_path('tests/bench/vdispl-bench-native'),
+                           '--width', w, '--height', h, '--fps', REFRESH_HZ,
+                           '--frames', 1000000, '--log', log,
+                           *([f'--{layout}'] if layout else [])],
+                          name=f'native-{w}x{h}')
+        return {'what': f'native {w}x{h}', 'log': log, 'proc': p,
+                'ready': lambda: os.path.exists(log) and
+                os.path.getsize(log) > 0,
+                'alive': p.alive, 'output': p.output}
+
+    def stop(self, c):
+        """Stop one client; its summary (guest) or None."""
+        if 'guest' in c:
+            status, summ = c['guest'].stop()
+            if status != 0 or summ is None:
+                self.errors.append(f'{c["what"]}: exit {status}, summary '
+                                   f'{summ}:\n{c["output"]()[-1500:]}')
+            return summ
+        c['proc'].stop()
+        return None
+
+    # Snapshots --------------------------------------------------------------
+    def proc_cpu(self):
+        return {'weston': proc_cpu_s(self.w.proc.p.pid),
+                'xensimd': proc_cpu_s(self.xs.proc.p.pid)}
+
+    def snapshot(self):
+        st = self.stats.snapshot()
+        return {'t_ms': time.monotonic() * 1e3, 'stats': st,
+                'cpu': self.proc_cpu()}
+
+    def measure(self, clients):
+        """The protocol of the class comment. Returns (A, B, logs,
+        summaries), logs cut to the window."""
+        from harness import wait_for
+        try:
+            for c in clients:
+                wait_for(lambda: c['ready']() if c['alive']() else
+                         (_ for _ in ()).throw(RuntimeError('exited')),
+                         20, what=f'{c["what"]} connected')
+        except (TimeoutError, RuntimeError) as e:
+            self.errors.append(f'{e}: {clients[-1]["output"]()[-1500:]}')
+        time.sleep(self.a.warmup)
+        a = self.snapshot()
+        time.sleep(self.a.seconds)
+        b = self.snapshot()
+        summs = [self.stop(c) for c in clients]
+        logs = [[(t, ms) for t, ms in read_log(c['log'])
+                 if a['t_ms'] < t <= b['t_ms']] for c in clients]
+        return a, b, logs, summs
+
+    @staticmethod
+    def figures(a, b, logs, summs, who):
+        """Latency, rate and late share over the window, and the processes'
+        CPU time per presented frame."""
+        secs = (b['t_ms'] - a['t_ms']) / 1e3
+        lat = [ms for lg in logs for _, ms in lg]
+        timeouts = sum(s['timeouts'] for s in summs if s)
+        late = sum(1 for ms in lat if ms > late_limit_ms()) + timeouts
+        rates = [len(lg) / secs for lg in logs]
+        row = {'p50_ms': r2(pct(lat, 50)), 'p99_ms': r2(pct(lat, 99)),
+               'measured': bool(lat), 'frames': len(lat),
+               'achieved_hz': r2(min(rates)) if rates else None,
+               'late_pct': (r2(100.0 * late / (len(lat) + timeouts))
+                            if lat or timeouts else None),
+               'seconds': r2(secs)}
+        if any(summs):
+            row['timeouts'] = timeouts
+            row['mismatched_ids'] = sum(s['mismatched_ids'] for s in summs
+                                        if s)
+        for k in who:
+            d = b['cpu'][k] - a['cpu'][k]
+            row[f'{k}_cpu_us_per_frame'] = r2(d * 1e6 / len(lat)) \
+                if lat else None
+        return row
+
+    # Runs -------------------------------------------------------------------
+    def guest_run(self, backing, w, h):
+        """One guest alone: (latency row, plugin CPU per flip or None)."""
+        dom = self.new_domain(backing, w, h)
+        a, b, logs, summs = self.measure([self.start_guest(dom)])
+        self.xs.destroy(dom)
+        row = {'backing': backing, 'width': w, 'height': h}
+        row.update(self.figures(a, b, logs, summs, ('weston', 'xensimd')))
+        return row, Stats.per_flip(a['stats'], b['stats'])
+
+    def native_run(self, w, h, layout=None):
+        """layout: None, 'subsurface' or 'frame-below' (native-client.c)."""
+        self.n += 1
+        a, b, logs, summs = self.measure([self.start_native(w, h, layout)])
+        row = {'backing': f'native-{layout}' if layout else 'native',
+               'width': w, 'height': h}
+        row.update(self.figures(a, b, logs, summs, ('weston',)))
+        return row
+
+    def memcpy_us(self, w, h):
+        import subprocess
+        from harness import build_path
+        r = subprocess.run([build_path('tests/bench/vdispl-bench-memcpy'),
+                            str(w), str(h), '30' if self.a.quick else '100'],
+                           stdout=subprocess.PIPE, text=True, timeout=60)
+        kv = dict(t.split('=', 1) for t in r.stdout.split() if '=' in t)
+        try:
+            return float(kv['median_us']), float(kv['cold_median_us'])
+        except (KeyError, ValueError):
+            self.errors.append(f'memcpy {w}x{h}: {r.stdout}')
+            return None, None
+
+    def scaling_run(self, backing, n, w=1280, h=720):
+        doms = [self.new_domain(backing, w, h) for _ in range(n)]
+        a, b, logs, summs = self.measure([self.start_guest(d)
+                                          for d in doms])
+        for d in doms:
+            self.xs.destroy(d)
+        f = self.figures(a, b, logs, summs, ('weston', 'xensimd'))
+        secs = f['seconds']
+        rates = [len(lg) / secs for lg in logs]
+        row = {'guests': n, 'backing': backing, 'width': w, 'height': h,
+               'target_hz': REFRESH_HZ, 'achieved_hz_min': f['achieved_hz'],
+               'late_pct': f['late_pct'],
+               'achieved_hz_mean': r2(sum(rates) / len(rates)),
+               'p50_ms': f['p50_ms'], 'p99_ms': f['p99_ms'],
+               'timeouts': f.get('timeouts', 0), 'seconds': secs,
+               'weston_cpu_us_per_frame': f['weston_cpu_us_per_frame'],
+               'measured': f['measured']}
+        pf = Stats.per_flip(a['stats'], b['stats'])
+        row['cpu_us_per_flip'] = r2(pf['us']) if pf else None
+        return row
+
+
+def machine():
+    model = '?'
+    try:
+        with open('/proc/cpuinfo') as f:
+            for line in f:
+                if line.startswith('model name'):
+                    model = line.split(':', 1)[1].strip()
+                    break
+    except OSError:
+        pass
+    try:
+        load = open('/proc/loadavg').read().split()[:3]
+    except OSError:
+        load = []
+    return {'nproc': os.cpu_count(), 'cpu': model,
+            'date': time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime()),
+            'loadavg_at_start': ' '.join(load)}
+
+
+def fmt(v, spec='.2f'):
+    return '-' if v is None else format(v, spec)
+
+
+def print_latency_cpu(res, renderer):
+    print(f'\nlatency (ms; guest: PG_FLIP -> EVT_PG_FLIP, native: commit -> '
+          f'presented), {renderer}, --fps {REFRESH_HZ}; late: > '
+          f'{late_limit_ms():.1f} ms; weston/xensimd: process CPU us per '
+          f'frame')
+    print(f'  {"backing":18} {"size":>10} {"p50":>7} {"p99":>7} '
+          f'{"hz":>6} {"late%":>6} {"frames":>6} {"weston":>7} '
+          f'{"xensimd":>7}')
+    for r in res['latency']:
+        size = f'{r["width"]}x{r["height"]}'
+        if not r.get('measured', True) and r['backing'] == 'dmabuf':
+            print(f'  {"dmabuf":18} {size:>10}  not measured (see JSON)')
+            continue
+        print(f'  {r["backing"]:18} {size:>10} {fmt(r["p50_ms"]):>7} '
+              f'{fmt(r["p99_ms"]):>7} {fmt(r.get("achieved_hz"), ".1f"):>6} '
+              f'{fmt(r.get("late_pct"), ".1f"):>6} {r.get("frames", 0):>6} '
+              f'{fmt(r.get("weston_cpu_us_per_frame"), ".0f"):>7} '
+              f'{fmt(r.get("xensimd_cpu_us_per_frame"), ".0f"):>7}')
+    print(f'\nplugin CPU per flip (us, thread CPU time) vs a plain memcpy of '
+          f'the frame, {renderer}')
+    print(f'  {"backing":8} {"size":>10} {"cpu_us":>8} {"copy_us":>8} '
+          f'{"memcpy":>8} {"m.cold":>8} {"bytes/flip":>11}')
+    for r in res['cpu_per_flip']:
+        size = f'{r["width"]}x{r["height"]}'
+        if not r.get('measured', True):
+            print(f'  {r["backing"]:8} {size:>10}  not measured')
+            continue
+        print(f'  {r["backing"]:8} {size:>10} {fmt(r["us"], ".1f"):>8} '
+              f'{fmt(r.get("copy_us"), ".1f"):>8} '
+              f'{fmt(r["memcpy_us"], ".1f"):>8} '
+              f'{fmt(r.get("memcpy_cold_us"), ".1f"):>8} '
+              f'{r["bytes_copied"]:>11}')
+
+
+def print_table(res):
+    print(f'\nbench: {res["machine"]["nproc"]} CPUs, '
+          f'{res["machine"]["cpu"]}, {res["machine"]["date"]}, '
+          f'load {res["machine"]["loadavg_at_start"]}')
+    print_latency_cpu(res, res['renderer'])
+    print(f'\nscaling at 1280x720, target {REFRESH_HZ} Hz (late: latency > '
+          f'{LATE_PERIODS:g} periods = {late_limit_ms():.1f} ms, or a '
+          f'frame-done timeout)')
+    print(f'  {"backing":8} {"guests":>6} {"min_hz":>7} {"mean_hz":>7} '
+          f'{"late%":>6} {"p50":>6} {"p99":>7} {"cpu_us":>7}')
+    for r in res['scaling']:
+        print(f'  {r["backing"]:8} {r["guests"]:>6} '
+              f'{fmt(r["achieved_hz_min"]):>7} '
+              f'{fmt(r.get("achieved_hz_mean")):>7} '
+              f'{fmt(r["late_pct"], ".1f"):>6} {fmt(r.get("p50_ms")):>6} '
+              f'{fmt(r.get("p99_ms")):>7} '
+              f'{fmt(r.get("cpu_us_per_flip"), ".1f"):>7}')
+    gl = res.get('gl')
+    if gl and gl.get('measured', True):
+        print_latency_cpu(gl, 'gl (llvmpipe)')
+    elif gl:
+        print(f'\ngl pass not measured: {gl.get("reason")}')
+
+
+def run_pass(a, renderer, sizes, scale_backings, res, tmp):
+    """Latency and CPU rows for @sizes, then scaling, under one weston.
+    Returns the list of errors."""
+    from guestlib import Xensim
+    from harness import Weston, build_path
+    os.makedirs(tmp, exist_ok=True)
+    stats_path = os.path.join(tmp, 'stats')
+    with Xensim() as xs, Weston(shell='desktop', renderer=renderer,
+                                width=OUTPUT_W, height=OUTPUT_H,
+                                modules=[build_path('plugin/vdispl.so')],
+                                ini={'vdispl': {'hypervisor': 'sim',
+                                                'xensim-dir': xs.dir,
+                                                'stats-file': stats_path}},
+                                ) as w:
+        b = Bench(a, xs, w, Stats(stats_path), tmp)
+        for (wd, ht) in sizes:
+            memcpy, memcpy_cold = b.memcpy_us(wd, ht)
+            for backing in ('copy', 'shared'):
+                row, cpu = b.guest_run(backing, wd, ht)
+                res['latency'].append(row)
+                crow = {'backing': backing, 'width': wd, 'height': ht,
+                        'us': None, 'memcpy_us': r2(memcpy),
+                        'memcpy_cold_us': r2(memcpy_cold),
+                        'bytes_copied': None, 'measured': cpu is not None}
+                if cpu:
+                    crow.update(us=r2(cpu['us']),
+                                bytes_copied=cpu['bytes_copied'],
+                                copy_us=r2(cpu['copy_us']),
+                                flips=cpu['flips'])
+                res['cpu_per_flip'].append(crow)
+                print(f'bench: {renderer} {backing} {wd}x{ht}: {row} cpu '
+                      f'{crow}', flush=True)
+            for layout in (None, 'subsurface', 'frame-below'):
+                row = b.native_run(wd, ht, layout)
+                res['latency'].append(row)
+                print(f'bench: {renderer} {row["backing"]} {wd}x{ht}: '
+                      f'{row}', flush=True)
+            res['latency'].append({'backing': 'dmabuf', 'width': wd,
+                                   'height': ht, 'p50_ms': None,
+                                   'p99_ms': None, 'measured': False,
+                                   'reason': DMABUF_REASON})
+            res['cpu_per_flip'].append({'backing': 'dmabuf', 'width': wd,
+                                        'height': ht, 'us': None,
+                                        'memcpy_us': r2(memcpy),
+                                        'memcpy_cold_us': r2(memcpy_cold),
+                                        'bytes_copied': None,
+                                        'measured': False,
+                                        'reason': DMABUF_REASON})
+        for backing in scale_backings:
+            for n in a.guests:
+                row = b.scaling_run(backing, n)
+                res['scaling'].append(row)
+                print(f'bench: scaling {backing} x{n}: {row}', flush=True)
+        return b.errors
+
+
+def main():
+    a = parse_args()
+    from guestlib import require_built
+    from harness import build_path, renderer_available
+    require_built()
+    for rel in ('tests/bench/vdispl-bench-native',
+                'tests/bench/vdispl-bench-memcpy'):
+        if not os.path.exists(build_path(rel)):
+            print(f'bench: {rel} is not built', file=sys.stderr)
+            return 1
+    import tempfile
+    tmp = tempfile.mkdtemp(prefix='vdispl-bench-')
+    res = {'refresh_hz': REFRESH_HZ, 'latency': [], 'cpu_per_flip': [],
+           'scaling': [], 'machine': machine(),
+           'definitions': {
+               'latency': 'guest: PG_FLIP sent -> EVT_PG_FLIP received; '
+                          'native: wl_surface.commit -> '
+                          'wp_presentation_feedback.presented received; '
+                          f'all at --fps {REFRESH_HZ}; only the events '
+                          f'of a window of --seconds after --warmup count',
+               'cpu_per_flip.us': 'plugin thread CPU time per flip: '
+                                  'PG_FLIP handling (decode, answer, copy, '
+                                  'commit) + deferred copies + frame-done '
+                                  'events; compositing is not counted',
+               'cpu_per_flip.memcpy_us': 'one memcpy of the frame between '
+                                         'two MAP_SHARED buffers, hot in '
+                                         'cache (thread CPU time, median)',
+               'cpu_per_flip.memcpy_cold_us': 'the same, cycling through '
+                                              '64 MiB of buffers (source '
+                                              'not in cache, as for the '
+                                              'plugin)',
+               'cpu_per_flip.copy_us': 'the plugin\'s copy alone, per '
+                                       'copied frame',
+               'cpu_per_flip.bytes_copied': 'bytes the plugin copied while '
+                                            'handling flips, per flip',
+               'late': f'latency > {LATE_PERIODS:g} refresh periods '
+                       f'({late_limit_ms():.1f} ms): headless weston '
+                       f'presents a frame committed just after a repaint '
+                       f'began up to 2 periods later, so beyond that a '
+                       f'refresh was missed; in scaling, frame-done '
+                       f'timeouts count as late too; late_pct is over all '
+                       f'events of all guests while all of them ran',
+               'scaling.achieved_hz_min': 'lowest per-guest EVT_PG_FLIP '
+                                          'rate while all guests ran',
+               'latency.weston_cpu_us_per_frame': 'CPU time of all weston '
+                                                  'threads (schedstat) '
+                                                  'during the run, per '
+                                                  'presented frame: '
+                                                  'compositing, the plugin '
+                                                  'and its in-process '
+                                                  'client',
+               'latency.native-subsurface': 'the native client with its '
+                                            'picture in a desync '
+                                            'wl_subsurface of a frame '
+                                            'surface, like vdispl.so\'s '
+                                            'windows; native-frame-below: '
+                                            'the frame a subsurface placed '
+                                            'below the picture',
+               'latency.xensimd_cpu_us_per_frame': 'the same for the '
+                                                   'simulator (absent on '
+                                                   'real Xen)',
+           },
+           'quick': a.quick}
+    print(f'bench: build {a.build}; each run: {a.warmup:g} s warm-up, '
+          f'{a.seconds:g} s measured; logs in {tmp}', flush=True)
+    t_start = time.monotonic()
+    res['renderer'] = 'pixman'
+    errors = run_pass(a, 'pixman', a.sizes, a.scale_backings, res, tmp)
+    if a.gl_sizes:
+        why = renderer_available('gl')
+        gl = {'renderer': 'gl', 'latency': [], 'cpu_per_flip': [],
+              'scaling': []}
+        if why:
+            gl['measured'] = False
+            gl['reason'] = why
+        else:
+            try:
+                errors += run_pass(a, 'gl', a.gl_sizes, [], gl,
+                                   os.path.join(tmp, 'gl'))
+            except SystemExit:      # harness.skip(): weston has no GL
+                gl['measured'] = False
+                gl['reason'] = 'weston could not start its GL renderer'
+        del gl['scaling']
+        res['gl'] = gl
+    res['seconds'] = round(time.monotonic() - t_start, 1)
+    os.makedirs(os.path.dirname(a.out), exist_ok=True)
+    with open(a.out, 'w') as f:
+        json.dump(res, f, indent=2)
+        f.write('\n')
+    print_table(res)
+    print(f'\nbench: wrote {a.out} in {res["seconds"]} s')
+    if errors:
+        print('bench: some runs went wrong (figures above may be partial):')
+        for e in errors:
+            print('  ' + e.replace('\n', '\n    '))
+        return 1
+    import shutil
+    shutil.rmtree(tmp, ignore_errors=True)
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())
