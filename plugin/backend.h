@@ -140,6 +140,10 @@ struct frontend {
 	uint32_t pages_used, ndbufs, nfbs;
 
 	struct wl_event_source *fatal_idle;
+	/* State watch events coalesce here (a guest may flood them). */
+	struct wl_event_source *state_timer;
+	bool state_armed;
+	uint64_t state_handled_ms;
 	struct vd_ratelimit rl;
 };
 
@@ -274,5 +278,10 @@ dbuf_release_all(struct frontend *fe);
 
 void
 dbuf_graveyard_flush(struct backend *be, bool all);
+
+/* A dead domain maps nothing any more: free its pages now. */
+void
+dbuf_graveyard_reap(struct backend *be,
+		    bool (*alive)(struct backend *be, hv_domid_t domid));
 
 #endif

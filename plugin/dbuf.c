@@ -134,8 +134,26 @@ read_dir_page(void *ctx, grant_ref_t gref, void *page)
 struct grave {
 	struct wl_list link;		/* backend.graveyard */
 	struct hv_shared *shared;
+	hv_domid_t domid;
 	uint64_t due_ms;
 };
+
+void
+dbuf_graveyard_reap(struct backend *be,
+		    bool (*alive)(struct backend *be, hv_domid_t domid))
+{
+	struct grave *g, *tmp;
+
+	wl_list_for_each_safe(g, tmp, &be->graveyard, link) {
+		if (!alive(be, g->domid)) {
+			vd_trace("share_free: %u pages of dead domain %u",
+				 g->shared->count, g->domid);
+			be->hv->ops->share_free(be->hv, g->shared);
+			wl_list_remove(&g->link);
+			free(g);
+		}
+	}
+}
 
 void
 dbuf_graveyard_flush(struct backend *be, bool all)
@@ -168,7 +186,7 @@ grave_timer_cb(void *data)
 
 /* The guest unmaps our pages after it hears back: end the grants later. */
 static void
-bury_shared(struct backend *be, struct hv_shared *shared)
+bury_shared(struct backend *be, hv_domid_t domid, struct hv_shared *shared)
 {
 	struct grave *g = calloc(1, sizeof(*g));
 
@@ -182,6 +200,7 @@ bury_shared(struct backend *be, struct hv_shared *shared)
 		return;
 	}
 	g->shared = shared;
+	g->domid = domid;
 	g->due_ms = vd_now_ms() + DBUF_SHARE_FREE_DELAY_MS;
 	wl_list_insert(be->graveyard.prev, &g->link);
 	dbuf_graveyard_flush(be, false);
@@ -204,7 +223,7 @@ dbuf_free(struct dbuf *d)
 		free(z);
 	}
 	if (d->shared) {
-		bury_shared(fe->be, d->shared);
+		bury_shared(fe->be, fe->domid, d->shared);
 	} else if (d->map) {
 		hv->ops->unmap_grants(hv, d->map, d->npages);
 	}

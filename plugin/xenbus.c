@@ -515,6 +515,22 @@ frontend_connect(struct frontend *fe)
 			fail(fe, err);
 			return;
 		}
+		/*
+		 * Every ring is a page of its own: a page shared by two rings
+		 * (or a ring and an event page) lets one overwrite the other.
+		 */
+		for (uint32_t j = 0; j <= i; j++) {
+			if (refs[i].req_ref == refs[i].evt_ref ||
+			    (j < i && (refs[j].req_ref == refs[i].req_ref ||
+				       refs[j].req_ref == refs[i].evt_ref ||
+				       refs[j].evt_ref == refs[i].req_ref ||
+				       refs[j].evt_ref == refs[i].evt_ref))) {
+				snprintf(err, sizeof(err), "connector %u: ring "
+					 "page shared with another ring", i);
+				fail(fe, err);
+				return;
+			}
+		}
 	}
 	fe->limits.max_buffer_sz = fe->be->cfg->max_pages >= UINT32_MAX /
 		HV_PAGE_SIZE ? UINT32_MAX : fe->be->cfg->max_pages *
@@ -530,6 +546,9 @@ frontend_connect(struct frontend *fe)
 		}
 	}
 	fe->connected = true;
+	/* An error of an earlier attempt no longer applies. */
+	snprintf(err, sizeof(err), "%s/error", fe->be_path);
+	xs_rm(fe->be->xs, XBT_NULL, err);
 	set_state(fe, XenbusStateConnected);
 	vd_log_limited(&fe->rl, "%s (dom %u dev %u): connected, %u "
 		       "connector(s), %s", fe->name, fe->domid, fe->devid,
@@ -655,6 +674,40 @@ frontend_fatal(struct frontend *fe, const char *why)
 	}
 }
 
+/*
+ * XSA-349's other half: the guest owns its state node and can write it in
+ * a loop. Its watch events only mark the frontend; the state is read and
+ * acted on at most once per STATE_MIN_INTERVAL_MS, so a flood costs one
+ * xenstore round trip per interval instead of one per write. A real
+ * handshake has a handful of transitions and never notices.
+ */
+#define STATE_MIN_INTERVAL_MS 20
+
+static int
+state_timer_cb(void *data)
+{
+	struct frontend *fe = data;
+
+	fe->state_armed = false;
+	fe->state_handled_ms = vd_now_ms();
+	frontend_state_changed(fe);
+	return 0;
+}
+
+static void
+frontend_state_event(struct frontend *fe)
+{
+	uint64_t now = vd_now_ms();
+	uint64_t next = fe->state_handled_ms + STATE_MIN_INTERVAL_MS;
+
+	if (fe->state_armed) {
+		return;
+	}
+	fe->state_armed = true;
+	wl_event_source_timer_update(fe->state_timer,
+				     next > now ? (int)(next - now) : 1);
+}
+
 static void
 frontend_destroy(struct frontend *fe)
 {
@@ -664,6 +717,9 @@ frontend_destroy(struct frontend *fe)
 		return;
 	}
 	frontend_disconnect(fe);
+	if (fe->state_timer) {
+		wl_event_source_remove(fe->state_timer);
+	}
 	if (fe->watching) {
 		snprintf(path, sizeof(path), "%s/state", fe->fe_path);
 		xs_unwatch(fe->be->xs, path, fe->state_token);
@@ -718,9 +774,13 @@ frontend_create(struct backend *be, uint32_t domid, uint32_t devid)
 		fe->state_token = NULL;
 		goto err;
 	}
+	fe->state_timer = wl_event_loop_add_timer(be->loop, state_timer_cb, fe);
+	if (!fe->state_timer) {
+		goto err;
+	}
 	read_trusted_name(fe);
-	vd_log("%s (dom %u dev %u): new display device", fe->name, domid,
-	       devid);
+	vd_log_limited(&fe->rl, "%s (dom %u dev %u): new display device",
+		       fe->name, domid, devid);
 
 	enter_initwait(fe);
 
@@ -833,17 +893,18 @@ handle_watch(struct backend *be, const char *path, const char *token)
 		wl_list_for_each_safe(fe, tmp, &be->frontends, link) {
 			if (fe->fe_state != XenbusStateUnknown &&
 			    !domain_exists(be, fe->domid)) {
-				vd_log("%s (dom %u): domain died", fe->name,
-				       fe->domid);
+				vd_log_limited(&fe->rl, "%s (dom %u): domain "
+					       "died", fe->name, fe->domid);
 				frontend_gone(fe);
 			}
 		}
+		dbuf_graveyard_reap(be, domain_exists);
 		return;
 	}
 	if (strncmp(token, "fe/", 3) == 0) {
 		wl_list_for_each(fe, &be->frontends, link) {
 			if (strcmp(fe->state_token, token) == 0) {
-				frontend_state_changed(fe);
+				frontend_state_event(fe);
 				return;
 			}
 		}

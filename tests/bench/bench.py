@@ -2,35 +2,42 @@
 # SPDX-License-Identifier: MIT
 """make bench: flip latency, the plugin's CPU per flip, scaling with guests.
 
-    tests/bench/bench.py [--build DIR] [--out FILE] [--frames N]
-                         [--scale-seconds S] [--sizes WxH,...]
-                         [--guests 1,2,4,8] [--quick]
+    tests/bench/bench.py [--build DIR] [--out FILE] [--seconds S]
+                         [--warmup S] [--sizes WxH,...] [--guests 1,2,4,8]
+                         [--scale-backings copy,shared] [--gl-sizes WxH,...]
+                         [--quick]
 
 One headless weston (pixman, desktop-shell, repaint-window=16 so that the
-headless output really presents at its 60 Hz), vdispl.so on xensimd, and in
-the same run, one after the other:
+headless output really presents at its 60 Hz) with vdispl.so on xensimd,
+and in that one run, one after the other (each run: --warmup s, then a
+window of --seconds s that counts, see class Bench):
 
-latency   for each size: a copy guest (be-alloc=0), a shared guest
-          (be-alloc=1) and our native wl_shm client, each at --fps 60 for
-          --frames frames. Guest: PG_FLIP sent -> EVT_PG_FLIP received;
-          native: wl_surface.commit -> wp_presentation presented received.
-          The first WARMUP frames (window mapping) are left out.
-          dma-buf cannot run here: listed with measured=false and why.
-cpu       the plugin's thread CPU time per flip, from its stats file
-          ([vdispl] stats-file=, plugin/stats.c), as the difference of two
-          snapshots around each guest run: (flip_ns + present_ns +
-          event_ns) / flips. Next to it a plain memcpy of the same frame
-          (vdispl-bench-memcpy, thread CPU time, median) and the bytes the
-          plugin copied per flip.
-scaling   N = 1, 2, 4, 8 copy guests (and shared ones) at 1280x720, all at
-          --fps 60 together. achieved_hz_min: the lowest per-guest event
-          rate over the window in which all N guests were flipping. late:
-          an event whose latency exceeds LATE_PERIODS refresh periods, or a
-          frame-done timeout; late_pct is over all events of all guests in
-          that window.
+latency   per size: a copy guest (be-alloc=0), a shared guest (be-alloc=1)
+          and our native wl_shm client (tests/bench/native-client.c), all
+          at --fps 60; the native client four times: as a plain
+          toplevel, as "native-subsurface", laid out like vdispl.so's
+          windows (the picture in a subsurface of a frame), as
+          "native-frame-below" (the picture is the toplevel, the frame a
+          subsurface below it) and as "native-frame-strips" (the picture
+          is the toplevel, the frame four subsurfaces around it). Guest: PG_FLIP sent -> EVT_PG_FLIP received; native:
+          wl_surface.commit -> wp_presentation presented received. Each row
+          also has its event rate, late share, and the CPU time per frame
+          of the weston and xensimd processes. dma-buf cannot run here: it
+          is listed with measured=false and the reason.
+cpu       the plugin's own thread CPU time per flip, from its stats file
+          ([vdispl] stats-file=, plugin/stats.c): (flip_ns + present_ns +
+          event_ns) / flips over the window. Next to it a plain memcpy of
+          the same frame (vdispl-bench-memcpy: hot and cold cache) and the
+          bytes the plugin copied per flip.
+scaling   1, 2, 4, 8 guests at 1280x720 (copy, then shared), all at --fps
+          60 together. achieved_hz_min: the lowest per-guest event rate in
+          the window; late_pct: the share of late events (LATE_PERIODS) and
+          frame-done timeouts over all guests' events in the window.
+gl        the latency and cpu rows again for --gl-sizes under the GL
+          renderer (llvmpipe), as a second section "gl".
 
 Prints a table and writes JSON (default BUILD/bench.json). It asserts no
-speed: a run only fails when something did not run at all.
+speed: it fails only when something did not run at all.
 """
 
 import argparse
@@ -43,13 +50,17 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, '..', 'e2e'))
 
 REFRESH_HZ = 60
-WARMUP = 10             # events left out at the start of each run
-LATE_PERIODS = 1.5      # late: latency > 1.5 refresh periods (25 ms)
+# Late: latency > 2 refresh periods (33.3 ms). On this compositor a frame
+# committed just after a repaint began waits one period for the next one
+# and is presented 16 ms after that: up to 2 periods is on time; beyond, the
+# frame missed a refresh it could have made. (1.5 periods would call most
+# of the native client's frames late.)
+LATE_PERIODS = 2.0
 SIZES = [(640, 480), (1280, 720), (1920, 1080)]
-DMABUF_REASON = ('not measured: the pixman renderer imports no dma-bufs and '
-                 'llvmpipe (the GL renderer here) has no '
-                 'EGL_EXT_image_dma_buf_import; the plugin falls back to '
-                 'copy on this machine')
+DMABUF_REASON = ('the pixman renderer imports no dma-bufs, and llvmpipe (the '
+                 'GL renderer here, no GPU) has no '
+                 'EGL_EXT_image_dma_buf_import; on this machine the plugin '
+                 'falls back to copy')
 OUTPUT_W, OUTPUT_H = 5200, 1600     # room for 8 1280x720 windows
 
 
@@ -58,11 +69,19 @@ def parse_args():
     ap.add_argument('--build', default=os.environ.get('VDISPL_BUILD_DIR',
                                                       'build'))
     ap.add_argument('--out', default=None)
-    ap.add_argument('--frames', type=int, default=240)
-    ap.add_argument('--scale-seconds', type=float, default=5.0)
+    ap.add_argument('--seconds', type=float, default=3.0,
+                    help='measured window of each run')
+    ap.add_argument('--warmup', type=float, default=1.0,
+                    help='seconds each run flips before the window')
+    ap.add_argument('--gl-sizes', default='1280x720',
+                    help='sizes of the second latency/CPU pass under the GL '
+                         'renderer (llvmpipe); empty: none')
     ap.add_argument('--sizes', default=None)
     ap.add_argument('--guests', default='1,2,4,8')
     ap.add_argument('--scale-backings', default='copy,shared')
+    ap.add_argument('--markdown', metavar='JSON',
+                    help='print the tables of a finished run (bench.json) '
+                         'as markdown and exit')
     ap.add_argument('--quick', action='store_true',
                     help='tiny durations (a sanity run, not a measurement)')
     a = ap.parse_args()
@@ -72,11 +91,14 @@ def parse_args():
         a.out = os.path.join(a.build, 'bench.json')
     a.sizes = SIZES if a.sizes is None else [
         tuple(int(v) for v in s.split('x')) for s in a.sizes.split(',')]
-    a.guests = [int(n) for n in a.guests.split(',')]
+    a.guests = [int(n) for n in a.guests.split(',') if n]
+    a.gl_sizes = [tuple(int(v) for v in s.split('x'))
+                  for s in a.gl_sizes.split(',') if s]
     a.scale_backings = [b for b in a.scale_backings.split(',') if b]
     if a.quick:
-        a.frames = min(a.frames, 30)
-        a.scale_seconds = min(a.scale_seconds, 1.0)
+        a.seconds = min(a.seconds, 0.6)
+        a.warmup = min(a.warmup, 0.4)
+        a.gl_sizes = []
     return a
 
 
@@ -107,6 +129,37 @@ def read_log(path):
 
 def r2(x):
     return None if x is None else round(x, 2)
+
+
+def late_limit_ms():
+    return LATE_PERIODS * 1000.0 / REFRESH_HZ
+
+
+def proc_cpu_s(pid):
+    """CPU time of all threads of a process, in seconds (schedstat: ns;
+    threads that already ended are not counted)."""
+    total = 0
+    try:
+        for tid in os.listdir(f'/proc/{pid}/task'):
+            try:
+                with open(f'/proc/{pid}/task/{tid}/schedstat') as f:
+                    total += int(f.read().split()[0])
+            except (OSError, IndexError, ValueError):
+                pass
+    except OSError:
+        return 0.0
+    return total / 1e9
+
+
+def machine_cpu():
+    """(busy, total) jiffies of all CPUs from /proc/stat."""
+    try:
+        with open('/proc/stat') as f:
+            v = [int(x) for x in f.readline().split()[1:]]
+    except (OSError, ValueError):
+        return 0, 0
+    idle = v[3] + (v[4] if len(v) > 4 else 0)
+    return sum(v) - idle, sum(v)
 
 
 # --- the plugin's stats file -------------------------------------------------
@@ -166,6 +219,15 @@ def _BenchGuest(proc, domain):
 
 
 class Bench:
+    """Runs under one weston. Every run is timed the same way: start the
+    clients, wait until each is connected, let them warm up for
+    --warmup seconds (window mapping, first buffers), then take snapshot A
+    (time, the plugin's stats, the CPU time of weston and xensimd), measure
+    for --seconds, take snapshot B, stop the clients (SIGTERM). Only what
+    happened between A and B counts: the events that arrived in between
+    (the logs carry CLOCK_MONOTONIC times, as time.monotonic()), the
+    plugin's work and the processes' CPU time."""
+
     def __init__(self, args, xs, weston, stats, tmp):
         self.a = args
         self.xs = xs
@@ -175,71 +237,141 @@ class Bench:
         self.n = 0
         self.errors = []
 
-    def vdispl_spec(self, backing, w, h):
-        return (f'be-alloc={1 if backing == "shared" else 0},'
-                f'connectors=id0:{w}x{h}')
+    # Clients ----------------------------------------------------------------
+    def new_domain(self, backing, w, h):
+        self.n += 1
+        dom = f'{backing}-{w}x{h}-{self.n}'
+        self.xs.create(dom, f'be-alloc={1 if backing == "shared" else 0},'
+                            f'connectors=id0:{w}x{h}')
+        return dom
 
-    def start_guest(self, dom, frames, log):
+    def start_guest(self, dom):
         from harness import build_path, Proc
+        log = os.path.join(self.tmp, f'{dom}.lat')
         env = self.xs.env()
         env['VDISPL_GUEST_LATENCY_LOG'] = log
         p = Proc([build_path('tests/guest/vdispl-guest'), '--dir',
                   self.xs.dir, '--domain', dom, '--fps', str(REFRESH_HZ),
-                  '--frames', str(frames), '--pattern', 'box',
-                  '--wait-timeout', '15000'],
+                  '--pattern', 'box', '--wait-timeout', '15000'],
                  env=env, name=f'guest-{dom}',
                  log_path=os.path.join(self.tmp, f'{dom}.out'))
         g = _BenchGuest(p, dom)
         p.start()
-        return g
+        return {'what': dom, 'log': log, 'guest': g, 'pid': p.p.pid,
+                'ready': lambda: 'connected:' in g.output(),
+                'alive': p.alive, 'output': g.output}
 
-    def new_domain(self, backing, w, h):
-        self.n += 1
-        dom = f'{backing}-{w}x{h}-{self.n}'
-        self.xs.create(dom, self.vdispl_spec(backing, w, h))
-        return dom
-
-    def guest_run(self, backing, w, h):
-        """One guest alone: (latency row, cpu row)."""
-        dom = self.new_domain(backing, w, h)
-        log = os.path.join(self.tmp, f'{dom}.lat')
-        s0 = self.stats.snapshot()
-        g = self.start_guest(dom, self.a.frames, log)
-        timeout = 30 + self.a.frames * 3.1 / 10
-        try:
-            status, summ = g.wait_exit(timeout)
-        except Exception as e:     # noqa: BLE001 (report, go on)
-            g.stop()
-            self.errors.append(f'{dom}: {e}')
-            status, summ = None, None
-        s1 = self.stats.snapshot()
-        self.xs.destroy(dom)
-        if status != 0 or summ is None:
-            self.errors.append(f'{dom}: exit {status}, summary {summ}:\n'
-                               f'{g.output()[-1500:]}')
-        lat = [ms for _, ms in read_log(log)][WARMUP:]
-        row = {'backing': backing, 'width': w, 'height': h,
-               'p50_ms': r2(pct(lat, 50)), 'p99_ms': r2(pct(lat, 99)),
-               'measured': bool(lat), 'frames': len(lat)}
-        if summ:
-            row['timeouts'] = summ['timeouts']
-            row['mismatched_ids'] = summ['mismatched_ids']
-        return row, Stats.per_flip(s0, s1)
-
-    def native_run(self, w, h):
+    def start_native(self, w, h, layout=None):
         from harness import build_path
-        log = os.path.join(self.tmp, f'native-{w}x{h}.lat')
-        r = self.w.run([build_path('tests/bench/vdispl-bench-native'),
-                        '--width', w, '--height', h, '--fps', REFRESH_HZ,
-                        '--frames', self.a.frames, '--log', log],
-                       timeout=30 + self.a.frames * 3.1 / 10)
-        if r.returncode != 0:
-            self.errors.append(f'native {w}x{h}: exit {r.returncode}: '
-                               f'{r.stdout[-1500:]}')
-        lat = [ms for _, ms in read_log(log)][WARMUP:]
-        return {'backing': 'native', 'width': w, 'height': h,
-                'p50_ms': r2(pct(lat, 50)), 'p99_ms': r2(pct(lat, 99)),
-                'measured': bool(lat), 'frames': len(lat)}
+        log = os.path.join(self.tmp, f'native-{w}x{h}-{self.n}.log')
+        p = self.w.client([build_path('tests/bench/vdispl-bench-native'),
+                           '--width', w, '--height', h, '--fps', REFRESH_HZ,
+                           '--frames', 1000000, '--log', log,
+                           *([f'--{layout}'] if layout else [])],
+                          name=f'native-{w}x{h}')
+        return {'what': f'native {w}x{h}', 'log': log, 'proc': p,
+                'pid': p.p.pid,
+                'ready': lambda: os.path.exists(log) and
+                os.path.getsize(log) > 0,
+                'alive': p.alive, 'output': p.output}
+
+    def stop(self, c):
+        """Stop one client; its summary (guest) or None."""
+        if 'guest' in c:
+            status, summ = c['guest'].stop()
+            if status != 0 or summ is None:
+                self.errors.append(f'{c["what"]}: exit {status}, summary '
+                                   f'{summ}:\n{c["output"]()[-1500:]}')
+            return summ
+        c['proc'].stop()
+        return None
+
+    # Snapshots --------------------------------------------------------------
+    def proc_cpu(self, clients=()):
+        cpu = {'weston': proc_cpu_s(self.w.proc.p.pid),
+               'xensimd': proc_cpu_s(self.xs.proc.p.pid),
+               'clients': sum(proc_cpu_s(c['pid']) for c in clients),
+               'machine': machine_cpu()}
+        return cpu
+
+    def snapshot(self, clients):
+        st = self.stats.snapshot()
+        return {'t_ms': time.monotonic() * 1e3, 'stats': st,
+                'cpu': self.proc_cpu(clients)}
+
+    def measure(self, clients):
+        """The protocol of the class comment. Returns (A, B, logs,
+        summaries), logs cut to the window."""
+        from harness import wait_for
+
+        def ready(c):
+            if not c['alive']():
+                raise RuntimeError(f'{c["what"]} exited')
+            return c['ready']()
+        for c in clients:
+            try:
+                wait_for(lambda: ready(c), 20, what=f'{c["what"]} connected')
+            except (TimeoutError, RuntimeError) as e:
+                self.errors.append(f'{e}: {c["output"]()[-1500:]}')
+        time.sleep(self.a.warmup)
+        a = self.snapshot(clients)
+        time.sleep(self.a.seconds)
+        b = self.snapshot(clients)
+        summs = [self.stop(c) for c in clients]
+        logs = [[(t, ms) for t, ms in read_log(c['log'])
+                 if a['t_ms'] < t <= b['t_ms']] for c in clients]
+        return a, b, logs, summs
+
+    @staticmethod
+    def figures(a, b, logs, summs, who):
+        """Latency, rate and late share over the window, and the processes'
+        CPU time per presented frame."""
+        secs = (b['t_ms'] - a['t_ms']) / 1e3
+        lat = [ms for lg in logs for _, ms in lg]
+        timeouts = sum(s['timeouts'] for s in summs if s)
+        late = sum(1 for ms in lat if ms > late_limit_ms()) + timeouts
+        rates = [len(lg) / secs for lg in logs]
+        row = {'p50_ms': r2(pct(lat, 50)), 'p99_ms': r2(pct(lat, 99)),
+               'measured': bool(lat), 'frames': len(lat),
+               'achieved_hz': r2(min(rates)) if rates else None,
+               'late_pct': (r2(100.0 * late / (len(lat) + timeouts))
+                            if lat or timeouts else None),
+               'seconds': r2(secs)}
+        if any(summs):
+            row['timeouts'] = timeouts
+            row['mismatched_ids'] = sum(s['mismatched_ids'] for s in summs
+                                        if s)
+        for k in who:
+            d = b['cpu'][k] - a['cpu'][k]
+            row[f'{k}_cpu_us_per_frame'] = r2(d * 1e6 / len(lat)) \
+                if lat else None
+            row[f'{k}_cpu_pct'] = r2(100.0 * d / secs)
+        row['clients_cpu_pct'] = r2(100.0 * (b['cpu']['clients'] -
+                                             a['cpu']['clients']) / secs)
+        busy = b['cpu']['machine'][0] - a['cpu']['machine'][0]
+        total = b['cpu']['machine'][1] - a['cpu']['machine'][1]
+        row['machine_busy_pct'] = r2(100.0 * busy / total) if total else None
+        return row
+
+    # Runs -------------------------------------------------------------------
+    def guest_run(self, backing, w, h):
+        """One guest alone: (latency row, plugin CPU per flip or None)."""
+        dom = self.new_domain(backing, w, h)
+        a, b, logs, summs = self.measure([self.start_guest(dom)])
+        self.xs.destroy(dom)
+        row = {'backing': backing, 'width': w, 'height': h}
+        row.update(self.figures(a, b, logs, summs, ('weston', 'xensimd')))
+        return row, Stats.per_flip(a['stats'], b['stats'])
+
+    def native_run(self, w, h, layout=None):
+        """layout: None, 'subsurface', 'frame-below' or 'frame-strips'
+        (native-client.c)."""
+        self.n += 1
+        a, b, logs, summs = self.measure([self.start_native(w, h, layout)])
+        row = {'backing': f'native-{layout}' if layout else 'native',
+               'width': w, 'height': h}
+        row.update(self.figures(a, b, logs, summs, ('weston',)))
+        return row
 
     def memcpy_us(self, w, h):
         import subprocess
@@ -256,57 +388,26 @@ class Bench:
 
     def scaling_run(self, backing, n, w=1280, h=720):
         doms = [self.new_domain(backing, w, h) for _ in range(n)]
-        frames = int(self.a.scale_seconds * REFRESH_HZ) + 2 * WARMUP
-        s0 = self.stats.snapshot()
-        guests = []
-        for d in doms:
-            guests.append((self.start_guest(d, frames, os.path.join(
-                self.tmp, f'{d}.lat')), os.path.join(self.tmp, f'{d}.lat')))
-        timeouts = 0
-        for g, _ in guests:
-            try:
-                status, summ = g.wait_exit(60 + frames * 3.1 / 10)
-            except Exception as e:     # noqa: BLE001
-                g.stop()
-                status, summ = None, None
-                self.errors.append(f'{g.domain}: {e}')
-            if status != 0 or summ is None:
-                self.errors.append(f'{g.domain}: exit {status}, summary '
-                                   f'{summ}:\n{g.output()[-1500:]}')
-            if summ:
-                timeouts += summ['timeouts']
-        s1 = self.stats.snapshot()
+        a, b, logs, summs = self.measure([self.start_guest(d)
+                                          for d in doms])
         for d in doms:
             self.xs.destroy(d)
-        logs = [read_log(p) for _, p in guests]
+        f = self.figures(a, b, logs, summs, ('weston', 'xensimd'))
+        secs = f['seconds']
+        rates = [len(lg) / secs for lg in logs]
         row = {'guests': n, 'backing': backing, 'width': w, 'height': h,
-               'target_hz': REFRESH_HZ, 'achieved_hz_min': None,
-               'late_pct': None, 'timeouts': timeouts}
-        if not all(len(lg) > WARMUP + 2 for lg in logs):
-            row['measured'] = False
-            row['reason'] = 'a guest delivered too few events'
-            return row
-        # The window in which every guest was flipping (after warm-up).
-        t0 = max(lg[WARMUP][0] for lg in logs)
-        t1 = min(lg[-1][0] for lg in logs)
-        if t1 - t0 < 500:
-            t0 = max(lg[0][0] for lg in logs)
-        rates, lat = [], []
-        for lg in logs:
-            inside = [ms for t, ms in lg if t0 < t <= t1]
-            rates.append(len(inside) / ((t1 - t0) / 1e3) if t1 > t0 else 0)
-            lat += inside
-        limit = LATE_PERIODS * 1000.0 / REFRESH_HZ
-        late = sum(1 for ms in lat if ms > limit) + timeouts
-        row['achieved_hz_min'] = r2(min(rates))
-        row['achieved_hz_mean'] = r2(sum(rates) / len(rates))
-        row['late_pct'] = r2(100.0 * late / max(1, len(lat) + timeouts))
-        row['p50_ms'] = r2(pct(lat, 50))
-        row['p99_ms'] = r2(pct(lat, 99))
-        row['window_s'] = r2((t1 - t0) / 1e3)
-        pf = Stats.per_flip(s0, s1)
+               'target_hz': REFRESH_HZ, 'achieved_hz_min': f['achieved_hz'],
+               'late_pct': f['late_pct'],
+               'achieved_hz_mean': r2(sum(rates) / len(rates)),
+               'p50_ms': f['p50_ms'], 'p99_ms': f['p99_ms'],
+               'timeouts': f.get('timeouts', 0), 'seconds': secs,
+               'weston_cpu_us_per_frame': f['weston_cpu_us_per_frame'],
+               'weston_cpu_pct': f['weston_cpu_pct'],
+               'guests_cpu_pct': f['clients_cpu_pct'],
+               'machine_busy_pct': f['machine_busy_pct'],
+               'measured': f['measured']}
+        pf = Stats.per_flip(a['stats'], b['stats'])
         row['cpu_us_per_flip'] = r2(pf['us']) if pf else None
-        row['measured'] = True
         return row
 
 
@@ -333,23 +434,26 @@ def fmt(v, spec='.2f'):
     return '-' if v is None else format(v, spec)
 
 
-def print_table(res):
-    print(f'\nbench: {res["machine"]["nproc"]} CPUs, '
-          f'{res["machine"]["cpu"]}, {res["machine"]["date"]}, '
-          f'load {res["machine"]["loadavg_at_start"]}')
-    print('\nlatency (ms; guest: PG_FLIP -> EVT_PG_FLIP, native: commit -> '
-          'presented), 60 Hz')
-    print(f'  {"backing":8} {"size":>10} {"p50":>7} {"p99":>7} '
-          f'{"frames":>6}')
+def print_latency_cpu(res, renderer):
+    print(f'\nlatency (ms; guest: PG_FLIP -> EVT_PG_FLIP, native: commit -> '
+          f'presented), {renderer}, --fps {REFRESH_HZ}; late: > '
+          f'{late_limit_ms():.1f} ms; weston/xensimd: process CPU us per '
+          f'frame')
+    print(f'  {"backing":18} {"size":>10} {"p50":>7} {"p99":>7} '
+          f'{"hz":>6} {"late%":>6} {"frames":>6} {"weston":>7} '
+          f'{"xensimd":>7}')
     for r in res['latency']:
         size = f'{r["width"]}x{r["height"]}'
         if not r.get('measured', True) and r['backing'] == 'dmabuf':
-            print(f'  {"dmabuf":8} {size:>10}  not measured (see JSON)')
+            print(f'  {"dmabuf":18} {size:>10}  not measured (see JSON)')
             continue
-        print(f'  {r["backing"]:8} {size:>10} {fmt(r["p50_ms"]):>7} '
-              f'{fmt(r["p99_ms"]):>7} {r.get("frames", 0):>6}')
-    print('\nplugin CPU per flip (us, thread CPU time) vs a plain memcpy of '
-          'the frame')
+        print(f'  {r["backing"]:18} {size:>10} {fmt(r["p50_ms"]):>7} '
+              f'{fmt(r["p99_ms"]):>7} {fmt(r.get("achieved_hz"), ".1f"):>6} '
+              f'{fmt(r.get("late_pct"), ".1f"):>6} {r.get("frames", 0):>6} '
+              f'{fmt(r.get("weston_cpu_us_per_frame"), ".0f"):>7} '
+              f'{fmt(r.get("xensimd_cpu_us_per_frame"), ".0f"):>7}')
+    print(f'\nplugin CPU per flip (us, thread CPU time) vs a plain memcpy of '
+          f'the frame, {renderer}')
     print(f'  {"backing":8} {"size":>10} {"cpu_us":>8} {"copy_us":>8} '
           f'{"memcpy":>8} {"m.cold":>8} {"bytes/flip":>11}')
     for r in res['cpu_per_flip']:
@@ -362,24 +466,178 @@ def print_table(res):
               f'{fmt(r["memcpy_us"], ".1f"):>8} '
               f'{fmt(r.get("memcpy_cold_us"), ".1f"):>8} '
               f'{r["bytes_copied"]:>11}')
+
+
+def print_table(res):
+    print(f'\nbench: {res["machine"]["nproc"]} CPUs, '
+          f'{res["machine"]["cpu"]}, {res["machine"]["date"]}, '
+          f'load {res["machine"]["loadavg_at_start"]}')
+    print_latency_cpu(res, res['renderer'])
     print(f'\nscaling at 1280x720, target {REFRESH_HZ} Hz (late: latency > '
-          f'{LATE_PERIODS} periods = {LATE_PERIODS * 1000 / REFRESH_HZ:.0f} '
-          f'ms, or a frame-done timeout)')
+          f'{LATE_PERIODS:g} periods = {late_limit_ms():.1f} ms, or a '
+          f'frame-done timeout)')
     print(f'  {"backing":8} {"guests":>6} {"min_hz":>7} {"mean_hz":>7} '
-          f'{"late%":>6} {"p50":>6} {"p99":>7} {"cpu_us":>7}')
+          f'{"late%":>6} {"p50":>6} {"p99":>7} {"cpu_us":>7} '
+          f'{"weston%":>7} {"guests%":>7} {"busy%":>6}')
     for r in res['scaling']:
         print(f'  {r["backing"]:8} {r["guests"]:>6} '
               f'{fmt(r["achieved_hz_min"]):>7} '
               f'{fmt(r.get("achieved_hz_mean")):>7} '
               f'{fmt(r["late_pct"], ".1f"):>6} {fmt(r.get("p50_ms")):>6} '
               f'{fmt(r.get("p99_ms")):>7} '
-              f'{fmt(r.get("cpu_us_per_flip"), ".1f"):>7}')
+              f'{fmt(r.get("cpu_us_per_flip"), ".1f"):>7} '
+              f'{fmt(r.get("weston_cpu_pct"), ".0f"):>7} '
+              f'{fmt(r.get("guests_cpu_pct"), ".0f"):>7} '
+              f'{fmt(r.get("machine_busy_pct"), ".0f"):>6}')
+    gl = res.get('gl')
+    if gl and gl.get('measured', True):
+        print_latency_cpu(gl, 'gl (llvmpipe)')
+    elif gl:
+        print(f'\ngl pass not measured: {gl.get("reason")}')
+
+
+def run_pass(a, renderer, sizes, scale_backings, res, tmp):
+    """Latency and CPU rows for @sizes, then scaling, under one weston.
+    Returns the list of errors."""
+    from guestlib import Xensim
+    from harness import Weston, build_path
+    os.makedirs(tmp, exist_ok=True)
+    stats_path = os.path.join(tmp, 'stats')
+    with Xensim() as xs, Weston(shell='desktop', renderer=renderer,
+                                width=OUTPUT_W, height=OUTPUT_H,
+                                modules=[build_path('plugin/vdispl.so')],
+                                ini={'vdispl': {'hypervisor': 'sim',
+                                                'xensim-dir': xs.dir,
+                                                'stats-file': stats_path}},
+                                ) as w:
+        b = Bench(a, xs, w, Stats(stats_path), tmp)
+        reason = DMABUF_REASON
+        info = w.run(['weston-info'], timeout=20)
+        offered = 'zwp_linux_dmabuf_v1' in info.stdout
+        res['zwp_linux_dmabuf_v1_offered'] = offered
+        if not offered:
+            reason = (f'weston ({renderer}) offers no zwp_linux_dmabuf_v1 '
+                      f'here (checked with weston-info): ' + DMABUF_REASON)
+        for (wd, ht) in sizes:
+            memcpy, memcpy_cold = b.memcpy_us(wd, ht)
+            for backing in ('copy', 'shared'):
+                row, cpu = b.guest_run(backing, wd, ht)
+                res['latency'].append(row)
+                crow = {'backing': backing, 'width': wd, 'height': ht,
+                        'us': None, 'memcpy_us': r2(memcpy),
+                        'memcpy_cold_us': r2(memcpy_cold),
+                        'bytes_copied': None, 'measured': cpu is not None}
+                if cpu:
+                    crow.update(us=r2(cpu['us']),
+                                bytes_copied=cpu['bytes_copied'],
+                                copy_us=r2(cpu['copy_us']),
+                                flips=cpu['flips'])
+                res['cpu_per_flip'].append(crow)
+                print(f'bench: {renderer} {backing} {wd}x{ht}: {row} cpu '
+                      f'{crow}', flush=True)
+            for layout in (None, 'subsurface', 'frame-below', 'frame-strips'):
+                row = b.native_run(wd, ht, layout)
+                res['latency'].append(row)
+                print(f'bench: {renderer} {row["backing"]} {wd}x{ht}: '
+                      f'{row}', flush=True)
+            res['latency'].append({'backing': 'dmabuf', 'width': wd,
+                                   'height': ht, 'p50_ms': None,
+                                   'p99_ms': None, 'measured': False,
+                                   'reason': reason})
+            res['cpu_per_flip'].append({'backing': 'dmabuf', 'width': wd,
+                                        'height': ht, 'us': None,
+                                        'memcpy_us': r2(memcpy),
+                                        'memcpy_cold_us': r2(memcpy_cold),
+                                        'bytes_copied': None,
+                                        'measured': False,
+                                        'reason': reason})
+        for backing in scale_backings:
+            for n in a.guests:
+                row = b.scaling_run(backing, n)
+                res['scaling'].append(row)
+                print(f'bench: scaling {backing} x{n}: {row}', flush=True)
+        return b.errors
+
+
+def markdown(res):
+    """The tables of a run, as markdown (for tests/bench/RESULTS.md)."""
+    m = res['machine']
+    out = [f'Machine: {m["nproc"]} CPUs ({m["cpu"]}), {m["date"]}, load '
+           f'average at start {m["loadavg_at_start"]}; weston 10 headless, '
+           f'{res["refresh_hz"]} Hz.', '']
+
+    def lat_table(rows, title):
+        out.extend([title, '',
+                    '| backing | size | p50 ms | p99 ms | events/s | late % '
+                    '| weston CPU/frame us |',
+                    '|---|---|---:|---:|---:|---:|---:|'])
+        for r in rows:
+            size = f'{r["width"]}x{r["height"]}'
+            if not r.get('measured', True):
+                out.append(f'| {r["backing"]} | {size} | not measured | '
+                           f'| | | |')
+                continue
+            out.append(f'| {r["backing"]} | {size} | {fmt(r["p50_ms"])} | '
+                       f'{fmt(r["p99_ms"])} | '
+                       f'{fmt(r.get("achieved_hz"), ".1f")} | '
+                       f'{fmt(r.get("late_pct"), ".1f")} | '
+                       f'{fmt(r.get("weston_cpu_us_per_frame"), ".0f")} |')
+        out.append('')
+
+    def cpu_table(rows, title):
+        out.extend([title, '',
+                    '| backing | size | plugin CPU/flip us | of which copy us '
+                    '| memcpy us (hot) | memcpy us (cold) | bytes copied/flip '
+                    '|', '|---|---|---:|---:|---:|---:|---:|'])
+        for r in rows:
+            if not r.get('measured', True):
+                continue
+            out.append(f'| {r["backing"]} | {r["width"]}x{r["height"]} | '
+                       f'{fmt(r["us"], ".1f")} | '
+                       f'{fmt(r.get("copy_us"), ".1f")} | '
+                       f'{fmt(r["memcpy_us"], ".1f")} | '
+                       f'{fmt(r.get("memcpy_cold_us"), ".1f")} | '
+                       f'{r["bytes_copied"]} |')
+        out.append('')
+        out.append('dma-buf: not measured (' + DMABUF_REASON + ').')
+        out.append('')
+
+    lat_table(res['latency'], '**Latency**, pixman (guest: PG_FLIP -> '
+              'EVT_PG_FLIP; native: commit -> presented)')
+    cpu_table(res['cpu_per_flip'], '**Plugin CPU per flip**, pixman '
+              '(thread CPU time)')
+    out.extend(['**Scaling**, 1280x720 guests at --fps 60, pixman', '',
+                '| backing | guests | lowest events/s | mean events/s | '
+                'late % | p50 ms | p99 ms | plugin CPU/flip us | weston CPU '
+                '% of a core | guests CPU % | machine busy % |',
+                '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|'])
+    for r in res['scaling']:
+        out.append(f'| {r["backing"]} | {r["guests"]} | '
+                   f'{fmt(r["achieved_hz_min"], ".1f")} | '
+                   f'{fmt(r.get("achieved_hz_mean"), ".1f")} | '
+                   f'{fmt(r["late_pct"], ".1f")} | {fmt(r.get("p50_ms"))} | '
+                   f'{fmt(r.get("p99_ms"))} | '
+                   f'{fmt(r.get("cpu_us_per_flip"), ".1f")} | '
+                   f'{fmt(r.get("weston_cpu_pct"), ".0f")} | '
+                   f'{fmt(r.get("guests_cpu_pct"), ".0f")} | '
+                   f'{fmt(r.get("machine_busy_pct"), ".0f")} |')
+    out.append('')
+    gl = res.get('gl')
+    if gl and gl.get('measured', True):
+        lat_table(gl['latency'], '**Latency**, GL renderer (llvmpipe)')
+        cpu_table(gl['cpu_per_flip'], '**Plugin CPU per flip**, GL '
+                  'renderer (llvmpipe)')
+    return '\n'.join(out)
 
 
 def main():
     a = parse_args()
-    from guestlib import Xensim, require_built
-    from harness import Weston, build_path
+    if a.markdown:
+        with open(a.markdown) as f:
+            print(markdown(json.load(f)))
+        return 0
+    from guestlib import require_built
+    from harness import build_path, renderer_available
     require_built()
     for rel in ('tests/bench/vdispl-bench-native',
                 'tests/bench/vdispl-bench-memcpy'):
@@ -388,15 +646,14 @@ def main():
             return 1
     import tempfile
     tmp = tempfile.mkdtemp(prefix='vdispl-bench-')
-    stats_path = os.path.join(tmp, 'stats')
     res = {'refresh_hz': REFRESH_HZ, 'latency': [], 'cpu_per_flip': [],
            'scaling': [], 'machine': machine(),
            'definitions': {
                'latency': 'guest: PG_FLIP sent -> EVT_PG_FLIP received; '
                           'native: wl_surface.commit -> '
                           'wp_presentation_feedback.presented received; '
-                          f'first {WARMUP} frames left out; all at --fps '
-                          f'{REFRESH_HZ}',
+                          f'all at --fps {REFRESH_HZ}; only the events '
+                          f'of a window of --seconds after --warmup count',
                'cpu_per_flip.us': 'plugin thread CPU time per flip: '
                                   'PG_FLIP handling (decode, answer, copy, '
                                   'commit) + deferred copies + frame-done '
@@ -412,64 +669,66 @@ def main():
                                        'copied frame',
                'cpu_per_flip.bytes_copied': 'bytes the plugin copied while '
                                             'handling flips, per flip',
-               'scaling.late_pct': f'events with latency > {LATE_PERIODS} '
-                                   f'refresh periods '
-                                   f'({LATE_PERIODS * 1000 / REFRESH_HZ:.0f}'
-                                   f' ms) or frame-done timeouts, over all '
-                                   f'events while all guests ran',
+               'late': f'latency > {LATE_PERIODS:g} refresh periods '
+                       f'({late_limit_ms():.1f} ms): headless weston '
+                       f'presents a frame committed just after a repaint '
+                       f'began up to 2 periods later, so beyond that a '
+                       f'refresh was missed; in scaling, frame-done '
+                       f'timeouts count as late too; late_pct is over all '
+                       f'events of all guests while all of them ran',
                'scaling.achieved_hz_min': 'lowest per-guest EVT_PG_FLIP '
                                           'rate while all guests ran',
+               'latency.weston_cpu_us_per_frame': 'CPU time of all weston '
+                                                  'threads (schedstat) '
+                                                  'during the run, per '
+                                                  'presented frame: '
+                                                  'compositing, the plugin '
+                                                  'and its in-process '
+                                                  'client',
+               'latency.native-subsurface': 'the native client with its '
+                                            'picture in a desync '
+                                            'wl_subsurface of a frame '
+                                            'surface, like vdispl.so\'s '
+                                            'windows; native-frame-below: '
+                                            'the frame a subsurface placed '
+                                            'below the picture; '
+                                            'native-frame-strips: the frame '
+                                            'as four subsurfaces around the '
+                                            'picture, not overlapping it',
+               'dmabuf': DMABUF_REASON,
+               'weston_cpu_pct': 'CPU time of all weston threads over the '
+                                 'window, in % of one core',
+               'scaling.guests_cpu_pct': 'the same for all vdispl-guest '
+                                         'processes (they draw each frame)',
+               'machine_busy_pct': 'all CPUs of the machine busy, in % of '
+                                   'all of them (/proc/stat), whoever used '
+                                   'them: the machine is shared',
+               'latency.xensimd_cpu_us_per_frame': 'the same for the '
+                                                   'simulator (absent on '
+                                                   'real Xen)',
            },
            'quick': a.quick}
-    print(f'bench: build {a.build}; {a.frames} frames per latency run, '
-          f'{a.scale_seconds:g} s per scaling step; logs in {tmp}',
-          flush=True)
+    print(f'bench: build {a.build}; each run: {a.warmup:g} s warm-up, '
+          f'{a.seconds:g} s measured; logs in {tmp}', flush=True)
     t_start = time.monotonic()
-    with Xensim() as xs, Weston(shell='desktop', renderer='pixman',
-                                width=OUTPUT_W, height=OUTPUT_H,
-                                modules=[build_path('plugin/vdispl.so')],
-                                ini={'vdispl': {'hypervisor': 'sim',
-                                                'xensim-dir': xs.dir,
-                                                'stats-file': stats_path}},
-                                ) as w:
-        b = Bench(a, xs, w, Stats(stats_path), tmp)
-        for (wd, ht) in a.sizes:
-            memcpy, memcpy_cold = b.memcpy_us(wd, ht)
-            for backing in ('copy', 'shared'):
-                row, cpu = b.guest_run(backing, wd, ht)
-                res['latency'].append(row)
-                crow = {'backing': backing, 'width': wd, 'height': ht,
-                        'us': None, 'memcpy_us': r2(memcpy),
-                        'memcpy_cold_us': r2(memcpy_cold),
-                        'bytes_copied': None, 'measured': cpu is not None}
-                if cpu:
-                    crow.update(us=r2(cpu['us']),
-                                bytes_copied=cpu['bytes_copied'],
-                                copy_us=r2(cpu['copy_us']),
-                                flips=cpu['flips'])
-                res['cpu_per_flip'].append(crow)
-                print(f'bench: {backing} {wd}x{ht}: {row} cpu {crow}',
-                      flush=True)
-            row = b.native_run(wd, ht)
-            res['latency'].append(row)
-            print(f'bench: native {wd}x{ht}: {row}', flush=True)
-            res['latency'].append({'backing': 'dmabuf', 'width': wd,
-                                   'height': ht, 'p50_ms': None,
-                                   'p99_ms': None, 'measured': False,
-                                   'reason': DMABUF_REASON})
-            res['cpu_per_flip'].append({'backing': 'dmabuf', 'width': wd,
-                                        'height': ht, 'us': None,
-                                        'memcpy_us': r2(memcpy),
-                                        'memcpy_cold_us': r2(memcpy_cold),
-                                        'bytes_copied': None,
-                                        'measured': False,
-                                        'reason': DMABUF_REASON})
-        for backing in a.scale_backings:
-            for n in a.guests:
-                row = b.scaling_run(backing, n)
-                res['scaling'].append(row)
-                print(f'bench: scaling {backing} x{n}: {row}', flush=True)
-        errors = b.errors
+    res['renderer'] = 'pixman'
+    errors = run_pass(a, 'pixman', a.sizes, a.scale_backings, res, tmp)
+    if a.gl_sizes:
+        why = renderer_available('gl')
+        gl = {'renderer': 'gl', 'latency': [], 'cpu_per_flip': [],
+              'scaling': []}
+        if why:
+            gl['measured'] = False
+            gl['reason'] = why
+        else:
+            try:
+                errors += run_pass(a, 'gl', a.gl_sizes, [], gl,
+                                   os.path.join(tmp, 'gl'))
+            except SystemExit:      # harness.skip(): weston has no GL
+                gl['measured'] = False
+                gl['reason'] = 'weston could not start its GL renderer'
+        del gl['scaling']
+        res['gl'] = gl
     res['seconds'] = round(time.monotonic() - t_start, 1)
     os.makedirs(os.path.dirname(a.out), exist_ok=True)
     with open(a.out, 'w') as f:

@@ -8,11 +8,22 @@
  *
  *   vdispl-bench-native --width W --height H [--fps N] [--frames N]
  *                       [--log PATH]
+ *                       [--subsurface | --frame-below | --frame-strips]
+ *
+ * --subsurface draws like vdispl.so's windows: the toplevel is a frame
+ * (a solid buffer BORDER px wider on each side and TITLE px taller), the
+ * picture is a desynchronised wl_subsurface at (BORDER, TITLE) that alone
+ * is committed each frame. It shows what that layout costs the compositor.
+ * --frame-below is the other way round: the picture is the toplevel and
+ * the frame a subsurface placed below it at (-BORDER, -TITLE).
+ * --frame-strips: the picture is the toplevel and the frame four
+ * subsurfaces around it (top, bottom, left, right) that do not overlap it.
  *
  * Prints one line on stdout:
  *   native-client: frames=N presented=N discarded=N p50_ms=X p99_ms=Y
  * --log PATH writes "arrival_ms latency_ms" per presented frame, like
- * vdispl-guest's $VDISPL_GUEST_LATENCY_LOG. Exit 0, or 1 on any failure.
+ * vdispl-guest's $VDISPL_GUEST_LATENCY_LOG, a line at a time (make bench
+ * stops it with SIGTERM). Exit 0, or 1 on any failure.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -33,6 +44,8 @@
 #include "xdg-shell-client-protocol.h"
 
 #define NBUFS 3
+#define BORDER 4
+#define TITLE 24
 #define TIMEOUT_MS 3100		/* what xen_drm_front waits for an event */
 
 struct buffer {
@@ -44,10 +57,18 @@ struct buffer {
 struct client {
 	struct wl_display *display;
 	struct wl_compositor *compositor;
+	struct wl_subcompositor *subcompositor;
 	struct wl_shm *shm;
 	struct xdg_wm_base *wm_base;
 	struct wp_presentation *presentation;
-	struct wl_surface *surface;
+	struct wl_surface *surface;	/* the picture */
+	struct wl_surface *frame;	/* --subsurface: the toplevel */
+	struct wl_subsurface *sub;
+	struct wl_buffer *frame_buf;
+	bool subsurface, frame_below, strips;
+	struct wl_surface *strip[4];
+	struct wl_subsurface *strip_sub[4];
+	struct wl_buffer *strip_buf[4];
 	struct xdg_surface *xdg_surface;
 	struct xdg_toplevel *toplevel;
 	bool configured, closed;
@@ -91,6 +112,9 @@ registry_global(void *data, struct wl_registry *reg, uint32_t name,
 	if (!strcmp(iface, wl_compositor_interface.name)) {
 		c->compositor = wl_registry_bind(reg, name,
 						 &wl_compositor_interface, 4);
+	} else if (!strcmp(iface, wl_subcompositor_interface.name)) {
+		c->subcompositor = wl_registry_bind(reg, name,
+			&wl_subcompositor_interface, 1);
 	} else if (!strcmp(iface, wl_shm_interface.name)) {
 		c->shm = wl_registry_bind(reg, name, &wl_shm_interface, 1);
 	} else if (!strcmp(iface, xdg_wm_base_interface.name)) {
@@ -163,23 +187,25 @@ create_buffers(struct client *c)
 {
 	size_t stride = (size_t)c->width * 4;
 	size_t size = stride * (size_t)c->height;
+	int32_t fw = c->width + 2 * BORDER, fh = c->height + TITLE + BORDER;
+	size_t fsize = (size_t)fw * (size_t)fh * 4;
 	struct wl_shm_pool *pool;
 	uint8_t *map;
 	int fd;
 
 	fd = memfd_create("bench-native", MFD_CLOEXEC);
-	if (fd < 0 || ftruncate(fd, (off_t)(size * NBUFS)) < 0) {
+	if (fd < 0 || ftruncate(fd, (off_t)(size * NBUFS + fsize)) < 0) {
 		perror("native-client: memfd");
 		return false;
 	}
-	map = mmap(NULL, size * NBUFS, PROT_READ | PROT_WRITE, MAP_SHARED,
-		   fd, 0);
+	map = mmap(NULL, size * NBUFS + fsize, PROT_READ | PROT_WRITE,
+		   MAP_SHARED, fd, 0);
 	if (map == MAP_FAILED) {
 		perror("native-client: mmap");
 		close(fd);
 		return false;
 	}
-	pool = wl_shm_create_pool(c->shm, fd, (int32_t)(size * NBUFS));
+	pool = wl_shm_create_pool(c->shm, fd, (int32_t)(size * NBUFS + fsize));
 	for (int i = 0; i < NBUFS; i++) {
 		c->bufs[i].pixels = (uint32_t *)(map + size * i);
 		c->bufs[i].wl = wl_shm_pool_create_buffer(pool,
@@ -187,6 +213,33 @@ create_buffers(struct client *c)
 			(int32_t)stride, WL_SHM_FORMAT_XRGB8888);
 		wl_buffer_add_listener(c->bufs[i].wl, &buffer_listener,
 				       &c->bufs[i]);
+	}
+	/* A grey frame with a darker title bar. */
+	for (int32_t y = 0; y < fh; y++) {
+		uint32_t *row = (uint32_t *)(map + size * NBUFS) +
+			(size_t)y * (size_t)fw;
+
+		for (int32_t x = 0; x < fw; x++) {
+			row[x] = y < TITLE ? 0xff303848u : 0xff606060u;
+		}
+	}
+	c->frame_buf = wl_shm_pool_create_buffer(pool, (int32_t)(size * NBUFS),
+						 fw, fh, fw * 4,
+						 WL_SHM_FORMAT_XRGB8888);
+	if (c->strips) {
+		/* Top, bottom, left, right: views into the frame's pixels. */
+		const int32_t ofs[4] = {
+			0, (fh - BORDER) * fw, TITLE * fw,
+			TITLE * fw + fw - BORDER,
+		};
+		const int32_t sw[4] = { fw, fw, BORDER, BORDER };
+		const int32_t sh[4] = { TITLE, BORDER, c->height, c->height };
+
+		for (int i = 0; i < 4; i++) {
+			c->strip_buf[i] = wl_shm_pool_create_buffer(pool,
+				(int32_t)(size * NBUFS) + ofs[i] * 4, sw[i],
+				sh[i], fw * 4, WL_SHM_FORMAT_XRGB8888);
+		}
 	}
 	wl_shm_pool_destroy(pool);
 	close(fd);
@@ -370,6 +423,9 @@ main(int argc, char **argv)
 		{ "fps", required_argument, NULL, 'f' },
 		{ "frames", required_argument, NULL, 'n' },
 		{ "log", required_argument, NULL, 'l' },
+		{ "subsurface", no_argument, NULL, 's' },
+		{ "frame-below", no_argument, NULL, 'b' },
+		{ "frame-strips", no_argument, NULL, 't' },
 		{ 0 },
 	};
 	struct client c = { .width = 640, .height = 480, .fps = 60,
@@ -393,17 +449,29 @@ main(int argc, char **argv)
 		case 'n':
 			c.frames = atol(optarg);
 			break;
+		case 's':
+			c.subsurface = true;
+			break;
+		case 'b':
+			c.frame_below = true;
+			break;
+		case 't':
+			c.strips = true;
+			break;
 		case 'l':
 			c.log = fopen(optarg, "we");
 			if (!c.log) {
 				perror(optarg);
 				return 1;
 			}
+			/* Whole lines even when stopped by a signal. */
+			setvbuf(c.log, NULL, _IOLBF, 0);
 			break;
 		default:
 			fprintf(stderr, "usage: vdispl-bench-native --width W "
 				"--height H [--fps N] [--frames N] "
-				"[--log PATH]\n");
+				"[--log PATH] [--subsurface|--frame-below|"
+				"--frame-strips]\n");
 			return 1;
 		}
 	}
@@ -422,22 +490,62 @@ main(int argc, char **argv)
 	reg = wl_display_get_registry(c.display);
 	wl_registry_add_listener(reg, &registry_listener, &c);
 	wl_display_roundtrip(c.display);
-	if (!c.compositor || !c.shm || !c.wm_base || !c.presentation) {
+	if (!c.compositor || !c.shm || !c.wm_base || !c.presentation ||
+	    ((c.subsurface || c.frame_below || c.strips) &&
+	     !c.subcompositor)) {
 		fprintf(stderr, "native-client: compositor lacks wl_shm, "
-			"xdg_wm_base or wp_presentation\n");
+			"xdg_wm_base, wp_presentation or wl_subcompositor\n");
 		return 1;
 	}
 	c.surface = wl_compositor_create_surface(c.compositor);
-	c.xdg_surface = xdg_wm_base_get_xdg_surface(c.wm_base, c.surface);
+	c.frame = c.surface;
+	if (c.strips) {
+		const int32_t x[4] = { -BORDER, -BORDER, -BORDER, c.width };
+		const int32_t y[4] = { -TITLE, c.height, 0, 0 };
+
+		for (int i = 0; i < 4; i++) {
+			c.strip[i] = wl_compositor_create_surface(c.compositor);
+			c.strip_sub[i] = wl_subcompositor_get_subsurface(
+				c.subcompositor, c.strip[i], c.surface);
+			wl_subsurface_set_position(c.strip_sub[i], x[i], y[i]);
+			wl_subsurface_set_desync(c.strip_sub[i]);
+		}
+	} else if (c.frame_below) {
+		c.frame = wl_compositor_create_surface(c.compositor);
+		c.sub = wl_subcompositor_get_subsurface(c.subcompositor,
+							c.frame, c.surface);
+		wl_subsurface_set_position(c.sub, -BORDER, -TITLE);
+		wl_subsurface_place_below(c.sub, c.surface);
+		wl_subsurface_set_desync(c.sub);
+	} else if (c.subsurface) {
+		c.frame = wl_compositor_create_surface(c.compositor);
+		c.sub = wl_subcompositor_get_subsurface(c.subcompositor,
+							c.surface, c.frame);
+		wl_subsurface_set_position(c.sub, BORDER, TITLE);
+		wl_subsurface_set_desync(c.sub);
+	}
+	c.xdg_surface = xdg_wm_base_get_xdg_surface(c.wm_base,
+		c.subsurface ? c.frame : c.surface);
 	xdg_surface_add_listener(c.xdg_surface, &xdg_surface_listener, &c);
 	c.toplevel = xdg_surface_get_toplevel(c.xdg_surface);
 	xdg_toplevel_add_listener(c.toplevel, &toplevel_listener, &c);
 	xdg_toplevel_set_title(c.toplevel, "vdispl bench: native client");
-	wl_surface_commit(c.surface);
+	wl_surface_commit(c.subsurface ? c.frame : c.surface);
 	while (!c.configured && wl_display_dispatch(c.display) >= 0) {
 	}
 	if (!c.configured || !create_buffers(&c)) {
 		return 1;
+	}
+	for (int i = 0; c.strips && i < 4; i++) {
+		wl_surface_attach(c.strip[i], c.strip_buf[i], 0, 0);
+		wl_surface_damage_buffer(c.strip[i], 0, 0, INT32_MAX, INT32_MAX);
+		wl_surface_commit(c.strip[i]);
+	}
+	if (c.subsurface || c.frame_below) {
+		/* The frame once; then only the picture is committed. */
+		wl_surface_attach(c.frame, c.frame_buf, 0, 0);
+		wl_surface_damage_buffer(c.frame, 0, 0, INT32_MAX, INT32_MAX);
+		wl_surface_commit(c.frame);
 	}
 	ok = run(&c);
 	if (c.presented > 0) {

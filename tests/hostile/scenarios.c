@@ -1226,7 +1226,7 @@ sc_no_read_events(struct guest *g)
 			bad++;
 		}
 		flips++;
-		hostile_sleep(g, 8);
+		hostile_sleep(g, 16);	/* about 60 flips a second */
 	}
 	ok = check(bad == 0, "%d PG_FLIPs answered 0 while not reading "
 		   "(%d not)", flips, bad);
@@ -1712,12 +1712,12 @@ sc_state_flood(struct guest *g)
 		return false;
 	}
 	t0 = guest_now_ns();
-	for (int i = 0; i < 1000; i++) {
+	for (int i = 0; i < 3000; i++) {
 		if (!hostile_set_fe_state(g, i % 2 ? "1" : "6")) {
 			return false;
 		}
 	}
-	printf("info: 1000 state writes in %.0f ms\n",
+	printf("info: 3000 state writes in %.0f ms\n",
 	       (guest_now_ns() - t0) / 1e6);
 	hostile_sleep(g, 500);
 	if (!hostile_set_fe_state(g, "1")) {
@@ -2122,7 +2122,7 @@ static const struct scenario scenarios[] = {
 	{ "xenstore-flood", C, "3000 writes in the frontend's own tree",
 	  "nothing (only `state` is watched); requests served",
 	  sc_xenstore_flood },
-	{ "state-flood", X, "1000 writes of state Initialising/Closed",
+	{ "state-flood", X, "3000 writes of state Initialising/Closed",
 	  "backend settles in InitWait; a proper handshake connects",
 	  sc_state_flood },
 	{ "state-cycle", C, "15 rounds of Closing then a new handshake",

@@ -11,9 +11,17 @@ For each scenario: a fresh domain (one connector, 320x240), vdispl-hostile
 row says), weston must still be running, and `xensim destroy` of the
 domain must succeed (the backend reaches Closed in time).
 
-Frame rate: a well-behaved vdispl-guest first runs alone (the baseline),
-then another runs through all the scenarios. Its events per second must be
-within 10 % of the baseline, with mismatched_ids=0 and no timeouts.
+Frame rate: a well-behaved vdispl-guest at --fps 30 runs alone for 6 s
+before and 6 s after the scenarios (the baseline: both windows together).
+The scenarios run in groups of six (the floods one by one), each
+alongside a fresh well-behaved guest for at least 4 s; in every group its events per second must be
+within 10 % of the baseline, with mismatched_ids=0 and no timeouts (one
+window over the whole run would dilute a compositor stall of a second or
+two to a few per cent). A
+fixed 30 fps is what a guest asks of the compositor; an unthrottled guest
+on a shared 2-core machine measures the other processes' load as much as
+the hostile guest (it does 40-50 fps here, varying with the machine's
+load), so the baseline is taken on both sides of the scenarios too.
 """
 
 import os
@@ -30,6 +38,16 @@ from guestlib import Guest, Xensim, require_built  # noqa: E402
 TOOL = 'tests/hostile/vdispl-hostile'
 SPEC = 'connectors=0:320x240'
 GOOD_SPEC = 'connectors=0:320x240'
+GOOD_FPS = 30
+BASELINE_SECONDS = 6
+# Scenarios per rate window, and the shortest window: a stall is judged
+# against a few seconds, not diluted over the whole run.
+GROUP = 6
+MIN_WINDOW = 4.0
+# Scenarios that load the compositor or the store on purpose: judged in a
+# window of their own.
+ALONE = {'flood-pg-flip', 'flood-evtchn', 'no-read-events', 'xenstore-flood',
+         'state-flood', 'state-cycle', 'destroy-while-flipping'}
 # Quotas small enough that the quota scenarios reach them quickly.
 QUOTAS = {'max-pages': '4096', 'max-dbufs': '16', 'max-fbs': '24'}
 
@@ -60,7 +78,7 @@ class RateGuest:
 
     def __init__(self, xs, domain):
         xs.create(domain, GOOD_SPEC)
-        self.g = Guest(xs, domain).start()
+        self.g = Guest(xs, domain, '--fps', str(GOOD_FPS)).start()
         self.g.wait_connected()
         self.t0 = time.monotonic()
 
@@ -73,6 +91,22 @@ class RateGuest:
         summ['eps'] = summ['events'] / summ['seconds']
         summ['status'] = status
         return summ
+
+
+def rate_groups(names):
+    """Groups of GROUP scenarios; the load-makers get a window each."""
+    groups, cur = [], []
+    for n in names:
+        if n in ALONE:
+            groups.append([n])
+            continue
+        cur.append(n)
+        if len(cur) == GROUP:
+            groups.append(cur)
+            cur = []
+    if cur:
+        groups.append(cur)
+    return groups
 
 
 def run_scenario(xs, w, i, name):
@@ -141,38 +175,63 @@ def main():
 
     failed = []
     with Xensim() as xs, hostile_weston(xs) as w:
-        base = None
+        bases = []
+
+        def baseline(dom):
+            g = RateGuest(xs, dom)
+            time.sleep(BASELINE_SECONDS)
+            b = g.finish()
+            print(f'well-behaved guest alone: {b}', flush=True)
+            xs.destroy(dom)
+            bases.append(b)
+
         if rate:
-            g = RateGuest(xs, 'baseline')
-            time.sleep(8)
-            base = g.finish()
-            print(f'baseline guest alone: {base}', flush=True)
-            xs.destroy('baseline')
-            good = RateGuest(xs, 'good')
-        for i, name in enumerate(names):
-            if not run_scenario(xs, w, i, name):
-                failed.append(name)
-            if not w.proc.alive():
-                w.dump()
-                fail(f'weston died during {name}; failed so far: {failed}')
+            baseline('baseline1')
+        groups = rate_groups(names)
+        windows = []
+        for gi, grp in enumerate(groups):
+            if rate:
+                good = RateGuest(xs, f'good{gi}')
+            for name in grp:
+                if not run_scenario(xs, w, names.index(name), name):
+                    failed.append(name)
+                if not w.proc.alive():
+                    w.dump()
+                    fail(f'weston died during {name}; failed so far: '
+                         f'{failed}')
+            if rate:
+                left = MIN_WINDOW - (time.monotonic() - good.t0)
+                if left > 0:
+                    time.sleep(left)
+                d = good.finish()
+                d['scenarios'] = grp
+                windows.append(d)
+                xs.destroy(f'good{gi}')
         if rate:
-            during = good.finish()
-            print(f'well-behaved guest during the scenarios: {during}',
-                  flush=True)
+            baseline('baseline2')
+            base = {'eps': sum(b['events'] for b in bases) /
+                    sum(b['seconds'] for b in bases),
+                    'mismatched_ids': sum(b['mismatched_ids']
+                                          for b in bases)}
         rss = rss_kb(w.proc.p.pid)
         print(f'weston RSS after the scenarios: {rss} kB', flush=True)
         alive = w.proc.alive()
     if rate:
-        ratio = during['eps'] / base['eps'] if base['eps'] else 0
-        print(f'events/s: alone {base["eps"]:.1f}, during hostile '
-              f'{during["eps"]:.1f} (ratio {ratio:.3f})', flush=True)
-        if during['mismatched_ids'] or base['mismatched_ids']:
-            failed.append('rate: mismatched_ids != 0')
-        if during['timeouts']:
-            failed.append(f'rate: {during["timeouts"]} timeouts')
-        if abs(ratio - 1) > 0.10:
-            failed.append(f'rate: events/s ratio {ratio:.3f} outside '
-                          f'0.90..1.10')
+        print(f'baseline: {base["eps"]:.1f} events/s alone', flush=True)
+        if base['mismatched_ids']:
+            failed.append('rate: baseline mismatched_ids != 0')
+        for d in windows:
+            ratio = d['eps'] / base['eps'] if base['eps'] else 0
+            bad = abs(ratio - 1) > 0.10 or d['mismatched_ids'] or \
+                d['timeouts']
+            print(f'{"FAIL" if bad else "ok  "} rate {d["eps"]:5.1f} '
+                  f'events/s (ratio {ratio:.3f}, mismatched_ids '
+                  f'{d["mismatched_ids"]}, timeouts {d["timeouts"]}, '
+                  f'p99 {d["p99_ms"]:.0f} ms) during '
+                  f'{", ".join(d["scenarios"])}', flush=True)
+            if bad:
+                failed.append(f'rate {ratio:.3f} during '
+                              f'{"+".join(d["scenarios"])}')
     if not alive:
         failed.append('weston was not alive at the end')
     if w.returncode not in (0, None):
