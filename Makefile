@@ -36,10 +36,19 @@ $(BUILD)/build.ninja:
 build: $(BUILD)/build.ninja
 	meson compile -C $(BUILD)
 
+# The plain build's suites, then unit/fuzz/e2e/hostile again under
+# ASan+UBSan (tests/sanitize.sh, build-asan/; SANITIZE=0 skips it locally),
+# then one closing line over both.
+SANITIZE ?= 1
 check: deps
 	@$(MAKE) --no-print-directory build
 	@rc=0; meson test -C $(BUILD) --print-errorlogs $(TESTOPTS) || rc=$$?; \
-	python3 tests/summary.py $(BUILD)/meson-logs/testlog.json; exit $$rc
+	logs="$(BUILD)/meson-logs/testlog.json"; \
+	if [ "$(SANITIZE)" = 1 ]; then \
+		tests/sanitize.sh $(BUILD)-asan || rc=1; \
+		logs="$$logs $(BUILD)-asan/meson-logs/testlog.json=asan --sanitizer-reports $(BUILD)-asan/sanitizer-reports"; \
+	fi; \
+	python3 tests/summary.py $$logs || rc=1; exit $$rc
 
 demo: deps
 	@$(MAKE) --no-print-directory build

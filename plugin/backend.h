@@ -140,6 +140,10 @@ struct frontend {
 	uint32_t pages_used, ndbufs, nfbs;
 
 	struct wl_event_source *fatal_idle;
+	/* State watch events coalesce here (a guest may flood them). */
+	struct wl_event_source *state_timer;
+	bool state_armed;
+	uint64_t state_handled_ms;
 	struct vd_ratelimit rl;
 };
 

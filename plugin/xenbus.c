@@ -546,6 +546,9 @@ frontend_connect(struct frontend *fe)
 		}
 	}
 	fe->connected = true;
+	/* An error of an earlier attempt no longer applies. */
+	snprintf(err, sizeof(err), "%s/error", fe->be_path);
+	xs_rm(fe->be->xs, XBT_NULL, err);
 	set_state(fe, XenbusStateConnected);
 	vd_log_limited(&fe->rl, "%s (dom %u dev %u): connected, %u "
 		       "connector(s), %s", fe->name, fe->domid, fe->devid,
@@ -671,6 +674,40 @@ frontend_fatal(struct frontend *fe, const char *why)
 	}
 }
 
+/*
+ * XSA-349's other half: the guest owns its state node and can write it in
+ * a loop. Its watch events only mark the frontend; the state is read and
+ * acted on at most once per STATE_MIN_INTERVAL_MS, so a flood costs one
+ * xenstore round trip per interval instead of one per write. A real
+ * handshake has a handful of transitions and never notices.
+ */
+#define STATE_MIN_INTERVAL_MS 20
+
+static int
+state_timer_cb(void *data)
+{
+	struct frontend *fe = data;
+
+	fe->state_armed = false;
+	fe->state_handled_ms = vd_now_ms();
+	frontend_state_changed(fe);
+	return 0;
+}
+
+static void
+frontend_state_event(struct frontend *fe)
+{
+	uint64_t now = vd_now_ms();
+	uint64_t next = fe->state_handled_ms + STATE_MIN_INTERVAL_MS;
+
+	if (fe->state_armed) {
+		return;
+	}
+	fe->state_armed = true;
+	wl_event_source_timer_update(fe->state_timer,
+				     next > now ? (int)(next - now) : 1);
+}
+
 static void
 frontend_destroy(struct frontend *fe)
 {
@@ -680,6 +717,9 @@ frontend_destroy(struct frontend *fe)
 		return;
 	}
 	frontend_disconnect(fe);
+	if (fe->state_timer) {
+		wl_event_source_remove(fe->state_timer);
+	}
 	if (fe->watching) {
 		snprintf(path, sizeof(path), "%s/state", fe->fe_path);
 		xs_unwatch(fe->be->xs, path, fe->state_token);
@@ -734,9 +774,13 @@ frontend_create(struct backend *be, uint32_t domid, uint32_t devid)
 		fe->state_token = NULL;
 		goto err;
 	}
+	fe->state_timer = wl_event_loop_add_timer(be->loop, state_timer_cb, fe);
+	if (!fe->state_timer) {
+		goto err;
+	}
 	read_trusted_name(fe);
-	vd_log("%s (dom %u dev %u): new display device", fe->name, domid,
-	       devid);
+	vd_log_limited(&fe->rl, "%s (dom %u dev %u): new display device",
+		       fe->name, domid, devid);
 
 	enter_initwait(fe);
 
@@ -860,7 +904,7 @@ handle_watch(struct backend *be, const char *path, const char *token)
 	if (strncmp(token, "fe/", 3) == 0) {
 		wl_list_for_each(fe, &be->frontends, link) {
 			if (strcmp(fe->state_token, token) == 0) {
-				frontend_state_changed(fe);
+				frontend_state_event(fe);
 				return;
 			}
 		}

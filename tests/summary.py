@@ -1,40 +1,63 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: MIT
-"""Print one closing line for a meson test run: 'check: N passed, N failed, N skipped'.
+"""Print one closing line for make check: 'check: N passed, N failed, N skipped'.
 
-Reads meson's testlog.json (one JSON object per line). A skipped test (exit 77)
-is counted as skipped, never as passed; a run that executed no test fails.
+  summary.py TESTLOG[=LABEL] ... [--sanitizer-reports DIR]
+
+Reads meson's testlog.json files (one JSON object per line), e.g. the plain
+build's and the ASan+UBSan build's. A skipped test (exit 77) is counted as
+skipped, never as passed. With --sanitizer-reports, a directory holding any
+non-empty sanitizer report counts as one more failure. A run that executed
+no test fails.
 """
 import json
+import os
 import sys
 
-path = sys.argv[1] if len(sys.argv) > 1 else 'build/meson-logs/testlog.json'
+args = sys.argv[1:] or ['build/meson-logs/testlog.json']
+reports_dir = None
+if '--sanitizer-reports' in args:
+    i = args.index('--sanitizer-reports')
+    reports_dir = args[i + 1] if i + 1 < len(args) else None
+    del args[i:i + 2]
+
 passed = failed = skipped = 0
 by_suite = {}
-try:
-    with open(path) as f:
-        for line in f:
-            line = line.strip()
-            if not line:
-                continue
-            t = json.loads(line)
-            res = t.get('result', '')
-            # meson 1.0's testlog.json has no 'suite' field; the name is
-            # "project:suite / test".
-            suite = t.get('name', '?').split(' / ')[0].split(':')[-1]
-            s = by_suite.setdefault(suite, [0, 0, 0])
-            if res in ('OK', 'EXPECTEDFAIL'):
-                passed += 1
-                s[0] += 1
-            elif res == 'SKIP':
-                skipped += 1
-                s[2] += 1
-            else:
-                failed += 1
-                s[1] += 1
-except OSError as e:
-    print(f'summary: cannot read {path}: {e}', file=sys.stderr)
-    sys.exit(1)
+for arg in args:
+    path, _, label = arg.partition('=')
+    try:
+        with open(path) as f:
+            lines = [l for l in f if l.strip()]
+    except OSError as e:
+        print(f'summary: cannot read {path}: {e}', file=sys.stderr)
+        failed += 1
+        continue
+    for line in lines:
+        t = json.loads(line)
+        res = t.get('result', '')
+        # meson 1.0's testlog.json has no 'suite' field; the name is
+        # "project:suite / test".
+        suite = t.get('name', '?').split(' / ')[0].split(':')[-1]
+        if label:
+            suite = f'{label}:{suite}'
+        s = by_suite.setdefault(suite, [0, 0, 0])
+        if res in ('OK', 'EXPECTEDFAIL'):
+            passed += 1
+            s[0] += 1
+        elif res == 'SKIP':
+            skipped += 1
+            s[2] += 1
+        else:
+            failed += 1
+            s[1] += 1
+            print(f'  FAILED: {t.get("name")} ({res})')
+
+if reports_dir and os.path.isdir(reports_dir):
+    n = sum(1 for e in os.scandir(reports_dir) if e.is_file() and e.stat().st_size)
+    if n:
+        failed += 1
+        print(f'  FAILED: {n} sanitizer report(s) in {reports_dir}')
+
 for suite in sorted(by_suite):
     p, fl, sk = by_suite[suite]
     print(f'  suite {suite}: {p} passed, {fl} failed, {sk} skipped')

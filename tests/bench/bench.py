@@ -14,11 +14,12 @@ window of --seconds s that counts, see class Bench):
 
 latency   per size: a copy guest (be-alloc=0), a shared guest (be-alloc=1)
           and our native wl_shm client (tests/bench/native-client.c), all
-          at --fps 60; the native client three times: as a plain
+          at --fps 60; the native client four times: as a plain
           toplevel, as "native-subsurface", laid out like vdispl.so's
-          windows (the picture in a subsurface of a frame), and as
+          windows (the picture in a subsurface of a frame), as
           "native-frame-below" (the picture is the toplevel, the frame a
-          subsurface below it). Guest: PG_FLIP sent -> EVT_PG_FLIP received; native:
+          subsurface below it) and as "native-frame-strips" (the picture
+          is the toplevel, the frame four subsurfaces around it). Guest: PG_FLIP sent -> EVT_PG_FLIP received; native:
           wl_surface.commit -> wp_presentation presented received. Each row
           also has its event rate, late share, and the CPU time per frame
           of the weston and xensimd processes. dma-buf cannot run here: it
@@ -56,10 +57,10 @@ REFRESH_HZ = 60
 # of the native client's frames late.)
 LATE_PERIODS = 2.0
 SIZES = [(640, 480), (1280, 720), (1920, 1080)]
-DMABUF_REASON = ('not measured: the pixman renderer imports no dma-bufs and '
-                 'llvmpipe (the GL renderer here) has no '
-                 'EGL_EXT_image_dma_buf_import; the plugin falls back to '
-                 'copy on this machine')
+DMABUF_REASON = ('the pixman renderer imports no dma-bufs, and llvmpipe (the '
+                 'GL renderer here, no GPU) has no '
+                 'EGL_EXT_image_dma_buf_import; on this machine the plugin '
+                 'falls back to copy')
 OUTPUT_W, OUTPUT_H = 5200, 1600     # room for 8 1280x720 windows
 
 
@@ -78,6 +79,9 @@ def parse_args():
     ap.add_argument('--sizes', default=None)
     ap.add_argument('--guests', default='1,2,4,8')
     ap.add_argument('--scale-backings', default='copy,shared')
+    ap.add_argument('--markdown', metavar='JSON',
+                    help='print the tables of a finished run (bench.json) '
+                         'as markdown and exit')
     ap.add_argument('--quick', action='store_true',
                     help='tiny durations (a sanity run, not a measurement)')
     a = ap.parse_args()
@@ -145,6 +149,17 @@ def proc_cpu_s(pid):
     except OSError:
         return 0.0
     return total / 1e9
+
+
+def machine_cpu():
+    """(busy, total) jiffies of all CPUs from /proc/stat."""
+    try:
+        with open('/proc/stat') as f:
+            v = [int(x) for x in f.readline().split()[1:]]
+    except (OSError, ValueError):
+        return 0, 0
+    idle = v[3] + (v[4] if len(v) > 4 else 0)
+    return sum(v) - idle, sum(v)
 
 
 # --- the plugin's stats file -------------------------------------------------
@@ -242,7 +257,7 @@ class Bench:
                  log_path=os.path.join(self.tmp, f'{dom}.out'))
         g = _BenchGuest(p, dom)
         p.start()
-        return {'what': dom, 'log': log, 'guest': g,
+        return {'what': dom, 'log': log, 'guest': g, 'pid': p.p.pid,
                 'ready': lambda: 'connected:' in g.output(),
                 'alive': p.alive, 'output': g.output}
 
@@ -255,6 +270,7 @@ class Bench:
                            *([f'--{layout}'] if layout else [])],
                           name=f'native-{w}x{h}')
         return {'what': f'native {w}x{h}', 'log': log, 'proc': p,
+                'pid': p.p.pid,
                 'ready': lambda: os.path.exists(log) and
                 os.path.getsize(log) > 0,
                 'alive': p.alive, 'output': p.output}
@@ -271,30 +287,36 @@ class Bench:
         return None
 
     # Snapshots --------------------------------------------------------------
-    def proc_cpu(self):
-        return {'weston': proc_cpu_s(self.w.proc.p.pid),
-                'xensimd': proc_cpu_s(self.xs.proc.p.pid)}
+    def proc_cpu(self, clients=()):
+        cpu = {'weston': proc_cpu_s(self.w.proc.p.pid),
+               'xensimd': proc_cpu_s(self.xs.proc.p.pid),
+               'clients': sum(proc_cpu_s(c['pid']) for c in clients),
+               'machine': machine_cpu()}
+        return cpu
 
-    def snapshot(self):
+    def snapshot(self, clients):
         st = self.stats.snapshot()
         return {'t_ms': time.monotonic() * 1e3, 'stats': st,
-                'cpu': self.proc_cpu()}
+                'cpu': self.proc_cpu(clients)}
 
     def measure(self, clients):
         """The protocol of the class comment. Returns (A, B, logs,
         summaries), logs cut to the window."""
         from harness import wait_for
-        try:
-            for c in clients:
-                wait_for(lambda: c['ready']() if c['alive']() else
-                         (_ for _ in ()).throw(RuntimeError('exited')),
-                         20, what=f'{c["what"]} connected')
-        except (TimeoutError, RuntimeError) as e:
-            self.errors.append(f'{e}: {clients[-1]["output"]()[-1500:]}')
+
+        def ready(c):
+            if not c['alive']():
+                raise RuntimeError(f'{c["what"]} exited')
+            return c['ready']()
+        for c in clients:
+            try:
+                wait_for(lambda: ready(c), 20, what=f'{c["what"]} connected')
+            except (TimeoutError, RuntimeError) as e:
+                self.errors.append(f'{e}: {c["output"]()[-1500:]}')
         time.sleep(self.a.warmup)
-        a = self.snapshot()
+        a = self.snapshot(clients)
         time.sleep(self.a.seconds)
-        b = self.snapshot()
+        b = self.snapshot(clients)
         summs = [self.stop(c) for c in clients]
         logs = [[(t, ms) for t, ms in read_log(c['log'])
                  if a['t_ms'] < t <= b['t_ms']] for c in clients]
@@ -323,6 +345,12 @@ class Bench:
             d = b['cpu'][k] - a['cpu'][k]
             row[f'{k}_cpu_us_per_frame'] = r2(d * 1e6 / len(lat)) \
                 if lat else None
+            row[f'{k}_cpu_pct'] = r2(100.0 * d / secs)
+        row['clients_cpu_pct'] = r2(100.0 * (b['cpu']['clients'] -
+                                             a['cpu']['clients']) / secs)
+        busy = b['cpu']['machine'][0] - a['cpu']['machine'][0]
+        total = b['cpu']['machine'][1] - a['cpu']['machine'][1]
+        row['machine_busy_pct'] = r2(100.0 * busy / total) if total else None
         return row
 
     # Runs -------------------------------------------------------------------
@@ -336,7 +364,8 @@ class Bench:
         return row, Stats.per_flip(a['stats'], b['stats'])
 
     def native_run(self, w, h, layout=None):
-        """layout: None, 'subsurface' or 'frame-below' (native-client.c)."""
+        """layout: None, 'subsurface', 'frame-below' or 'frame-strips'
+        (native-client.c)."""
         self.n += 1
         a, b, logs, summs = self.measure([self.start_native(w, h, layout)])
         row = {'backing': f'native-{layout}' if layout else 'native',
@@ -373,6 +402,9 @@ class Bench:
                'p50_ms': f['p50_ms'], 'p99_ms': f['p99_ms'],
                'timeouts': f.get('timeouts', 0), 'seconds': secs,
                'weston_cpu_us_per_frame': f['weston_cpu_us_per_frame'],
+               'weston_cpu_pct': f['weston_cpu_pct'],
+               'guests_cpu_pct': f['clients_cpu_pct'],
+               'machine_busy_pct': f['machine_busy_pct'],
                'measured': f['measured']}
         pf = Stats.per_flip(a['stats'], b['stats'])
         row['cpu_us_per_flip'] = r2(pf['us']) if pf else None
@@ -445,14 +477,18 @@ def print_table(res):
           f'{LATE_PERIODS:g} periods = {late_limit_ms():.1f} ms, or a '
           f'frame-done timeout)')
     print(f'  {"backing":8} {"guests":>6} {"min_hz":>7} {"mean_hz":>7} '
-          f'{"late%":>6} {"p50":>6} {"p99":>7} {"cpu_us":>7}')
+          f'{"late%":>6} {"p50":>6} {"p99":>7} {"cpu_us":>7} '
+          f'{"weston%":>7} {"guests%":>7} {"busy%":>6}')
     for r in res['scaling']:
         print(f'  {r["backing"]:8} {r["guests"]:>6} '
               f'{fmt(r["achieved_hz_min"]):>7} '
               f'{fmt(r.get("achieved_hz_mean")):>7} '
               f'{fmt(r["late_pct"], ".1f"):>6} {fmt(r.get("p50_ms")):>6} '
               f'{fmt(r.get("p99_ms")):>7} '
-              f'{fmt(r.get("cpu_us_per_flip"), ".1f"):>7}')
+              f'{fmt(r.get("cpu_us_per_flip"), ".1f"):>7} '
+              f'{fmt(r.get("weston_cpu_pct"), ".0f"):>7} '
+              f'{fmt(r.get("guests_cpu_pct"), ".0f"):>7} '
+              f'{fmt(r.get("machine_busy_pct"), ".0f"):>6}')
     gl = res.get('gl')
     if gl and gl.get('measured', True):
         print_latency_cpu(gl, 'gl (llvmpipe)')
@@ -475,6 +511,13 @@ def run_pass(a, renderer, sizes, scale_backings, res, tmp):
                                                 'stats-file': stats_path}},
                                 ) as w:
         b = Bench(a, xs, w, Stats(stats_path), tmp)
+        reason = DMABUF_REASON
+        info = w.run(['weston-info'], timeout=20)
+        offered = 'zwp_linux_dmabuf_v1' in info.stdout
+        res['zwp_linux_dmabuf_v1_offered'] = offered
+        if not offered:
+            reason = (f'weston ({renderer}) offers no zwp_linux_dmabuf_v1 '
+                      f'here (checked with weston-info): ' + DMABUF_REASON)
         for (wd, ht) in sizes:
             memcpy, memcpy_cold = b.memcpy_us(wd, ht)
             for backing in ('copy', 'shared'):
@@ -492,7 +535,7 @@ def run_pass(a, renderer, sizes, scale_backings, res, tmp):
                 res['cpu_per_flip'].append(crow)
                 print(f'bench: {renderer} {backing} {wd}x{ht}: {row} cpu '
                       f'{crow}', flush=True)
-            for layout in (None, 'subsurface', 'frame-below'):
+            for layout in (None, 'subsurface', 'frame-below', 'frame-strips'):
                 row = b.native_run(wd, ht, layout)
                 res['latency'].append(row)
                 print(f'bench: {renderer} {row["backing"]} {wd}x{ht}: '
@@ -500,14 +543,14 @@ def run_pass(a, renderer, sizes, scale_backings, res, tmp):
             res['latency'].append({'backing': 'dmabuf', 'width': wd,
                                    'height': ht, 'p50_ms': None,
                                    'p99_ms': None, 'measured': False,
-                                   'reason': DMABUF_REASON})
+                                   'reason': reason})
             res['cpu_per_flip'].append({'backing': 'dmabuf', 'width': wd,
                                         'height': ht, 'us': None,
                                         'memcpy_us': r2(memcpy),
                                         'memcpy_cold_us': r2(memcpy_cold),
                                         'bytes_copied': None,
                                         'measured': False,
-                                        'reason': DMABUF_REASON})
+                                        'reason': reason})
         for backing in scale_backings:
             for n in a.guests:
                 row = b.scaling_run(backing, n)
@@ -516,8 +559,83 @@ def run_pass(a, renderer, sizes, scale_backings, res, tmp):
         return b.errors
 
 
+def markdown(res):
+    """The tables of a run, as markdown (for tests/bench/RESULTS.md)."""
+    m = res['machine']
+    out = [f'Machine: {m["nproc"]} CPUs ({m["cpu"]}), {m["date"]}, load '
+           f'average at start {m["loadavg_at_start"]}; weston 10 headless, '
+           f'{res["refresh_hz"]} Hz.', '']
+
+    def lat_table(rows, title):
+        out.extend([title, '',
+                    '| backing | size | p50 ms | p99 ms | events/s | late % '
+                    '| weston CPU/frame us |',
+                    '|---|---|---:|---:|---:|---:|---:|'])
+        for r in rows:
+            size = f'{r["width"]}x{r["height"]}'
+            if not r.get('measured', True):
+                out.append(f'| {r["backing"]} | {size} | not measured | '
+                           f'| | | |')
+                continue
+            out.append(f'| {r["backing"]} | {size} | {fmt(r["p50_ms"])} | '
+                       f'{fmt(r["p99_ms"])} | '
+                       f'{fmt(r.get("achieved_hz"), ".1f")} | '
+                       f'{fmt(r.get("late_pct"), ".1f")} | '
+                       f'{fmt(r.get("weston_cpu_us_per_frame"), ".0f")} |')
+        out.append('')
+
+    def cpu_table(rows, title):
+        out.extend([title, '',
+                    '| backing | size | plugin CPU/flip us | of which copy us '
+                    '| memcpy us (hot) | memcpy us (cold) | bytes copied/flip '
+                    '|', '|---|---|---:|---:|---:|---:|---:|'])
+        for r in rows:
+            if not r.get('measured', True):
+                continue
+            out.append(f'| {r["backing"]} | {r["width"]}x{r["height"]} | '
+                       f'{fmt(r["us"], ".1f")} | '
+                       f'{fmt(r.get("copy_us"), ".1f")} | '
+                       f'{fmt(r["memcpy_us"], ".1f")} | '
+                       f'{fmt(r.get("memcpy_cold_us"), ".1f")} | '
+                       f'{r["bytes_copied"]} |')
+        out.append('')
+        out.append('dma-buf: not measured (' + DMABUF_REASON + ').')
+        out.append('')
+
+    lat_table(res['latency'], '**Latency**, pixman (guest: PG_FLIP -> '
+              'EVT_PG_FLIP; native: commit -> presented)')
+    cpu_table(res['cpu_per_flip'], '**Plugin CPU per flip**, pixman '
+              '(thread CPU time)')
+    out.extend(['**Scaling**, 1280x720 guests at --fps 60, pixman', '',
+                '| backing | guests | lowest events/s | mean events/s | '
+                'late % | p50 ms | p99 ms | plugin CPU/flip us | weston CPU '
+                '% of a core | guests CPU % | machine busy % |',
+                '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|'])
+    for r in res['scaling']:
+        out.append(f'| {r["backing"]} | {r["guests"]} | '
+                   f'{fmt(r["achieved_hz_min"], ".1f")} | '
+                   f'{fmt(r.get("achieved_hz_mean"), ".1f")} | '
+                   f'{fmt(r["late_pct"], ".1f")} | {fmt(r.get("p50_ms"))} | '
+                   f'{fmt(r.get("p99_ms"))} | '
+                   f'{fmt(r.get("cpu_us_per_flip"), ".1f")} | '
+                   f'{fmt(r.get("weston_cpu_pct"), ".0f")} | '
+                   f'{fmt(r.get("guests_cpu_pct"), ".0f")} | '
+                   f'{fmt(r.get("machine_busy_pct"), ".0f")} |')
+    out.append('')
+    gl = res.get('gl')
+    if gl and gl.get('measured', True):
+        lat_table(gl['latency'], '**Latency**, GL renderer (llvmpipe)')
+        cpu_table(gl['cpu_per_flip'], '**Plugin CPU per flip**, GL '
+                  'renderer (llvmpipe)')
+    return '\n'.join(out)
+
+
 def main():
     a = parse_args()
+    if a.markdown:
+        with open(a.markdown) as f:
+            print(markdown(json.load(f)))
+        return 0
     from guestlib import require_built
     from harness import build_path, renderer_available
     require_built()
@@ -573,7 +691,18 @@ def main():
                                             'surface, like vdispl.so\'s '
                                             'windows; native-frame-below: '
                                             'the frame a subsurface placed '
-                                            'below the picture',
+                                            'below the picture; '
+                                            'native-frame-strips: the frame '
+                                            'as four subsurfaces around the '
+                                            'picture, not overlapping it',
+               'dmabuf': DMABUF_REASON,
+               'weston_cpu_pct': 'CPU time of all weston threads over the '
+                                 'window, in % of one core',
+               'scaling.guests_cpu_pct': 'the same for all vdispl-guest '
+                                         'processes (they draw each frame)',
+               'machine_busy_pct': 'all CPUs of the machine busy, in % of '
+                                   'all of them (/proc/stat), whoever used '
+                                   'them: the machine is shared',
                'latency.xensimd_cpu_us_per_frame': 'the same for the '
                                                    'simulator (absent on '
                                                    'real Xen)',

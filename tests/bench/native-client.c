@@ -7,7 +7,8 @@
  * received (the guest times PG_FLIP sent to EVT_PG_FLIP received).
  *
  *   vdispl-bench-native --width W --height H [--fps N] [--frames N]
- *                       [--log PATH] [--subsurface | --frame-below]
+ *                       [--log PATH]
+ *                       [--subsurface | --frame-below | --frame-strips]
  *
  * --subsurface draws like vdispl.so's windows: the toplevel is a frame
  * (a solid buffer BORDER px wider on each side and TITLE px taller), the
@@ -15,6 +16,8 @@
  * is committed each frame. It shows what that layout costs the compositor.
  * --frame-below is the other way round: the picture is the toplevel and
  * the frame a subsurface placed below it at (-BORDER, -TITLE).
+ * --frame-strips: the picture is the toplevel and the frame four
+ * subsurfaces around it (top, bottom, left, right) that do not overlap it.
  *
  * Prints one line on stdout:
  *   native-client: frames=N presented=N discarded=N p50_ms=X p99_ms=Y
@@ -62,7 +65,10 @@ struct client {
 	struct wl_surface *frame;	/* --subsurface: the toplevel */
 	struct wl_subsurface *sub;
 	struct wl_buffer *frame_buf;
-	bool subsurface, frame_below;
+	bool subsurface, frame_below, strips;
+	struct wl_surface *strip[4];
+	struct wl_subsurface *strip_sub[4];
+	struct wl_buffer *strip_buf[4];
 	struct xdg_surface *xdg_surface;
 	struct xdg_toplevel *toplevel;
 	bool configured, closed;
@@ -220,6 +226,21 @@ create_buffers(struct client *c)
 	c->frame_buf = wl_shm_pool_create_buffer(pool, (int32_t)(size * NBUFS),
 						 fw, fh, fw * 4,
 						 WL_SHM_FORMAT_XRGB8888);
+	if (c->strips) {
+		/* Top, bottom, left, right: views into the frame's pixels. */
+		const int32_t ofs[4] = {
+			0, (fh - BORDER) * fw, TITLE * fw,
+			TITLE * fw + fw - BORDER,
+		};
+		const int32_t sw[4] = { fw, fw, BORDER, BORDER };
+		const int32_t sh[4] = { TITLE, BORDER, c->height, c->height };
+
+		for (int i = 0; i < 4; i++) {
+			c->strip_buf[i] = wl_shm_pool_create_buffer(pool,
+				(int32_t)(size * NBUFS) + ofs[i] * 4, sw[i],
+				sh[i], fw * 4, WL_SHM_FORMAT_XRGB8888);
+		}
+	}
 	wl_shm_pool_destroy(pool);
 	close(fd);
 	return true;
@@ -404,6 +425,7 @@ main(int argc, char **argv)
 		{ "log", required_argument, NULL, 'l' },
 		{ "subsurface", no_argument, NULL, 's' },
 		{ "frame-below", no_argument, NULL, 'b' },
+		{ "frame-strips", no_argument, NULL, 't' },
 		{ 0 },
 	};
 	struct client c = { .width = 640, .height = 480, .fps = 60,
@@ -433,6 +455,9 @@ main(int argc, char **argv)
 		case 'b':
 			c.frame_below = true;
 			break;
+		case 't':
+			c.strips = true;
+			break;
 		case 'l':
 			c.log = fopen(optarg, "we");
 			if (!c.log) {
@@ -445,7 +470,8 @@ main(int argc, char **argv)
 		default:
 			fprintf(stderr, "usage: vdispl-bench-native --width W "
 				"--height H [--fps N] [--frames N] "
-				"[--log PATH] [--subsurface|--frame-below]\n");
+				"[--log PATH] [--subsurface|--frame-below|"
+				"--frame-strips]\n");
 			return 1;
 		}
 	}
@@ -465,14 +491,26 @@ main(int argc, char **argv)
 	wl_registry_add_listener(reg, &registry_listener, &c);
 	wl_display_roundtrip(c.display);
 	if (!c.compositor || !c.shm || !c.wm_base || !c.presentation ||
-	    ((c.subsurface || c.frame_below) && !c.subcompositor)) {
+	    ((c.subsurface || c.frame_below || c.strips) &&
+	     !c.subcompositor)) {
 		fprintf(stderr, "native-client: compositor lacks wl_shm, "
 			"xdg_wm_base, wp_presentation or wl_subcompositor\n");
 		return 1;
 	}
 	c.surface = wl_compositor_create_surface(c.compositor);
 	c.frame = c.surface;
-	if (c.frame_below) {
+	if (c.strips) {
+		const int32_t x[4] = { -BORDER, -BORDER, -BORDER, c.width };
+		const int32_t y[4] = { -TITLE, c.height, 0, 0 };
+
+		for (int i = 0; i < 4; i++) {
+			c.strip[i] = wl_compositor_create_surface(c.compositor);
+			c.strip_sub[i] = wl_subcompositor_get_subsurface(
+				c.subcompositor, c.strip[i], c.surface);
+			wl_subsurface_set_position(c.strip_sub[i], x[i], y[i]);
+			wl_subsurface_set_desync(c.strip_sub[i]);
+		}
+	} else if (c.frame_below) {
 		c.frame = wl_compositor_create_surface(c.compositor);
 		c.sub = wl_subcompositor_get_subsurface(c.subcompositor,
 							c.frame, c.surface);
@@ -487,16 +525,21 @@ main(int argc, char **argv)
 		wl_subsurface_set_desync(c.sub);
 	}
 	c.xdg_surface = xdg_wm_base_get_xdg_surface(c.wm_base,
-		c.frame_below ? c.surface : c.frame);
+		c.subsurface ? c.frame : c.surface);
 	xdg_surface_add_listener(c.xdg_surface, &xdg_surface_listener, &c);
 	c.toplevel = xdg_surface_get_toplevel(c.xdg_surface);
 	xdg_toplevel_add_listener(c.toplevel, &toplevel_listener, &c);
 	xdg_toplevel_set_title(c.toplevel, "vdispl bench: native client");
-	wl_surface_commit(c.frame_below ? c.surface : c.frame);
+	wl_surface_commit(c.subsurface ? c.frame : c.surface);
 	while (!c.configured && wl_display_dispatch(c.display) >= 0) {
 	}
 	if (!c.configured || !create_buffers(&c)) {
 		return 1;
+	}
+	for (int i = 0; c.strips && i < 4; i++) {
+		wl_surface_attach(c.strip[i], c.strip_buf[i], 0, 0);
+		wl_surface_damage_buffer(c.strip[i], 0, 0, INT32_MAX, INT32_MAX);
+		wl_surface_commit(c.strip[i]);
 	}
 	if (c.subsurface || c.frame_below) {
 		/* The frame once; then only the picture is committed. */

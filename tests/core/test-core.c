@@ -53,6 +53,7 @@ static struct hv *hv;
 static struct vd_display *display;
 static int failures, checks;
 static struct xensim *toolstack;
+static struct wl_event_source *keep_timerfd;
 
 #define CHECK(cond, ...) check_((cond), #cond, __LINE__, __VA_ARGS__)
 
@@ -876,7 +877,7 @@ main(int argc, char **argv)
 		die("backend_create");
 	}
 	/* libwayland keeps one timerfd per loop from the first timer on. */
-	wl_event_loop_add_timer(loop, NULL, NULL);
+	keep_timerfd = wl_event_loop_add_timer(loop, NULL, NULL);
 	toolstack = xensim_open(simdir, 0);
 	if (!toolstack) {
 		die("xensim_open dom0");
@@ -978,6 +979,7 @@ main(int argc, char **argv)
 	hv_destroy(hv);
 	vdispl_config_finish(&cfg);
 	xensim_close(toolstack);
+	wl_event_source_remove(keep_timerfd);
 	wl_event_loop_destroy(loop);
 	kill(daemon_pid, SIGTERM);
 	waitpid(daemon_pid, NULL, 0);

@@ -299,9 +299,13 @@ class Boot:
                         poked = True
                         self.stalled = 'no console output for %d s at %.0f s' % (
                             stall, time.monotonic() - self.t0)
-                        say('  %6.1fs STALL: %s; sysrq w + l' % (
+                        say('  %6.1fs STALL: %s; sysrq 9, w, l' % (
                             time.monotonic() - self.t0, self.stalled))
                         try:
+                            # ^O 9: console loglevel 9, so the dumps show
+                            p.stdin.write(b'\x0f9')
+                            p.stdin.flush()
+                            time.sleep(2)
                             p.stdin.write(b'\x0fw')
                             p.stdin.flush()
                             time.sleep(5)
