@@ -406,6 +406,9 @@ wet_module_init(struct weston_compositor *ec, int *argc, char *argv[])
 		free(m);
 		return 0;
 	}
+	/* Our teardown needs the shell alive: run before its listener. */
+	wl_list_remove(&m->destroy.link);
+	vd_display_listen_first(&ec->destroy_signal, &m->destroy);
 	m->scope = weston_compositor_add_log_scope(ec, "vdispl",
 		"displif backend: xenbus states, every request and event\n",
 		NULL, NULL, m);

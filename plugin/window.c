@@ -10,10 +10,14 @@
  *   and WRITABLE is watched only while a flush returned EAGAIN. Nothing
  *   here may block: a roundtrip on the compositor thread waits for the
  *   compositor itself, forever (and such a weston ignores SIGTERM).
- * - At shutdown only the client side is torn down (fd source, proxies,
- *   wl_display_disconnect). wl_client_destroy() from the compositor's
- *   destroy signal crashes desktop-shell; wl_display_destroy() reaps our
- *   wl_client like any other.
+ * - At shutdown the client side is torn down first (fd source, proxies,
+ *   wl_display_disconnect), then our server-side wl_client is destroyed,
+ *   which the shell sees as an ordinary client disconnecting. Weston 10
+ *   never reaps it otherwise (wl_display_destroy() frees no clients: LSan
+ *   shows the whole client leaking at every exit). That is only safe
+ *   while the shell still exists: wl_client_destroy() after
+ *   desktop-shell's own destroy listener ran crashes it. So module.c's
+ *   compositor destroy listener runs first (vd_display_listen_first()).
  * - A protocol error kills the whole client, i.e. every guest's window.
  *   So every request whose arguments the compositor validates (shm pool
  *   and buffer geometry, dma-buf params) is validated here first with the
@@ -117,6 +121,8 @@ struct vd_display {
 	struct weston_log_scope *scope;	/* "vdispl-window" trace */
 	struct wl_event_loop *loop;
 	struct wl_display *display;	/* client side */
+	struct wl_client *server_client;	/* its compositor side */
+	struct wl_listener server_client_destroy;
 	struct wl_event_source *fd_source;
 	struct wl_event_source *idle_source;
 	bool want_write;
@@ -787,6 +793,40 @@ static const struct wl_callback_listener sync_listener = {
 
 /* --- display ------------------------------------------------------------- */
 
+static void
+server_client_destroyed(struct wl_listener *listener, void *data)
+{
+	struct vd_display *d = wl_container_of(listener, d,
+					       server_client_destroy);
+
+	wl_list_remove(&d->server_client_destroy.link);
+	d->server_client = NULL;
+}
+
+static void
+destroy_server_client(struct vd_display *d)
+{
+	struct wl_client *client = d->server_client;
+
+	if (!client) {
+		return;
+	}
+	wl_list_remove(&d->server_client_destroy.link);
+	d->server_client = NULL;
+	wl_client_destroy(client);
+}
+
+void
+vd_display_listen_first(struct wl_signal *signal, struct wl_listener *listener)
+{
+	/*
+	 * wl_signal_add() appends, and the shell, loaded before any module,
+	 * registered first. Our teardown destroys our wl_client, which needs
+	 * the shell alive, so our listener goes to the front of the list.
+	 */
+	wl_list_insert(&signal->listener_list, &listener->link);
+}
+
 struct vd_display *
 vd_display_create(struct weston_compositor *ec)
 {
@@ -822,6 +862,10 @@ vd_display_create(struct weston_compositor *ec)
 		close(sv[1]);
 		goto err_free;
 	}
+	/* Forget it when the compositor kills it (a protocol error). */
+	d->server_client = client;
+	d->server_client_destroy.notify = server_client_destroyed;
+	wl_client_add_destroy_listener(client, &d->server_client_destroy);
 	d->display = wl_display_connect_to_fd(sv[1]);
 	if (!d->display) {
 		weston_log("vdispl: wl_display_connect_to_fd: %s\n",
@@ -844,6 +888,7 @@ vd_display_create(struct weston_compositor *ec)
 
 err_disconnect:
 	wl_display_disconnect(d->display);
+	destroy_server_client(d);
 err_free:
 	weston_log_scope_destroy(d->scope);
 	wl_array_release(&d->shm_formats);
@@ -983,13 +1028,10 @@ vd_display_destroy(struct vd_display *d)
 	if (d->registry) {
 		wl_registry_destroy(d->registry);
 	}
-	/*
-	 * Client side only: the compositor reaps its wl_client when it
-	 * sees the hangup or in wl_display_destroy(). Never wl_client_destroy
-	 * here (crashes desktop-shell when run from the destroy signal).
-	 */
+	/* Client side first, then its compositor side (see the DOC block). */
 	wl_display_flush(d->display);
 	wl_display_disconnect(d->display);
+	destroy_server_client(d);
 	weston_log_scope_destroy(d->scope);
 	wl_array_release(&d->shm_formats);
 	wl_array_release(&d->dmabuf_formats);

@@ -52,11 +52,22 @@ struct vd_display *
 vd_display_create(struct weston_compositor *ec);
 
 /*
- * Client side only: sources, proxies, wl_display_disconnect. Destroy the
- * windows and buffers first; any left are freed here (and logged).
+ * Sources, proxies and wl_display_disconnect, then our wl_client on the
+ * compositor side (Weston 10 never frees it otherwise). Destroy the
+ * windows and buffers first; any left are freed here (and logged). Must
+ * run while the shell still exists: call it from a compositor destroy
+ * listener added with vd_display_listen_first().
  */
 void
 vd_display_destroy(struct vd_display *d);
+
+struct wl_signal;
+struct wl_listener;
+
+/* Add @listener at the front of @signal, before the shell's listener. */
+void
+vd_display_listen_first(struct wl_signal *signal,
+			struct wl_listener *listener);
 
 /* Send queued requests; on EAGAIN wait for WRITABLE. Never blocks. */
 void

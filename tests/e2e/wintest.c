@@ -503,6 +503,9 @@ wet_module_init(struct weston_compositor *ec, int *argc, char *argv[])
 		free(t);
 		return 0;
 	}
+	/* window.c's teardown needs the shell alive (window.h). */
+	wl_list_remove(&t->destroy.link);
+	vd_display_listen_first(&ec->destroy_signal, &t->destroy);
 	t->ec = ec;
 	sec = weston_config_get_section(wet_get_config(ec), "wintest", NULL,
 					NULL);
