@@ -560,7 +560,7 @@ def run_pass(a, renderer, sizes, scale_backings, res, tmp):
 
 
 def markdown(res):
-    """The tables of a run, as markdown (for tests/bench/RESULTS.md)."""
+    """The tables of a run, as markdown (for the README's Performance section)."""
     m = res['machine']
     out = [f'Machine: {m["nproc"]} CPUs ({m["cpu"]}), {m["date"]}, load '
            f'average at start {m["loadavg_at_start"]}; weston 10 headless, '
