@@ -36,16 +36,46 @@
  *   buffer (or none, or is destroyed), visible or not; re-attaching the
  *   same wl_buffer sends no release.
  *
- * Layout. The toplevel surface is the frame: a title bar (TITLE_H px) with
- * the trusted title in the built-in font on the per-domain colour, and a
- * BORDER px border of the same colour. The guest picture is a desync
- * subsurface. Unconstrained (floating), the window is content + frame
- * and the picture is shown 1:1. When the shell imposes a size (fullscreen,
- * maximised: kiosk-shell always does), the window takes exactly that size,
- * the frame stays (the trusted title must stay visible), and the picture
- * is centred in the area inside the frame on the frame colour: 1:1 if it
- * fits, else scaled down with wp_viewporter keeping its aspect ratio.
- * Pictures are never scaled up (no blur, pixel checks stay exact).
+ * Layout. What the user sees: a title bar (TITLE_H px) with the trusted
+ * title in the built-in font on the per-domain colour, a BORDER px border
+ * of the same colour, and the guest picture inside. Unconstrained
+ * (floating), the window is content + frame and the picture is shown 1:1.
+ * When the shell imposes a size (fullscreen, maximised: kiosk-shell always
+ * does), the window takes exactly that size, the frame stays (the trusted
+ * title must stay visible), and the picture is centred in the area inside
+ * the frame on the frame colour: 1:1 if it fits, else scaled down with
+ * wp_viewporter keeping its aspect ratio. Pictures are never scaled up
+ * (no blur, pixel checks stay exact). Two surface trees draw that:
+ *
+ * - Strip layout (the usual one): the picture is the xdg_toplevel's own
+ *   wl_surface, and the frame is four desync subsurfaces around it (top
+ *   with the title, bottom, left, right), which also fill any letterbox.
+ *   Why: Weston 10 enables view->transform for every view with a parent
+ *   (weston_view_update_transform), which sends pixman down its filtered
+ *   path; a picture in a subsurface cost weston 1.7x the CPU per frame of
+ *   a plain window (`make bench`, tests/bench/RESULTS.md). The strips are
+ *   redrawn only when their size changes (configure, another picture
+ *   size), never per flip. The window geometry covers frame + picture, so
+ *   it starts at negative surface coordinates; when the picture moves in
+ *   the window, its attach carries the offset so the window stays put.
+ *   Shells place a new window by its main surface's size: it is mapped
+ *   first with a 1x1 blank of the colour stretched (viewport) over the
+ *   whole window, then the picture commit moves the origin to the
+ *   picture. The blank also stands for "no picture" (window_clear, a
+ *   failed import), since a toplevel without a buffer is unmapped. The
+ *   picture surface is opaque: a guest's alpha never shows the desktop
+ *   (with the frame below it showed the frame colour; now the RGB).
+ * - Frame layout (windows the shell constrains from their first
+ *   configure: kiosk-shell, [vdispl] fullscreen): the toplevel surface is
+ *   the frame, drawn whole, and the picture a desync subsurface. Why:
+ *   Weston 10's kiosk-shell and desktop-shell fullscreen centre a window
+ *   on its surfaces' bounding box as output + (size - w) / 2 - bbox_x / 2
+ *   (center_on_output), i.e. with half the negative offset, so a frame at
+ *   negative coordinates lands off the output (measured: a strip-framed
+ *   client 12 px too high, 2 px too far left; a letterboxed one would lose
+ *   its title). A window that turns out constrained at its first
+ *   configure is rebuilt in this layout before anything is shown, and
+ *   keeps it. These windows do not get the strip layout's saving.
  *
  * Presentation. One commit in flight per window: window_present() commits
  * at once if nothing is in flight, else queues (a later present replaces
@@ -194,6 +224,23 @@ struct frame_buffer {
 	struct window *w;
 };
 
+enum {
+	STRIP_TOP,	/* title bar (and any letterbox above the picture) */
+	STRIP_BOTTOM,
+	STRIP_LEFT,
+	STRIP_RIGHT,
+	NSTRIPS,
+};
+
+/* A piece of the frame around the picture (strip layout). */
+struct strip {
+	struct wl_surface *surface;
+	struct wl_subsurface *sub;
+	struct frame_buffer *fb;	/* NULL: empty, no buffer attached */
+	int32_t x, y;			/* committed position (picture coords) */
+	bool placed;
+};
+
 struct inflight {
 	bool active;
 	bool presented;
@@ -217,20 +264,27 @@ struct window {
 
 	/* Surfaces: exist between realise() and unrealise(). */
 	bool realised;
-	struct wl_surface *frame;
+	bool strips;		/* this realisation: strip layout */
+	bool frame_layout;	/* the shell constrains us: frame layout */
+	struct wl_surface *surface;	/* the xdg_surface's */
+	struct wl_surface *frame;	/* frame layout: == surface */
 	struct xdg_surface *xdg_surface;
 	struct xdg_toplevel *toplevel;
-	struct wl_surface *content;
-	struct wl_subsurface *sub;
-	struct wp_viewport *viewport;
+	struct wl_surface *content;	/* the picture (strip layout: == surface) */
+	struct wl_subsurface *sub;	/* frame layout: the picture's */
+	struct wp_viewport *viewport;	/* on content */
 	bool configured;	/* first configure acked */
 	bool mapped;		/* frame has a buffer */
 	int32_t conf_w, conf_h;	/* pending configure size, 0: ours */
 	bool conf_constrained;
 	int32_t win_w, win_h;	/* current frame size */
-	struct frame_buffer *fb;	/* current frame picture */
+	struct frame_buffer *fb;	/* frame layout: the whole frame */
 	int32_t sub_x, sub_y;	/* committed subsurface position */
 	int32_t view_w, view_h;	/* viewport destination, 0: none */
+	struct strip strip[NSTRIPS];	/* strip layout */
+	struct frame_buffer *blank;	/* strip layout: 1x1 of the colour */
+	int32_t pic_x, pic_y;	/* committed picture origin in the window */
+	int32_t geo_x, geo_y, geo_w, geo_h;	/* window geometry sent */
 
 	bool hidden;		/* window_hide() until next present */
 	struct vd_buffer *shown;	/* last buffer committed on content */
@@ -257,6 +311,7 @@ struct window {
 };
 
 static void display_realise_pending(struct vd_display *d);
+static bool window_realise(struct window *w);
 static void window_try_commit(struct window *w);
 static void window_try_complete(struct window *w);
 static void buffer_check_idle(struct vd_buffer *buf);
@@ -1417,8 +1472,26 @@ text_colour(uint32_t bg)
 							  : 0xffffff;
 }
 
+/* Replace-safe free: a buffer the compositor still holds goes on release. */
+static void
+frame_buffer_drop(struct frame_buffer *fb)
+{
+	if (!fb) {
+		return;
+	}
+	if (fb->busy) {
+		fb->stale = true;
+	} else {
+		frame_buffer_free(fb);
+	}
+}
+
+/*
+ * A buffer of the window colour, @width x @height; with @title, the title
+ * at its place in the title bar (the buffer's top-left is the window's).
+ */
 static struct frame_buffer *
-frame_draw(struct window *w, int32_t width, int32_t height)
+frame_draw(struct window *w, int32_t width, int32_t height, bool title)
 {
 	struct vd_display *d = w->d;
 	struct frame_buffer *fb;
@@ -1452,10 +1525,12 @@ frame_draw(struct window *w, int32_t width, int32_t height)
 		px[i] = 0xff000000u | w->colour;
 	}
 	/* The title: left-aligned, vertically centred in the title bar. */
-	font_draw_text(px, width, height, width, BORDER + 4,
-		       (TITLE_H - FONT_GLYPH_H * FONT_SCALE) / 2, FONT_SCALE,
-		       width - BORDER - 4, 0xff000000u | text_colour(w->colour),
-		       w->title);
+	if (title) {
+		font_draw_text(px, width, height, width, BORDER + 4,
+			       (TITLE_H - FONT_GLYPH_H * FONT_SCALE) / 2,
+			       FONT_SCALE, width - BORDER - 4,
+			       0xff000000u | text_colour(w->colour), w->title);
+	}
 
 	pool = wl_shm_create_pool(d->shm, fd, (int32_t)fb->size);
 	fb->wl = wl_shm_pool_create_buffer(pool, 0, width, height, stride,
@@ -1570,27 +1645,185 @@ window_relayout(struct window *w, bool commit_frame, bool in_commit)
 	}
 }
 
+/* --- windows: strip layout ---------------------------------------------- */
+
+static void
+viewport_set(struct window *w, int32_t vw, int32_t vh)
+{
+	if (!w->viewport || (vw == w->view_w && vh == w->view_h)) {
+		return;
+	}
+	if (vw > 0) {
+		wp_viewport_set_destination(w->viewport, vw, vh);
+	} else {
+		wp_viewport_set_destination(w->viewport, -1, -1);
+	}
+	w->view_w = vw;
+	w->view_h = vh;
+}
+
+static void
+geometry_set(struct window *w, int32_t x, int32_t y, int32_t gw, int32_t gh)
+{
+	if (x == w->geo_x && y == w->geo_y && gw == w->geo_w &&
+	    gh == w->geo_h) {
+		return;
+	}
+	xdg_surface_set_window_geometry(w->xdg_surface, x, y, gw, gh);
+	w->geo_x = x;
+	w->geo_y = y;
+	w->geo_w = gw;
+	w->geo_h = gh;
+}
+
+/*
+ * Lay the four strips around a picture shown at (x, y) as dw x dh in the
+ * window: each is redrawn only when its size changes (configure, another
+ * picture size), and moved only when its place does. Positions take
+ * effect with the next commit of the picture surface.
+ */
+static void
+strips_place(struct window *w, int32_t x, int32_t y, int32_t dw, int32_t dh)
+{
+	const int32_t r[NSTRIPS][4] = {
+		[STRIP_TOP] = { 0, 0, w->win_w, y },
+		[STRIP_BOTTOM] = { 0, y + dh, w->win_w, w->win_h - y - dh },
+		[STRIP_LEFT] = { 0, y, x, dh },
+		[STRIP_RIGHT] = { x + dw, y, w->win_w - x - dw, dh },
+	};
+
+	for (int i = 0; i < NSTRIPS; i++) {
+		struct strip *st = &w->strip[i];
+		int32_t sw = r[i][2], sh = r[i][3];
+		int32_t sx = r[i][0] - x, sy = r[i][1] - y;
+
+		if (sw < 1 || sh < 1) {
+			if (st->fb) {
+				wl_surface_attach(st->surface, NULL, 0, 0);
+				wl_surface_commit(st->surface);
+				frame_buffer_drop(st->fb);
+				st->fb = NULL;
+			}
+			continue;
+		}
+		if (!st->fb || st->fb->width != sw || st->fb->height != sh) {
+			struct frame_buffer *fb = frame_draw(w, sw, sh,
+							     i == STRIP_TOP);
+
+			if (!fb) {
+				weston_log("vdispl: out of memory drawing a "
+					   "frame\n");
+				continue;
+			}
+			wl_surface_attach(st->surface, fb->wl, 0, 0);
+			wl_surface_damage_buffer(st->surface, 0, 0, INT32_MAX,
+						 INT32_MAX);
+			wl_surface_commit(st->surface);
+			fb->busy = true;
+			frame_buffer_drop(st->fb);
+			st->fb = fb;
+		}
+		if (!st->placed || st->x != sx || st->y != sy) {
+			wl_subsurface_set_position(st->sub, sx, sy);
+			st->x = sx;
+			st->y = sy;
+			st->placed = true;
+		}
+	}
+}
+
+/*
+ * Prepare the next commit of the picture surface: strips, viewport,
+ * window geometry, and the attach of @wl (the picture, or the blank when
+ * no picture is shown; NULL: re-attach what is shown, only if the
+ * picture moves in the window). The attach offset moves the surface by as
+ * much as the picture moves in the window, so that the window stays put.
+ * The caller commits.
+ */
+static void
+strips_prepare(struct window *w, struct wl_buffer *wl)
+{
+	int32_t x, y, vw, vh, pw, ph, dw, dh;
+
+	layout_picture(w, &x, &y, &vw, &vh);
+	picture_size(w, &pw, &ph);
+	dw = vw > 0 ? vw : pw;
+	dh = vh > 0 ? vh : ph;
+	strips_place(w, x, y, dw, dh);
+	if (!w->shown) {
+		/* The blank is 1x1: always scaled to the picture's place. */
+		vw = dw;
+		vh = dh;
+	}
+	viewport_set(w, vw, vh);
+	if (!wl && (x != w->pic_x || y != w->pic_y)) {
+		wl = w->shown ? w->shown->wl : w->blank->wl;
+	}
+	if (wl) {
+		wl_surface_attach(w->surface, wl, x - w->pic_x, y - w->pic_y);
+		w->pic_x = x;
+		w->pic_y = y;
+	}
+	geometry_set(w, -x, -y, w->win_w, w->win_h);
+}
+
+/*
+ * Map with the blank stretched over the whole window, at the window's
+ * origin: shells place a new window by its main surface's size, and
+ * desktop-shell's placement then keeps the whole frame on the output.
+ * The picture commit that follows moves the surface origin to the
+ * picture with an attach offset (the window stays where it was placed).
+ */
+static void
+strips_map(struct window *w)
+{
+	wl_surface_attach(w->surface, w->blank->wl, 0, 0);
+	wl_surface_damage_buffer(w->surface, 0, 0, INT32_MAX, INT32_MAX);
+	viewport_set(w, w->win_w, w->win_h);
+	geometry_set(w, 0, 0, w->win_w, w->win_h);
+	w->pic_x = 0;
+	w->pic_y = 0;
+	wl_surface_commit(w->surface);
+	w->mapped = true;
+}
+
+/* Size the window for the last configure (the frame size in both). */
+static void
+window_configured_size(const struct window *w, int32_t *ww, int32_t *wh)
+{
+	if (w->conf_constrained && w->conf_w > 0 && w->conf_h > 0) {
+		*ww = w->conf_w;
+		*wh = w->conf_h;
+	} else {
+		*ww = w->width + 2 * BORDER;
+		*wh = w->height + TITLE_H + BORDER;
+	}
+	if (*ww < 2 * BORDER + 1) {
+		*ww = 2 * BORDER + 1;
+	}
+	if (*wh < TITLE_H + BORDER + 1) {
+		*wh = TITLE_H + BORDER + 1;
+	}
+}
+
 /* Size the frame for the last configure; redraw if it changed. */
 static void
 window_apply_configure(struct window *w)
 {
 	int32_t ww, wh;
 
-	if (w->conf_constrained && w->conf_w > 0 && w->conf_h > 0) {
-		ww = w->conf_w;
-		wh = w->conf_h;
-	} else {
-		ww = w->width + 2 * BORDER;
-		wh = w->height + TITLE_H + BORDER;
-	}
-	if (ww < 2 * BORDER + 1) {
-		ww = 2 * BORDER + 1;
-	}
-	if (wh < TITLE_H + BORDER + 1) {
-		wh = TITLE_H + BORDER + 1;
+	window_configured_size(w, &ww, &wh);
+	if (w->strips) {
+		w->win_w = ww;
+		w->win_h = wh;
+		if (w->mapped) {
+			strips_prepare(w, NULL);
+			wl_surface_commit(w->surface);
+		}
+		return;
 	}
 	if (!w->fb || ww != w->win_w || wh != w->win_h) {
-		struct frame_buffer *fb = frame_draw(w, ww, wh);
+		struct frame_buffer *fb = frame_draw(w, ww, wh, true);
 
 		if (!fb) {
 			weston_log("vdispl: out of memory drawing a frame\n");
@@ -1625,6 +1858,21 @@ xdg_surface_configure(void *data, struct xdg_surface *xs, uint32_t serial)
 	struct window *w = data;
 	bool first = !w->configured;
 
+	if (w->strips && w->conf_constrained && !w->mapped) {
+		/*
+		 * Fullscreen or maximised from the start (kiosk-shell, or a
+		 * shell honouring set_fullscreen): such windows are centred
+		 * on their surfaces' bounding box with a bug that misplaces
+		 * a frame at negative offsets (see DOC). Nothing is on screen
+		 * yet: start again with the frame layout, for good.
+		 */
+		trace(w->d, "'%s': constrained by the shell, frame layout",
+		      w->title);
+		w->frame_layout = true;
+		window_unrealise(w);
+		window_realise(w);
+		return;
+	}
 	xdg_surface_ack_configure(xs, serial);
 	trace(w->d, "'%s': configure %dx%d%s", w->title, w->conf_w, w->conf_h,
 	      w->conf_constrained ? " (fullscreen/maximised)" : "");
@@ -1703,16 +1951,47 @@ window_realise(struct window *w)
 	if (w->realised || !d->ready || d->dead) {
 		return w->realised;
 	}
-	w->frame = wl_compositor_create_surface(d->compositor);
-	w->content = wl_compositor_create_surface(d->compositor);
-	w->sub = wl_subcompositor_get_subsurface(d->subcompositor, w->content,
-						 w->frame);
-	wl_subsurface_set_desync(w->sub);
-	if (d->viewporter) {
+	w->strips = d->viewporter && !w->fullscreen && !w->frame_layout;
+	w->surface = wl_compositor_create_surface(d->compositor);
+	if (w->strips) {
+		struct wl_region *opaque;
+
+		w->frame = NULL;
+		w->sub = NULL;
+		w->content = w->surface;
 		w->viewport = wp_viewporter_get_viewport(d->viewporter,
 							 w->content);
+		w->blank = frame_draw(w, 1, 1, false);
+		for (int i = 0; i < NSTRIPS; i++) {
+			struct strip *st = &w->strip[i];
+
+			st->surface = wl_compositor_create_surface(
+				d->compositor);
+			st->sub = wl_subcompositor_get_subsurface(
+				d->subcompositor, st->surface, w->surface);
+			wl_subsurface_set_desync(st->sub);
+			st->placed = false;
+		}
+		/*
+		 * A guest's alpha never shows the desktop through its display
+		 * (as it showed the frame colour when the frame was below).
+		 */
+		opaque = wl_compositor_create_region(d->compositor);
+		wl_region_add(opaque, 0, 0, INT32_MAX, INT32_MAX);
+		wl_surface_set_opaque_region(w->surface, opaque);
+		wl_region_destroy(opaque);
+	} else {
+		w->frame = w->surface;
+		w->content = wl_compositor_create_surface(d->compositor);
+		w->sub = wl_subcompositor_get_subsurface(d->subcompositor,
+							 w->content, w->frame);
+		wl_subsurface_set_desync(w->sub);
+		if (d->viewporter) {
+			w->viewport = wp_viewporter_get_viewport(
+				d->viewporter, w->content);
+		}
 	}
-	w->xdg_surface = xdg_wm_base_get_xdg_surface(d->wm_base, w->frame);
+	w->xdg_surface = xdg_wm_base_get_xdg_surface(d->wm_base, w->surface);
 	xdg_surface_add_listener(w->xdg_surface, &xdg_surface_listener, w);
 	w->toplevel = xdg_surface_get_toplevel(w->xdg_surface);
 	xdg_toplevel_add_listener(w->toplevel, &toplevel_listener, w);
@@ -1721,16 +2000,19 @@ window_realise(struct window *w)
 	if (w->fullscreen) {
 		xdg_toplevel_set_fullscreen(w->toplevel, find_output(w));
 	}
-	trace(d, "'%s': realised (app_id %s%s)", w->title, w->app_id,
-	      w->fullscreen ? ", fullscreen" : "");
+	trace(d, "'%s': realised (app_id %s%s, %s layout)", w->title,
+	      w->app_id, w->fullscreen ? ", fullscreen" : "",
+	      w->strips ? "strip" : "frame");
 	w->realised = true;
 	w->configured = false;
 	w->mapped = false;
 	w->sub_x = w->sub_y = INT32_MIN;
 	w->view_w = w->view_h = 0;
 	w->win_w = w->win_h = 0;
+	w->pic_x = w->pic_y = 0;
+	w->geo_x = w->geo_y = w->geo_w = w->geo_h = 0;
 	/* The initial commit, without a buffer, asks for a configure. */
-	wl_surface_commit(w->frame);
+	wl_surface_commit(w->surface);
 	return true;
 }
 
@@ -1749,21 +2031,40 @@ window_unrealise(struct window *w)
 		wp_viewport_destroy(w->viewport);
 		w->viewport = NULL;
 	}
-	wl_subsurface_destroy(w->sub);
-	w->sub = NULL;
-	/* Destroying the content surface releases its buffer. */
-	wl_surface_destroy(w->content);
+	for (int i = 0; i < NSTRIPS; i++) {
+		struct strip *st = &w->strip[i];
+
+		if (st->sub) {
+			wl_subsurface_destroy(st->sub);
+		}
+		if (st->surface) {
+			wl_surface_destroy(st->surface);
+		}
+		frame_buffer_free(st->fb);
+		*st = (struct strip) { 0 };
+	}
+	if (w->sub) {
+		wl_subsurface_destroy(w->sub);
+		w->sub = NULL;
+	}
+	/* Destroying the picture's surface releases its buffer. */
+	if (w->content && w->content != w->surface) {
+		wl_surface_destroy(w->content);
+	}
 	w->content = NULL;
 	xdg_toplevel_destroy(w->toplevel);
 	w->toplevel = NULL;
 	xdg_surface_destroy(w->xdg_surface);
 	w->xdg_surface = NULL;
-	wl_surface_destroy(w->frame);
+	wl_surface_destroy(w->surface);
+	w->surface = NULL;
 	w->frame = NULL;
 	if (w->fb) {
 		frame_buffer_free(w->fb);
 		w->fb = NULL;
 	}
+	frame_buffer_free(w->blank);
+	w->blank = NULL;
 	w->realised = false;
 	w->configured = false;
 	w->mapped = false;
@@ -1935,7 +2236,7 @@ static bool
 window_can_commit(const struct window *w)
 {
 	return w->d->ready && !w->d->dead && w->realised && w->configured &&
-	       w->fb;
+	       (w->strips ? w->blank != NULL : w->fb != NULL);
 }
 
 static void
@@ -1993,6 +2294,40 @@ static const struct wp_presentation_feedback_listener feedback_listener = {
 	.discarded = feedback_discarded,
 };
 
+/*
+ * Strip layout: the picture (or the blank, for none) on the toplevel's
+ * own surface, with its presentation feedback, mapping first if needed.
+ */
+static void
+strips_commit_picture(struct window *w, struct vd_buffer *buf)
+{
+	struct wl_buffer *wl;
+
+	if (buf && buf->wl) {
+		if (w->shown != buf) {
+			buf->releases_pending++;
+		}
+		w->shown = buf;
+		wl = buf->wl;
+	} else {
+		/* Destroyed while queued, or its import failed. */
+		w->shown = NULL;
+		wl = w->blank->wl;
+	}
+	if (!w->mapped) {
+		strips_map(w);
+	}
+	if (w->d->presentation) {
+		w->inflight.feedback = wp_presentation_feedback(
+			w->d->presentation, w->surface);
+		wp_presentation_feedback_add_listener(w->inflight.feedback,
+						      &feedback_listener, w);
+	}
+	strips_prepare(w, wl);
+	wl_surface_damage_buffer(w->surface, 0, 0, INT32_MAX, INT32_MAX);
+	wl_surface_commit(w->surface);
+}
+
 /* Commit the queued buffer if nothing is in flight and we can. */
 static void
 window_try_commit(struct window *w)
@@ -2014,6 +2349,11 @@ window_try_commit(struct window *w)
 	};
 	if (buf) {
 		buf->queued_on = NULL;
+	}
+	if (w->strips) {
+		strips_commit_picture(w, buf);
+		timer_arm_fallback(w);
+		return;
 	}
 	if (buf && buf->wl) {
 		wl_surface_attach(w->content, buf->wl, 0, 0);
@@ -2282,7 +2622,12 @@ window_clear(struct window *w)
 		return;
 	}
 	window_drop_queued(w);
-	if (w->realised && w->shown) {
+	if (w->realised && w->strips && w->mapped && w->shown) {
+		/* The blank in the picture's place: the frame colour. */
+		w->shown = NULL;
+		strips_prepare(w, w->blank->wl);
+		wl_surface_commit(w->surface);
+	} else if (w->realised && w->shown) {
 		wl_surface_attach(w->content, NULL, 0, 0);
 		wl_surface_commit(w->content);
 		w->shown = NULL;

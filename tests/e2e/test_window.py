@@ -10,7 +10,9 @@ What a user would see, checked:
   1. the window: frame colour, title text in the title bar, the guest
      pattern 1:1 at the right place (desktop: window = content + frame;
      kiosk: window = the output, picture centred inside the frame);
-  2. title and app_id in `weston-debug scene-graph`;
+  2. title and app_id in `weston-debug scene-graph`, and its surface tree
+     (desktop: the picture is the toplevel surface, the frame 4 strips;
+     kiosk: the frame is the toplevel);
   3. frame_done at about the output refresh (60 Hz), in order;
   4. still about the refresh rate while a fullscreen opaque client covers
      the window completely, and the window back on screen when the cover
@@ -194,6 +196,48 @@ def check_window_pixels(img, shell):
           f"({bad} pixels differ)")
 
 
+def toplevel_views(sg, title):
+    """[(role, (x1, y1, x2, y2))] of the views of window @title in a
+    scene-graph dump: its toplevel view, then its subsurfaces."""
+    views, inside = [], False
+    lines = sg.splitlines()
+    for i, line in enumerate(lines):
+        line = line.strip()
+        if line.startswith('View '):
+            if f"top-level window '{title}'" in line:
+                inside = True
+            elif 'role wl_subsurface' not in line:
+                inside = False
+            if inside and i + 1 < len(lines) and \
+                    'position:' in lines[i + 1]:
+                nums = [int(float(v)) for v in
+                        lines[i + 1].replace('(', ' ').replace(')', ' ')
+                        .replace(',', ' ').replace('->', ' ').split()[1:]]
+                role = 'toplevel' if 'top-level' in line else 'sub'
+                views.append((role, tuple(nums)))
+    return views
+
+
+def check_surface_tree(sg, shell):
+    """Floating (desktop): the picture is the toplevel's own surface and
+    the frame four subsurfaces around it (Weston 10 renders a subsurface
+    picture on pixman's slow transformed path, see window.c DOC). Kiosk
+    (constrained from the first configure): the frame is the toplevel,
+    the picture a subsurface (window.c DOC: center_on_output)."""
+    views = toplevel_views(sg, 'wintest: window 0')
+    if not check(views and views[0][0] == 'toplevel',
+                 f'scene graph: toplevel view found ({views})'):
+        return
+    x1, y1, x2, y2 = views[0][1]
+    if shell == 'kiosk':
+        check((x2 - x1, y2 - y1) == (OUT_W, OUT_H) and len(views) == 2,
+              f'kiosk: frame layout, toplevel = frame ({views})')
+    else:
+        check((x2 - x1, y2 - y1) == (CW, CH) and len(views) == 5,
+              f'desktop: picture is the toplevel surface, frame in 4 '
+              f'strips ({views})')
+
+
 def test_main(args, tmp):
     out = os.path.join(tmp, 'counters-a')
     with weston(args, out, hostile='true') as w:
@@ -212,6 +256,7 @@ def test_main(args, tmp):
         sg = w.scene_graph()
         check("top-level window 'wintest: window 0' of vdispl.wintest.0"
               in sg, 'scene graph: title and app_id')
+        check_surface_tree(sg, args.shell)
 
         r, c = rate(out, 'win0_done')
         check(VISIBLE_MIN_HZ <= r <= MAX_HZ, f'frame_done rate visible: {r:.1f} Hz')
