@@ -15,8 +15,10 @@
  * - The frontend reads be-alloc and <i>/resolution (i = 0.. first
  *   missing, at most 4), grants a request ring and an event page per
  *   connector, publishes <i>/req-ring-ref, req-event-channel,
- *   evt-ring-ref, evt-event-channel, and goes to Initialised. We map,
- *   bind and go to Connected.
+ *   evt-ring-ref, evt-event-channel, and goes to Initialised. We read
+ *   the configuration again (at InitWait it was read to refuse a bad one
+ *   early; the frontend read it after that), map, bind and go to
+ *   Connected.
  * - We watch only the frontend's `state` node (XSA-349: a guest must not
  *   make us process unbounded watch events by writing its own tree), our
  *   backend tree (the toolstack), and @releaseDomain.
@@ -510,6 +512,15 @@ frontend_connect(struct frontend *fe)
 	struct connector_refs refs[DISPLIF_MAX_CONNECTORS];
 	char err[160];
 
+	/*
+	 * Again: the frontend read its configuration after our InitWait, so
+	 * what we read at InitWait may be older than what it saw (a node the
+	 * toolstack wrote late). Now we see at least what it saw.
+	 */
+	if (!read_config(fe, err, sizeof(err))) {
+		fail(fe, err);
+		return;
+	}
 	for (uint32_t i = 0; i < fe->nconn; i++) {
 		if (!read_refs(fe, i, &refs[i], err, sizeof(err))) {
 			fail(fe, err);
