@@ -438,7 +438,9 @@ def main():
 
     # 3. boot
     log_path = os.path.join(out, 'serial.log')
-    cmd = [qemu, '-accel', 'tcg,thread=multi', '-cpu', 'max,-smap',
+    # VDISPL_XEN_CPU overrides the emulated CPU model (see README.md).
+    cpu = os.environ.get('VDISPL_XEN_CPU', 'qemu64')
+    cmd = [qemu, '-accel', 'tcg,thread=multi', '-cpu', cpu,
            '-m', '3072', '-smp', '2', '-nographic', '-no-reboot',
            '-kernel', os.path.join(images, 'xen'),
            '-append', 'console=com1 com1=115200,8n1 dom0_mem=1536M,max:1536M '
