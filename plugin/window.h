@@ -5,7 +5,8 @@
  * given to the compositor with wl_client_create(), the other driven from
  * the compositor's own wl_event_loop. Everything visible goes through that
  * one connection: xdg_toplevel windows with a frame we draw (trusted title,
- * per-domain colour), the guest picture in a subsurface, wl_shm and
+ * per-domain colour) around the guest picture (window.c explains the two
+ * layouts and why), wl_shm and
  * zwp_linux_dmabuf_v1 buffers, wp_presentation feedback.
  *
  * Nothing here blocks: no roundtrips, no blocking dispatch. Requests sent
