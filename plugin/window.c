@@ -1302,6 +1302,19 @@ buffer_new(struct vd_display *d, enum buffer_kind kind, int fd)
 	return buf;
 }
 
+/* Realise now, or when the globals have arrived. */
+static struct vd_buffer *
+buffer_start(struct vd_buffer *buf)
+{
+	if (!buf->d->ready) {
+		buf->deferred = true;
+		return buf;
+	}
+	buffer_realise(buf);
+	vd_display_flush(buf->d);
+	return buf;
+}
+
 struct vd_buffer *
 vd_buffer_create_shm(struct vd_display *d, int fd, size_t size,
 		     size_t offset, int32_t width, int32_t height,
@@ -1326,13 +1339,7 @@ vd_buffer_create_shm(struct vd_display *d, int fd, size_t size,
 	buf->height = height;
 	buf->stride = stride;
 	buf->fourcc = drm_fourcc;
-	if (!d->ready) {
-		buf->deferred = true;
-		return buf;
-	}
-	buffer_realise(buf);
-	vd_display_flush(d);
-	return buf;
+	return buffer_start(buf);
 }
 
 struct vd_buffer *
@@ -1373,13 +1380,7 @@ vd_buffer_create_dmabuf(struct vd_display *d, int fd, uint32_t offset,
 	buf->modifier = modifier;
 	buf->ready = ready;
 	buf->ready_data = data;
-	if (!d->ready) {
-		buf->deferred = true;
-		return buf;
-	}
-	buffer_realise(buf);
-	vd_display_flush(d);
-	return buf;
+	return buffer_start(buf);
 }
 
 bool
