@@ -107,7 +107,12 @@ def main():
         after = settle(pid, want=base)
         print(f'after destroying both mid-stream: {after[0]} fds, '
               f'{after[1]} maps')
-        if after != base:
+        # Under ASan (tests/sanitize.sh preloads libasan into weston) the
+        # sanitizer's own allocator maps regions as it grows: a map or two
+        # more is its doing, not ours. fds must match exactly everywhere;
+        # leaks of memory are LSan's to report there.
+        slack = 2 if os.environ.get('VDISPL_WESTON_LD_PRELOAD') else 0
+        if after[0] != base[0] or not 0 <= after[1] - base[1] <= slack:
             errors.append(f'weston leaked: baseline {base}, after {after}')
 
         log = w.log()
