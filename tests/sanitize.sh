@@ -3,7 +3,8 @@
 #
 # The unit, fuzz, e2e and hostile suites in an ASan+UBSan build.
 #
-#   tests/sanitize.sh [BUILD_DIR] [-- extra meson test args]
+#   tests/sanitize.sh [BUILD_DIR] [-- TEST...]   (default: the suites
+#   below but their -gl variants)
 #
 # BUILD_DIR (default build-asan, relative to the source root) is configured
 # with -Db_sanitize=address,undefined -Db_lundef=false and built. Debian's
@@ -66,9 +67,22 @@ export ASAN_OPTIONS="log_path=$reports/asan:log_exe_name=1:fast_unwind_on_malloc
 export LSAN_OPTIONS="suppressions=$src/tests/lsan.supp:print_suppressions=0"
 export UBSAN_OPTIONS="log_path=$reports/ubsan:print_stacktrace=1:halt_on_error=0"
 
+# The GL (llvmpipe) variants are not rerun here: an uninstrumented weston
+# with libasan preloaded hangs inside llvmpipe before its first frame and
+# then ignores SIGTERM (seen with the test module as with the plugin, and
+# before either changed). They run in the plain build; the pixman
+# variants run here and cover the same plugin code.
+if [ $# -eq 0 ]; then
+	mapfile -t tests < <(meson test -C "$build" --list --suite unit \
+		--suite fuzz --suite e2e --suite hostile 2>/dev/null |
+		sed -n 's|^weston-vdispl:[a-z]* / ||p' | grep -v -- '-gl$')
+	echo "sanitize: not rerun under ASan (llvmpipe hangs with libasan" \
+		"preloaded): the *-gl e2e variants; they run in the plain build"
+	set -- "${tests[@]}"
+fi
+
 # ASan makes everything slower; give the tests room.
-meson test -C "$build" --suite unit --suite fuzz --suite e2e \
-	--suite hostile --print-errorlogs -t "${SANITIZE_TIMEOUT_MULT:-3}" \
+meson test -C "$build" --print-errorlogs -t "${SANITIZE_TIMEOUT_MULT:-3}" \
 	--num-processes 1 "$@"
 status=$?
 
