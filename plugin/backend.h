@@ -227,7 +227,7 @@ struct dbuf {
 	uint32_t stride;
 	uint32_t buffer_sz, npages, data_ofs;
 	bool be_alloc;
-	hv_gref_t *refs;		/* npages (frontend's or ours) */
+	hv_gref_t *refs;		/* npages, the frontend's; NULL for be-alloc */
 	void *map;			/* read-only grant map, or shared->addr */
 	struct hv_shared *shared;	/* be-alloc pages */
 	int dmabuf_fd;			/* -1 until exported */

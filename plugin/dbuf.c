@@ -375,12 +375,8 @@ create_shared(struct frontend *fe, struct dbuf *d, grant_ref_t gref_dir)
 	}
 	st = displif_fill_directory(pages, ndir, d->shared->refs, d->npages);
 	if (st == 0) {
+		/* Our refs stay in d->shared; d->refs is the guest's only. */
 		d->map = d->shared->addr;
-		d->refs = calloc(d->npages, sizeof(*d->refs));
-		if (d->refs) {
-			memcpy(d->refs, d->shared->refs,
-			       d->npages * sizeof(*d->refs));
-		}
 	}
 
 out:
