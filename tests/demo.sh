@@ -20,7 +20,7 @@ SRC=$(cd "$(dirname "$0")/.." && pwd)
 XENSIMD=$BUILD/tests/xensim/xensimd
 XENSIM=$BUILD/tests/xensim/xensim
 GUEST=$BUILD/tests/guest/vdispl-guest
-PLUGIN=$BUILD/plugin/vdispl.so
+PLUGIN=$BUILD/plugin/module/vdispl.so
 for f in "$XENSIMD" "$XENSIM" "$GUEST" "$PLUGIN"; do
 	if [ ! -x "$f" ] && [ ! -f "$f" ]; then
 		echo "demo: $f is not built (yet)" >&2

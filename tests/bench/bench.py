@@ -25,7 +25,7 @@ latency   per size: a copy guest (be-alloc=0), a shared guest (be-alloc=1)
           of the weston and xensimd processes. dma-buf cannot run here: it
           is listed with measured=false and the reason.
 cpu       the plugin's own thread CPU time per flip, from its stats file
-          ([vdispl] stats-file=, plugin/stats.c): (flip_ns + present_ns +
+          ([vdispl] stats-file=, plugin/core/stats.c): (flip_ns + present_ns +
           event_ns) / flips over the window. Next to it a plain memcpy of
           the same frame (vdispl-bench-memcpy: hot and cold cache) and the
           bytes the plugin copied per flip.
@@ -505,7 +505,7 @@ def run_pass(a, renderer, sizes, scale_backings, res, tmp):
     stats_path = os.path.join(tmp, 'stats')
     with Xensim() as xs, Weston(shell='desktop', renderer=renderer,
                                 width=OUTPUT_W, height=OUTPUT_H,
-                                modules=[build_path('plugin/vdispl.so')],
+                                modules=[build_path('plugin/module/vdispl.so')],
                                 ini={'vdispl': {'hypervisor': 'sim',
                                                 'xensim-dir': xs.dir,
                                                 'stats-file': stats_path}},

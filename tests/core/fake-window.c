@@ -33,7 +33,7 @@ struct vd_buffer {
 	void (*idle)(void *data, struct vd_buffer *buf);
 	void *idle_data;
 	struct wl_event_source *ready_timer;
-	vd_buffer_ready_fn ready;
+	buffer_ready_fn ready;
 	void *ready_data;
 };
 
@@ -61,9 +61,8 @@ fake_set_loop(struct wl_event_loop *loop)
 }
 
 struct vd_display *
-vd_display_create(struct weston_compositor *ec)
+fake_display_create(void)
 {
-	(void)ec;
 	if (!windows_init) {
 		wl_list_init(&windows);
 		windows_init = true;
@@ -72,38 +71,32 @@ vd_display_create(struct weston_compositor *ec)
 }
 
 void
-vd_display_destroy(struct vd_display *d)
+fake_display_destroy(struct vd_display *d)
 {
 	free(d);
 }
 
-void
-vd_display_flush(struct vd_display *d)
-{
-	(void)d;
-}
-
 bool
-vd_display_ready(const struct vd_display *d)
+display_ready(const struct vd_display *d)
 {
 	return true;
 }
 
 bool
-vd_display_shm_supports(const struct vd_display *d, uint32_t f)
+display_shm_supports(const struct vd_display *d, uint32_t f)
 {
 	return fake_config.shm_all || f == DRM_FORMAT_XRGB8888 ||
 		f == DRM_FORMAT_ARGB8888;
 }
 
 bool
-vd_display_dmabuf_supports(const struct vd_display *d, uint32_t f)
+display_dmabuf_supports(const struct vd_display *d, uint32_t f)
 {
 	return fake_config.dmabuf;
 }
 
 uint32_t
-vd_display_refresh_mhz(const struct vd_display *d)
+display_refresh_mhz(const struct vd_display *d)
 {
 	return 60000;
 }
@@ -135,11 +128,11 @@ buffer_new(int kind, int fd, size_t size, size_t offset, int32_t w,
 }
 
 struct vd_buffer *
-vd_buffer_create_shm(struct vd_display *d, int fd, size_t size,
+buffer_create_shm(struct vd_display *d, int fd, size_t size,
 		     size_t offset, int32_t width, int32_t height,
 		     int32_t stride, uint32_t drm_fourcc)
 {
-	if (!vd_display_shm_supports(d, drm_fourcc) ||
+	if (!display_shm_supports(d, drm_fourcc) ||
 	    offset + (size_t)stride * (size_t)height > size) {
 		errno = EINVAL;
 		return NULL;
@@ -160,10 +153,10 @@ ready_cb(void *data)
 }
 
 struct vd_buffer *
-vd_buffer_create_dmabuf(struct vd_display *d, int fd, uint32_t offset,
+buffer_create_dmabuf(struct vd_display *d, int fd, uint32_t offset,
 			uint32_t stride, int32_t width, int32_t height,
 			uint32_t drm_fourcc, uint64_t modifier,
-			vd_buffer_ready_fn ready, void *data)
+			buffer_ready_fn ready, void *data)
 {
 	off_t end = lseek(fd, 0, SEEK_END);
 	struct vd_buffer *b;
@@ -186,7 +179,7 @@ vd_buffer_create_dmabuf(struct vd_display *d, int fd, uint32_t offset,
 }
 
 bool
-vd_buffer_busy(const struct vd_buffer *buf)
+buffer_busy(const struct vd_buffer *buf)
 {
 	return buf->busy;
 }
@@ -207,7 +200,7 @@ release(struct vd_buffer *b)
 }
 
 void
-vd_buffer_on_idle(struct vd_buffer *buf,
+buffer_on_idle(struct vd_buffer *buf,
 		  void (*idle)(void *data, struct vd_buffer *buf), void *data)
 {
 	buf->idle = idle;
@@ -215,7 +208,7 @@ vd_buffer_on_idle(struct vd_buffer *buf,
 }
 
 void
-vd_buffer_destroy(struct vd_buffer *b)
+buffer_destroy(struct vd_buffer *b)
 {
 	struct window *w;
 

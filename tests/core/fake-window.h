@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * A stand-in for plugin/window.c: the same window.h API on a plain
+ * A stand-in for plugin/client: the same sink.h API on a plain
  * wl_event_loop, with no compositor. A present is "shown" after a short
  * timer (the buffer before it is then released), and frame_done follows,
  * so the core's flip → event path runs as under Weston. Tests read back
@@ -13,7 +13,7 @@
 #include <stdint.h>
 #include <wayland-server-core.h>
 
-#include "window.h"
+#include "sink.h"
 
 struct fake_config {
 	bool shm_all;		/* wl_shm takes every format (else X/ARGB8888) */
@@ -25,9 +25,15 @@ struct fake_config {
 
 extern struct fake_config fake_config;
 
-/* The loop the fake runs its timers on; set before vd_display_create(). */
+/* The loop the fake runs its timers on; set before fake_display_create(). */
 void
 fake_set_loop(struct wl_event_loop *loop);
+
+struct vd_display *
+fake_display_create(void);
+
+void
+fake_display_destroy(struct vd_display *d);
 
 struct fake_window_info {
 	const char *title;

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * test-core: the backend core (xenbus.c, connector.c, dbuf.c, hv-sim.c)
- * on a plain wl_event_loop against a real xensimd, with window.h faked
+ * test-core: the backend core (plugin/core)
+ * on a plain wl_event_loop against a real xensimd, with sink.h faked
  * (fake-window.c) and a minimal displif frontend written here that
  * follows xen_drm_front's order. The toolstack is the real `xensim` CLI,
  * which fails like `xl create` when the backend is not in InitWait within
@@ -868,10 +868,10 @@ main(int argc, char **argv)
 
 	loop = wl_event_loop_create();
 	fake_set_loop(loop);
-	vdispl_config_init(&cfg);
+	config_init(&cfg);
 	cfg.max_pages = 4096;	/* 16 MiB: the quota check below */
 	hv = hv_sim_create(simdir, 0);
-	display = vd_display_create(NULL);
+	display = fake_display_create();
 	be = hv ? backend_create(loop, hv, display, &cfg) : NULL;
 	if (!be) {
 		die("backend_create");
@@ -975,9 +975,9 @@ main(int argc, char **argv)
 
 	snprintf(spec, sizeof(spec), "%d checks", checks);
 	backend_destroy(be);
-	vd_display_destroy(display);
+	fake_display_destroy(display);
 	hv_destroy(hv);
-	vdispl_config_finish(&cfg);
+	config_finish(&cfg);
 	xensim_close(toolstack);
 	wl_event_source_remove(keep_timerfd);
 	wl_event_loop_destroy(loop);

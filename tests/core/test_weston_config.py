@@ -36,7 +36,7 @@ def main():
                               'fullscreen': 'perhaps', 'wat': '1'},
         }
         with Weston(shell='desktop', renderer='pixman', width=640,
-                    height=480, modules=[build_path('plugin/vdispl.so')],
+                    height=480, modules=[build_path('plugin/module/vdispl.so')],
                     ini=ini) as w:
             xs.create('cfg', f'be-alloc=0,connectors=a:{W}x{H}')
             g = Guest(xs, 'cfg', '--pattern', 'bars', '--fps', '30').start()

@@ -34,7 +34,7 @@ EXIT_DOMAIN_GONE = 4
 def require_built():
     """Skip (77) unless the simulator, the guest and the plugin exist."""
     for rel in ('tests/xensim/xensimd', 'tests/xensim/xensim',
-                'tests/guest/vdispl-guest', 'plugin/vdispl.so'):
+                'tests/guest/vdispl-guest', 'plugin/module/vdispl.so'):
         if not os.path.exists(build_path(rel)):
             skip(f'{rel} is not built')
     if not shutil.which('weston') or not shutil.which('weston-screenshooter'):
@@ -177,7 +177,7 @@ class Guest:
 
 def vdispl_weston(xs, width=1024, height=768, shell='desktop', **kw):
     return Weston(shell=shell, renderer='pixman', width=width,
-                  height=height, modules=[build_path('plugin/vdispl.so')],
+                  height=height, modules=[build_path('plugin/module/vdispl.so')],
                   ini={'vdispl': {'hypervisor': 'sim',
                                   'xensim-dir': xs.dir}},
                   **kw)

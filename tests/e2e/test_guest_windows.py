@@ -4,7 +4,7 @@
 
     test_guest_windows.py --shell=desktop|kiosk --renderer=pixman|gl
 
-What a user would see, checked (test_window.py checks window.c alone with
+What a user would see, checked (test_window.py checks the client layer alone with
 a test module; this is the same through xensim and vdispl-guest):
   1. a guest's colour bars on screen, 1:1, inside the frame in the colour
      weston.ini's [vdispl-domain] name=... colour=0x... gives it, with the
@@ -223,7 +223,7 @@ def run(args, tmp):
         ini['vdispl']['xensim-dir'] = xs.dir
         w = h.Weston(shell=args.shell, renderer=args.renderer, width=OUT_W,
                      height=OUT_H, seat=True, ini=ini,
-                     modules=[h.build_path('plugin/vdispl.so')])
+                     modules=[h.build_path('plugin/module/vdispl.so')])
         guests = []
         try:
             with w:

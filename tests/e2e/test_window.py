@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: MIT
-"""e2e: plugin/window.c under headless weston, through vdispl-wintest.so.
+"""e2e: the client layer (plugin/client) under headless weston, through vdispl-wintest.so.
 
     test_window.py --shell=desktop|kiosk --renderer=pixman|gl
 
@@ -118,11 +118,11 @@ def weston(args, out, **wintest):
 
 
 def font_table():
-    """The glyph rows of plugin/font.c (95 glyphs from 0x20), parsed from
+    """The glyph rows of plugin/client/font.c (95 glyphs from 0x20), parsed from
     the source so the test draws what the plugin draws."""
     src = os.path.join(os.environ.get('VDISPL_SOURCE_DIR', os.path.join(
         os.path.dirname(os.path.abspath(__file__)), '..', '..')),
-        'plugin', 'font.c')
+        'plugin', 'client', 'font.c')
     rows = []
     with open(src) as f:
         for line in f:
@@ -221,9 +221,9 @@ def toplevel_views(sg, title):
 def check_surface_tree(sg, shell):
     """Floating (desktop): the picture is the toplevel's own surface and
     the frame four subsurfaces around it (Weston 10 renders a subsurface
-    picture on pixman's slow transformed path, see window.c DOC). Kiosk
+    picture on pixman's slow transformed path, see plugin/client/frame.c DOC). Kiosk
     (constrained from the first configure): the frame is the toplevel,
-    the picture a subsurface (window.c DOC: center_on_output)."""
+    the picture a subsurface (plugin/client/frame.c DOC: center_on_output)."""
     views = toplevel_views(sg, 'wintest: window 0')
     if not check(views and views[0][0] == 'toplevel',
                  f'scene graph: toplevel view found ({views})'):
@@ -382,7 +382,7 @@ def test_hide(args, tmp):
 def test_client_killed(args, tmp):
     """The compositor drops our client (what a protocol error does): the
     windows vanish, but guests must not freeze, and weston must still
-    exit cleanly (vd_display_destroy on a dead connection)."""
+    exit cleanly (display_destroy on a dead connection)."""
     out = os.path.join(tmp, 'counters-e')
     with weston(args, out, windows='2') as w:
         wait_running(out)

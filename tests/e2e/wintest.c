@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * vdispl-wintest.so: a test-only Weston module that drives plugin/window.c
- * through window.h the way the backend core will, without any guest:
+ * vdispl-wintest.so: a test-only Weston module that drives the client layer (plugin/client)
+ * through sink.h the way the backend core will, without any guest:
  * one or two windows showing a known pattern, presented like a guest that
  * flips as soon as the previous flip is done (mode=flip), or from a fixed
  * timer that ignores frame_done (mode=timer, exercises queueing). It
@@ -49,10 +49,17 @@
 #include <drm_fourcc.h>
 #include <libweston/config-parser.h>
 #include <libweston/libweston.h>
+#include <libweston/weston-log.h>
 #include <wayland-server-core.h>
 #include <weston.h>
 
-#include "window.h"
+#include "display.h"
+#include "inproc.h"
+#include "log.h"
+#include "sink.h"
+
+/* The client layer traces pacing to "vdispl-window"; the test reads it. */
+static struct weston_log_scope *window_scope;
 
 #define NBUF 3
 #define MAX_WIN 2
@@ -86,6 +93,7 @@ struct wintest {
 	struct weston_compositor *ec;
 	struct wl_listener destroy;
 	struct vd_display *d;
+	struct inproc ip;
 	struct twin wins[MAX_WIN];
 	int nwin;
 	int width, height;
@@ -129,8 +137,8 @@ write_stats(struct wintest *t)
 		return;
 	}
 	fprintf(f, "t_ns %" PRIu64 "\n", now_ns());
-	fprintf(f, "ready %d\n", vd_display_ready(t->d) ? 1 : 0);
-	fprintf(f, "refresh_mhz %u\n", vd_display_refresh_mhz(t->d));
+	fprintf(f, "ready %d\n", display_ready(t->d) ? 1 : 0);
+	fprintf(f, "refresh_mhz %u\n", display_refresh_mhz(t->d));
 	fprintf(f, "hides %" PRIu64 "\n", t->hides);
 	fprintf(f, "hidden %d\n", t->hide_phase == 1);
 	fprintf(f, "hostile_refused %d\n", t->refused);
@@ -234,7 +242,7 @@ stats_tick(void *data)
 	if (t->out) {
 		run_control(t);
 	}
-	if (t->hostile && vd_display_ready(t->d)) {
+	if (t->hostile && display_ready(t->d)) {
 		/* Once ready, so that the format check applies too. */
 		t->hostile = false;
 		try_hostile(t);
@@ -268,7 +276,7 @@ present_next(struct twin *tw)
 	for (int i = 0; i < NBUF; i++) {
 		struct tbuf *c = &tw->bufs[(tw->next + i) % NBUF];
 
-		if (!vd_buffer_busy(c->vb)) {
+		if (!buffer_busy(c->vb)) {
 			b = c;
 			tw->next = (tw->next + i + 1) % NBUF;
 			break;
@@ -279,7 +287,7 @@ present_next(struct twin *tw)
 		if (!tw->t->timer_mode) {
 			/* Wait for the next buffer like a guest would. */
 			tw->waiting_idle = true;
-			vd_buffer_on_idle(tw->bufs[tw->next].vb, buffer_idle,
+			buffer_on_idle(tw->bufs[tw->next].vb, buffer_idle,
 					  tw);
 		}
 		return;
@@ -383,7 +391,7 @@ make_buffer(struct wintest *t, struct tbuf *b)
 	fill_pattern(map, t->width, t->height);
 	munmap(map, size);
 	/* Created before the client is ready: exercises the deferral. */
-	b->vb = vd_buffer_create_shm(t->d, b->fd, size, 0, t->width,
+	b->vb = buffer_create_shm(t->d, b->fd, size, 0, t->width,
 				     t->height, t->width * 4,
 				     DRM_FORMAT_XRGB8888);
 	return b->vb != NULL;
@@ -391,7 +399,7 @@ make_buffer(struct wintest *t, struct tbuf *b)
 
 /*
  * Buffers whose wl_shm / linux-dmabuf requests Weston would answer with a
- * protocol error. window.c must refuse them up front.
+ * protocol error. The client layer must refuse them up front.
  */
 static void
 try_hostile(struct wintest *t)
@@ -419,7 +427,7 @@ try_hostile(struct wintest *t)
 		return;
 	}
 	for (size_t i = 0; i < sizeof(shm) / sizeof(shm[0]); i++) {
-		struct vd_buffer *b = vd_buffer_create_shm(t->d, fd,
+		struct vd_buffer *b = buffer_create_shm(t->d, fd,
 			shm[i].size, shm[i].offset, shm[i].w, shm[i].h,
 			shm[i].stride, shm[i].fourcc);
 
@@ -427,17 +435,17 @@ try_hostile(struct wintest *t)
 			weston_log("vdispl-wintest: hostile shm buffer %zu "
 				   "accepted\n", i);
 			t->accepted++;
-			vd_buffer_destroy(b);
+			buffer_destroy(b);
 		} else {
 			t->refused++;
 		}
 	}
 	/* dma-buf: a memfd is no dma-buf; bad geometry must be refused. */
-	struct vd_buffer *b = vd_buffer_create_dmabuf(t->d, fd, 0, 256, 64,
+	struct vd_buffer *b = buffer_create_dmabuf(t->d, fd, 0, 256, 64,
 		8192, DRM_FORMAT_XRGB8888, 0, NULL, NULL);   /* past the end */
 	if (b) {
 		t->accepted++;
-		vd_buffer_destroy(b);
+		buffer_destroy(b);
 	} else {
 		t->refused++;
 	}
@@ -453,13 +461,17 @@ wintest_destroy(struct wintest *t)
 
 		window_destroy(tw->w);
 		for (int j = 0; j < NBUF; j++) {
-			vd_buffer_destroy(tw->bufs[j].vb);
+			buffer_destroy(tw->bufs[j].vb);
 			if (tw->bufs[j].fd >= 0) {
 				close(tw->bufs[j].fd);
 			}
 		}
 	}
-	vd_display_destroy(t->d);
+	display_destroy(t->d);
+	inproc_close(&t->ip);
+	vd_log_set_hooks(NULL);
+	weston_log_scope_destroy(window_scope);
+	window_scope = NULL;
 	if (t->stats_timer) {
 		wl_event_source_remove(t->stats_timer);
 	}
@@ -472,6 +484,50 @@ wintest_destroy(struct wintest *t)
 	free(t->out);
 	free(t);
 }
+
+static void
+hook_log(void *data, const char *fmt, va_list ap)
+{
+	char line[512];
+
+	vsnprintf(line, sizeof(line), fmt, ap);
+	weston_log("vdispl: %s\n", line);
+}
+
+static void
+hook_trace(void *data, enum vd_scope scope, const char *fmt, va_list ap)
+{
+	char ts[64], line[512];
+
+	vsnprintf(line, sizeof(line), fmt, ap);
+	weston_log_scope_printf(window_scope, "%s %s\n",
+		weston_log_scope_timestamp(window_scope, ts, sizeof(ts)),
+		line);
+}
+
+static bool
+hook_trace_enabled(void *data, enum vd_scope scope)
+{
+	return scope == VD_SCOPE_WINDOW && window_scope &&
+		weston_log_scope_is_enabled(window_scope);
+}
+
+static const struct vd_log_hooks log_hooks = {
+	.log = hook_log,
+	.trace = hook_trace,
+	.trace_enabled = hook_trace_enabled,
+};
+
+/* The windows keep completing frames on their timers: nothing to do. */
+static void
+display_lost(void *data)
+{
+	weston_log("vdispl-wintest: display lost\n");
+}
+
+static const struct display_listener display_listener = {
+	.lost = display_lost,
+};
 
 static void
 handle_destroy(struct wl_listener *listener, void *data)
@@ -489,6 +545,7 @@ wet_module_init(struct weston_compositor *ec, int *argc, char *argv[])
 	struct weston_config_section *sec;
 	struct wl_event_loop *loop = wl_display_get_event_loop(ec->wl_display);
 	struct wintest *t;
+	struct wl_display *conn;
 	char *mode = NULL;
 	char *output = NULL;
 	bool fullscreen = false;
@@ -503,9 +560,9 @@ wet_module_init(struct weston_compositor *ec, int *argc, char *argv[])
 		free(t);
 		return 0;
 	}
-	/* window.c's teardown needs the shell alive (window.h). */
+	/* Our client's teardown needs the shell alive (inproc.h). */
 	wl_list_remove(&t->destroy.link);
-	vd_display_listen_first(&ec->destroy_signal, &t->destroy);
+	inproc_listen_first(&ec->destroy_signal, &t->destroy);
 	t->ec = ec;
 	sec = weston_config_get_section(wet_get_config(ec), "wintest", NULL,
 					NULL);
@@ -526,9 +583,14 @@ wet_module_init(struct weston_compositor *ec, int *argc, char *argv[])
 		t->nwin = 1;
 	}
 
-	t->d = vd_display_create(ec);
+	window_scope = weston_compositor_add_log_scope(ec, "vdispl-window",
+		"vdispl window layer: windows, configures, frame pacing\n",
+		NULL, NULL, NULL);
+	vd_log_set_hooks(&log_hooks);
+	conn = inproc_open(&t->ip, ec->wl_display);
+	t->d = conn ? display_create(conn, loop, &display_listener, t) : NULL;
 	if (!t->d) {
-		weston_log("vdispl-wintest: vd_display_create failed\n");
+		weston_log("vdispl-wintest: display_create failed\n");
 		return -1;
 	}
 	for (int i = 0; i < t->nwin; i++) {

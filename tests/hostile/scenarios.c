@@ -16,7 +16,7 @@
  * tidies up over the protocol; the driver destroys the domain.
  *
  * Statuses are displif's (-XEN_E*, xen/errno.h). Which one a case gets is
- * documented in plugin/displif.c and plugin/dbuf.c; the table holds the
+ * documented in plugin/core/displif.c and plugin/core/dbuf.c; the table holds the
  * backend to it.
  */
 #include <errno.h>

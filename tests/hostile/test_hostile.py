@@ -55,7 +55,7 @@ QUOTAS = {'max-pages': '4096', 'max-dbufs': '16', 'max-fbs': '24'}
 def hostile_weston(xs, **kw):
     ini = {'vdispl': {'hypervisor': 'sim', 'xensim-dir': xs.dir, **QUOTAS}}
     return Weston(shell='desktop', renderer='pixman', width=1280,
-                  height=960, modules=[build_path('plugin/vdispl.so')],
+                  height=960, modules=[build_path('plugin/module/vdispl.so')],
                   ini=ini, **kw)
 
 

@@ -61,7 +61,7 @@ def main():
     samples = {}
     with Xensim() as xs, Weston(
             shell='desktop', renderer='pixman', width=1024, height=768,
-            modules=[build_path('plugin/vdispl.so')],
+            modules=[build_path('plugin/module/vdispl.so')],
             ini={'vdispl': {'hypervisor': 'sim',
                             'xensim-dir': xs.dir}}) as w:
         pid = w.proc.p.pid

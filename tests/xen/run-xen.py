@@ -3,7 +3,7 @@
 """The `xen` suite: Linux's unmodified xen-front in a Xen PV guest, under QEMU
 TCG, drives our vdispl.so running in weston inside dom0.
 
-  run-xen.py --plugin build/plugin/vdispl.so --kmsflip build/tests/xen/kmsflip
+  run-xen.py --plugin build/plugin/module/vdispl.so --kmsflip build/tests/xen/kmsflip
              [--mode real|handplay] [--out DIR] [--seconds N]
 
 1. build-images.sh: Xen, Debian's kernel, a bookworm dom0 and the domU's base

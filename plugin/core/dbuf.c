@@ -49,7 +49,7 @@
 
 #include "backend.h"
 #include "formats.h"
-#include "window.h"
+#include "sink.h"
 
 /* A buffer taken off its fb that the compositor has not released yet. */
 struct zombie {
@@ -217,8 +217,8 @@ dbuf_free(struct dbuf *d)
 		wl_event_source_remove(priv(d)->destroy_timer);
 	}
 	wl_list_for_each_safe(z, tmp, &priv(d)->zombies, link) {
-		vd_buffer_on_idle(z->buf, NULL, NULL);
-		vd_buffer_destroy(z->buf);
+		buffer_on_idle(z->buf, NULL, NULL);
+		buffer_destroy(z->buf);
 		wl_list_remove(&z->link);
 		free(z);
 	}
@@ -269,8 +269,8 @@ zombie_idle(void *data, struct vd_buffer *buf)
 	struct zombie *z = data;
 	struct dbuf *d = z->dbuf;
 
-	vd_buffer_on_idle(buf, NULL, NULL);
-	vd_buffer_destroy(buf);
+	buffer_on_idle(buf, NULL, NULL);
+	buffer_destroy(buf);
 	wl_list_remove(&z->link);
 	free(z);
 	if (d->destroying && wl_list_empty(&priv(d)->zombies)) {
@@ -294,15 +294,15 @@ fb_free(struct fb *fb, bool force)
 		}
 	}
 	if (fb->buf) {
-		vd_buffer_on_idle(fb->buf, NULL, NULL);
-		if (!force && vd_buffer_busy(fb->buf) &&
+		buffer_on_idle(fb->buf, NULL, NULL);
+		if (!force && buffer_busy(fb->buf) &&
 		    (z = calloc(1, sizeof(*z)))) {
 			z->buf = fb->buf;
 			z->dbuf = fb->dbuf;
 			wl_list_insert(&priv(fb->dbuf)->zombies, &z->link);
-			vd_buffer_on_idle(fb->buf, zombie_idle, z);
+			buffer_on_idle(fb->buf, zombie_idle, z);
 		} else {
-			vd_buffer_destroy(fb->buf);
+			buffer_destroy(fb->buf);
 		}
 	}
 	fb->dbuf->nfbs--;
@@ -493,8 +493,8 @@ dmabuf_ready(void *data, struct vd_buffer *buf, bool ok)
 		       "copying instead", fb->fe->name,
 		       (unsigned long long)fb->cookie);
 	fb->dbuf->dmabuf_failed = true;
-	vd_buffer_on_idle(buf, NULL, NULL);
-	vd_buffer_destroy(buf);
+	buffer_on_idle(buf, NULL, NULL);
+	buffer_destroy(buf);
 	fb->buf = NULL;
 	fb->backing = DBUF_BACKING_COPY;
 }
@@ -522,9 +522,9 @@ choose_backing(struct frontend *fe, struct fb *fb)
 	if (d->shared) {
 		pool = d->shared->fd_offset + (uint64_t)d->npages * HV_PAGE_SIZE;
 		off = d->shared->fd_offset + fb->offset;
-		if (vd_display_shm_supports(disp, fb->fourcc) &&
+		if (display_shm_supports(disp, fb->fourcc) &&
 		    shm_layout_ok(fb, pool, off)) {
-			fb->buf = vd_buffer_create_shm(disp, d->shared->fd,
+			fb->buf = buffer_create_shm(disp, d->shared->fd,
 						       (size_t)pool,
 						       (size_t)off,
 						       (int32_t)fb->width,
@@ -538,7 +538,7 @@ choose_backing(struct frontend *fe, struct fb *fb)
 		return;
 	}
 	if (!fe->be->cfg->dmabuf || !hv->can_export_dmabuf ||
-	    d->dmabuf_failed || !vd_display_dmabuf_supports(disp, fb->fourcc)) {
+	    d->dmabuf_failed || !display_dmabuf_supports(disp, fb->fourcc)) {
 		return;
 	}
 	if (d->dmabuf_fd < 0) {
@@ -556,7 +556,7 @@ choose_backing(struct frontend *fe, struct fb *fb)
 	if (doff > UINT32_MAX) {
 		return;
 	}
-	fb->buf = vd_buffer_create_dmabuf(disp, d->dmabuf_fd, (uint32_t)doff,
+	fb->buf = buffer_create_dmabuf(disp, d->dmabuf_fd, (uint32_t)doff,
 					  fb->stride, (int32_t)fb->width,
 					  (int32_t)fb->height, fb->fourcc,
 					  DRM_FORMAT_MOD_LINEAR, dmabuf_ready,

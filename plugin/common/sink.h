@@ -1,108 +1,58 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * window: how guest connectors become desktop windows. Owns the plugin's
- * in-process Wayland client (DESIGN.md, decision 1): a socketpair, one end
- * given to the compositor with wl_client_create(), the other driven from
- * the compositor's own wl_event_loop. Everything visible goes through that
- * one connection: xdg_toplevel windows with a frame we draw (trusted title,
- * per-domain colour) around the guest picture (window.c explains the two
- * layouts and why), wl_shm and
- * zwp_linux_dmabuf_v1 buffers, wp_presentation feedback.
- *
- * Nothing here blocks: no roundtrips, no blocking dispatch. Requests sent
- * from outside the client fd's own callback are flushed before returning
- * to the loop (vd_display_flush() is called by the window functions that
- * send requests).
- *
- * This layer knows nothing of rings, grants or displif; the core hands it
- * fds and sequence numbers and gets callbacks back.
+ * sink: what the core needs from whoever shows its pictures, and nothing
+ * else. The client layer (plugin/client) implements it over a Wayland
+ * connection; tests/core implements it with a fake. Opaque handles only:
+ * the core includes no Wayland header.
  *
  * Callbacks (frame_done, buffer idle, dma-buf ready) only ever run from
  * the event loop (client fd, timers, idle), never from inside a call into
  * this API, so the core may call any function from them (including
- * window_destroy() and vd_buffer_destroy() of the buffer concerned).
+ * window_destroy() and buffer_destroy() of the buffer concerned).
  *
- * What the user sees: a frame we draw (title bar with the trusted title in
- * a built-in font on the window colour, thin border), the picture 1:1 in
- * it. When the shell imposes a size (fullscreen, maximised; kiosk-shell
- * always does), the window takes it, the frame stays, and the picture is
- * centred, scaled down with its aspect kept if it does not fit, never up.
- * Pacing is traced to the "vdispl-window" log scope
- * (weston --logger-scopes=log,vdispl-window or weston-debug).
+ * Requests sent from outside the client fd's own callback are flushed
+ * before the call returns (the window functions call display_flush()).
  */
-#ifndef VDISPL_WINDOW_H
-#define VDISPL_WINDOW_H
+#ifndef VDISPL_SINK_H
+#define VDISPL_SINK_H
 
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
-struct weston_compositor;
 struct vd_display;
 struct vd_buffer;
 struct window;
 
-/* --- The in-process client ------------------------------------------------ */
-
-/*
- * Connect to @ec through a socketpair and start binding globals (async).
- * NULL on failure. Windows and buffers may be created before the globals
- * arrived; they are realised once they have.
- */
-struct vd_display *
-vd_display_create(struct weston_compositor *ec);
-
-/*
- * Sources, proxies and wl_display_disconnect, then our wl_client on the
- * compositor side (Weston 10 never frees it otherwise). Destroy the
- * windows and buffers first; any left are freed here (and logged). Must
- * run while the shell still exists: call it from a compositor destroy
- * listener added with vd_display_listen_first().
- */
-void
-vd_display_destroy(struct vd_display *d);
-
-struct wl_signal;
-struct wl_listener;
-
-/* Add @listener at the front of @signal, before the shell's listener. */
-void
-vd_display_listen_first(struct wl_signal *signal,
-			struct wl_listener *listener);
-
-/* Send queued requests; on EAGAIN wait for WRITABLE. Never blocks. */
-void
-vd_display_flush(struct vd_display *d);
-
 /* Globals seen, and wl_shm formats / dmabuf formats known. */
 bool
-vd_display_ready(const struct vd_display *d);
+display_ready(const struct vd_display *d);
 
 /* Does wl_shm take this DRM fourcc as is? */
 bool
-vd_display_shm_supports(const struct vd_display *d, uint32_t drm_fourcc);
+display_shm_supports(const struct vd_display *d, uint32_t drm_fourcc);
 
 /* Does zwp_linux_dmabuf_v1 advertise this fourcc (linear modifier)? */
 bool
-vd_display_dmabuf_supports(const struct vd_display *d, uint32_t drm_fourcc);
+display_dmabuf_supports(const struct vd_display *d, uint32_t drm_fourcc);
 
 /* Output refresh in mHz (60000 if unknown): paces the fallback timer. */
 uint32_t
-vd_display_refresh_mhz(const struct vd_display *d);
+display_refresh_mhz(const struct vd_display *d);
 
 /* --- Buffers -------------------------------------------------------------- */
 
 /*
  * A wl_buffer over @size bytes of @fd from @offset. The fd is sent to the
  * compositor (wl_shm_create_pool); the caller keeps its own fd. Formats
- * not in vd_display_shm_supports() are refused (NULL, errno EINVAL).
+ * not in display_shm_supports() are refused (NULL, errno EINVAL).
  */
 struct vd_buffer *
-vd_buffer_create_shm(struct vd_display *d, int fd, size_t size,
+buffer_create_shm(struct vd_display *d, int fd, size_t size,
 		     size_t offset, int32_t width, int32_t height,
 		     int32_t stride, uint32_t drm_fourcc);
 
-typedef void (*vd_buffer_ready_fn)(void *data, struct vd_buffer *buf,
+typedef void (*buffer_ready_fn)(void *data, struct vd_buffer *buf,
 				   bool ok);
 
 /*
@@ -112,21 +62,21 @@ typedef void (*vd_buffer_ready_fn)(void *data, struct vd_buffer *buf,
  * back to copy and destroys the buffer.
  */
 struct vd_buffer *
-vd_buffer_create_dmabuf(struct vd_display *d, int fd, uint32_t offset,
+buffer_create_dmabuf(struct vd_display *d, int fd, uint32_t offset,
 			uint32_t stride, int32_t width, int32_t height,
 			uint32_t drm_fourcc, uint64_t modifier,
-			vd_buffer_ready_fn ready, void *data);
+			buffer_ready_fn ready, void *data);
 
 /* Attached or queued for a window and not yet released by the compositor. */
 bool
-vd_buffer_busy(const struct vd_buffer *buf);
+buffer_busy(const struct vd_buffer *buf);
 
 /*
  * Called once when the buffer next becomes not busy (wl_buffer.release, or
  * it was never attached). Replaces any earlier handler; NULL clears.
  */
 void
-vd_buffer_on_idle(struct vd_buffer *buf,
+buffer_on_idle(struct vd_buffer *buf,
 		  void (*idle)(void *data, struct vd_buffer *buf), void *data);
 
 /*
@@ -135,7 +85,7 @@ vd_buffer_on_idle(struct vd_buffer *buf,
  * the compositor still shows would blank the window.
  */
 void
-vd_buffer_destroy(struct vd_buffer *buf);
+buffer_destroy(struct vd_buffer *buf);
 
 /* --- Windows -------------------------------------------------------------- */
 

@@ -91,6 +91,16 @@ hv_xen_create(void);
 struct hv *
 hv_sim_create(const char *dir, hv_domid_t self);
 
+struct vdispl_config;
+
+/*
+ * The hypervisor interface @cfg names: hypervisor=xen, or hypervisor=sim
+ * with xensim-dir= (or $XENSIM_DIR; XENSTORED_PATH is set from it for
+ * libxenstore). NULL, with the reason logged, when it cannot be opened.
+ */
+struct hv *
+hv_open(const struct vdispl_config *cfg);
+
 static inline void
 hv_destroy(struct hv *hv)
 {

@@ -40,7 +40,7 @@
 #include "backend.h"
 #include "formats.h"
 #include "stats.h"
-#include "window.h"
+#include "sink.h"
 
 #define FLIPS_MAX 64u
 #define EVT_RETRY_MS 4
@@ -233,8 +233,8 @@ static void
 copybuf_finish(struct copybuf *cb)
 {
 	if (cb->buf) {
-		vd_buffer_on_idle(cb->buf, NULL, NULL);
-		vd_buffer_destroy(cb->buf);
+		buffer_on_idle(cb->buf, NULL, NULL);
+		buffer_destroy(cb->buf);
 	}
 	if (cb->addr) {
 		munmap(cb->addr, cb->size);
@@ -265,7 +265,7 @@ copybuf_init(struct connector *c, struct copybuf *cb, int32_t w, int32_t h)
 		cb->addr = NULL;
 		goto err;
 	}
-	cb->buf = vd_buffer_create_shm(d, cb->fd, cb->size, 0, w, h,
+	cb->buf = buffer_create_shm(d, cb->fd, cb->size, 0, w, h,
 				       cb->stride, DRM_FORMAT_XRGB8888);
 	if (!cb->buf) {
 		goto err;
@@ -292,7 +292,7 @@ copybuf_get(struct connector *c, int32_t w, int32_t h)
 			spare = spare ? spare : cb;
 			continue;
 		}
-		if (vd_buffer_busy(cb->buf)) {
+		if (buffer_busy(cb->buf)) {
 			continue;
 		}
 		if (cb->width == w && cb->height == h) {
@@ -317,7 +317,7 @@ copy_idle(void *data, struct vd_buffer *buf)
 
 	for (uint32_t i = 0; i < VDISPL_COPY_BUFFERS; i++) {
 		if (c->copy[i].buf) {
-			vd_buffer_on_idle(c->copy[i].buf, NULL, NULL);
+			buffer_on_idle(c->copy[i].buf, NULL, NULL);
 		}
 	}
 	c->waiting_fb = NULL;
@@ -368,7 +368,7 @@ present(struct connector *c, struct fb *fb)
 			c->waiting_fb = fb;
 			for (uint32_t i = 0; i < VDISPL_COPY_BUFFERS; i++) {
 				if (c->copy[i].buf) {
-					vd_buffer_on_idle(c->copy[i].buf,
+					buffer_on_idle(c->copy[i].buf,
 							  copy_idle, c);
 				}
 			}
@@ -416,7 +416,7 @@ connector_forget_fb(struct connector *c, struct fb *fb)
 	}
 	if (c->shown_fb == fb) {
 		c->shown_fb = NULL;
-		if (fb->buf && vd_buffer_busy(fb->buf)) {
+		if (fb->buf && buffer_busy(fb->buf)) {
 			window_clear(c->window);
 		}
 	}

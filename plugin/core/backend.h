@@ -17,6 +17,7 @@
 #include <stdint.h>
 #include <wayland-server-core.h>
 
+#include "config.h"
 #include "displif.h"
 #include "hv.h"
 #include "log.h"
@@ -25,51 +26,6 @@ struct vd_display;
 struct vd_buffer;
 struct window;
 struct xs_handle;
-
-/* --- Configuration ([vdispl] and [vdispl-domain] in weston.ini) ---------- */
-
-#define VDISPL_DEFAULT_MAX_PAGES 16384u		/* 64 MiB per domain */
-#define VDISPL_DEFAULT_MAX_DBUFS 32u
-#define VDISPL_DEFAULT_MAX_FBS 64u
-#define VDISPL_DEFAULT_MAX_REQUESTS 32u		/* per wakeup (XSA-332) */
-#define VDISPL_DEFAULT_EVT_QUEUE 64u		/* queued events per connector */
-#define VDISPL_COPY_BUFFERS 3u			/* wl_shm copies per connector */
-
-struct vdispl_domain_config {
-	struct wl_list link;
-	char *name;
-	char *output;		/* NULL: any */
-	bool fullscreen;
-	bool has_colour;
-	uint32_t colour;	/* 0xRRGGBB */
-	bool has_position;	/* x=/y= given (xdg-shell cannot place) */
-	int32_t x, y;
-};
-
-struct vdispl_config {
-	char *hypervisor;	/* "sim" or "xen" */
-	char *xensim_dir;
-	uint32_t max_pages;
-	uint32_t max_dbufs;
-	uint32_t max_fbs;
-	uint32_t max_requests;
-	uint32_t evt_queue;
-	bool dmabuf;		/* try the dma-buf backing at all */
-	struct wl_list domains;	/* vdispl_domain_config.link */
-};
-
-void
-vdispl_config_init(struct vdispl_config *cfg);
-
-void
-vdispl_config_finish(struct vdispl_config *cfg);
-
-const struct vdispl_domain_config *
-vdispl_config_domain(const struct vdispl_config *cfg, const char *name);
-
-/* Stable frame colour for a domain without colour=. */
-uint32_t
-vdispl_colour_for_name(const char *name);
 
 /* --- Backend (xenbus.c) --------------------------------------------------- */
 

@@ -1,0 +1,45 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * hv: choosing the hypervisor interface from the configuration (hv.h).
+ */
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "config.h"
+#include "hv.h"
+#include "log.h"
+#include "xensim.h"
+
+struct hv *
+hv_open(const struct vdispl_config *cfg)
+{
+	char path[PATH_MAX];
+	const char *dir;
+	struct hv *hv;
+
+	if (strcmp(cfg->hypervisor, "sim") == 0) {
+		dir = cfg->xensim_dir ? cfg->xensim_dir :
+			getenv(XENSIM_DIR_ENV);
+		if (!dir) {
+			vd_log("hypervisor=sim needs [vdispl] xensim-dir= or "
+			       "$XENSIM_DIR");
+			return NULL;
+		}
+		/* libxenstore finds the simulator through XENSTORED_PATH. */
+		if (!getenv("XENSTORED_PATH")) {
+			snprintf(path, sizeof(path), "%s/xenstored", dir);
+			setenv("XENSTORED_PATH", path, 1);
+		}
+		hv = hv_sim_create(dir, 0);
+	} else {
+		hv = hv_xen_create();
+	}
+	if (!hv) {
+		vd_log("cannot open the %s hypervisor interface: %s",
+		       cfg->hypervisor, strerror(errno));
+	}
+	return hv;
+}
