@@ -13,14 +13,9 @@ buffer_release(void *data, struct wl_buffer *wl)
 	struct vd_buffer *buf = data;
 	struct window *w;
 
-	if (buf->releases_pending > 0) {
-		buf->releases_pending--;
-	}
+	buf->release_due = false;
 	/* Before frame_done: that handler may destroy @buf. */
 	buffer_check_idle(buf);
-	if (buf->releases_pending > 0) {
-		return;
-	}
 	/* A window whose done frame waited for this release. */
 	wl_list_for_each(w, &buf->d->windows, link) {
 		if (w->inflight.active && w->inflight.prev == buf) {
@@ -298,7 +293,7 @@ buffer_create_dmabuf(struct vd_display *d, int fd, uint32_t offset,
 bool
 buffer_busy(const struct vd_buffer *buf)
 {
-	return buf && (buf->releases_pending > 0 || buf->queued_on);
+	return buf && (buf->release_due || buf->queued_on);
 }
 
 void

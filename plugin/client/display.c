@@ -82,7 +82,7 @@ display_fatal(struct vd_display *d, const char *what)
 	 */
 	struct vd_buffer *buf;
 	wl_list_for_each(buf, &d->buffers, link) {
-		buf->releases_pending = 0;
+		buf->release_due = false;
 		buffer_check_idle(buf);
 	}
 	/* Tell the front end from the loop, after the idle handlers ran. */

@@ -6,8 +6,9 @@
  * Presentation. One commit in flight per window: window_present() commits
  * at once if nothing is in flight, else queues (a later present replaces
  * the queued buffer, whose seq then completes with the next commit). A
- * commit is done when it was presented or discarded (feedback) or the
- * fallback timer fired, AND the buffer shown before it was released; then
+ * commit is done when it was presented or discarded (feedback) and the
+ * buffer shown before it was released, or when the fallback timer fired
+ * (whether or not that buffer was released, see window_try_complete()); then
  * all seqs it covers get frame_done in order and the queued one, if any,
  * is committed. The fallback timer (a timerfd, ns precision) fires 2
  * refresh periods after a commit while feedback arrives normally (a
@@ -256,7 +257,7 @@ strips_commit_picture(struct window *w, struct vd_buffer *buf)
 
 	if (buf && buf->wl) {
 		if (w->shown != buf) {
-			buf->releases_pending++;
+			buf->release_due = true;
 		}
 		w->shown = buf;
 		wl = buf->wl;
@@ -296,7 +297,7 @@ window_try_commit(struct window *w)
 		.commit_ns = now_ns(),
 		.nseqs = seqs_count(w),
 		.prev = (w->shown && w->shown != buf &&
-			 w->shown->releases_pending > 0) ? w->shown : NULL,
+			 w->shown->release_due) ? w->shown : NULL,
 	};
 	if (buf) {
 		buf->queued_on = NULL;
@@ -311,7 +312,7 @@ window_try_commit(struct window *w)
 		wl_surface_damage_buffer(w->content, 0, 0, INT32_MAX,
 					 INT32_MAX);
 		if (w->shown != buf) {
-			buf->releases_pending++;
+			buf->release_due = true;
 		}
 		w->shown = buf;
 	} else {
@@ -349,7 +350,17 @@ window_try_complete(struct window *w)
 	if (!w->inflight.active || !w->inflight.presented) {
 		return;
 	}
-	if (w->inflight.prev && w->inflight.prev->releases_pending > 0) {
+	/*
+	 * A presented frame waits for the release of the buffer it replaced,
+	 * so a guest never draws into a buffer Weston still reads. A frame
+	 * the fallback timer completes does not: Weston is not repainting
+	 * us, and from Weston 12 on it releases the replaced buffer only when
+	 * it repaints (so asleep or occluded, never). Weston's next repaint
+	 * reads the newest buffer, never the replaced one; the replaced
+	 * buffer stays busy (buffer_busy()) until its release comes.
+	 */
+	if (w->inflight.prev && w->inflight.prev->release_due &&
+	    !w->inflight.by_timer) {
 		return;	/* wl_buffer.release will call us again */
 	}
 	n = w->inflight.nseqs;
@@ -394,6 +405,7 @@ handle_timer(int fd, uint32_t mask, void *data)
 	w->last_tick_ns = now_ns();
 	if (w->inflight.active) {
 		w->inflight.presented = true;
+		w->inflight.by_timer = true;
 		window_try_complete(w);
 	} else if (w->has_queued && !window_can_commit(w)) {
 		/* Nowhere to show it (not configured yet, or no client). */

@@ -116,10 +116,13 @@ struct vd_buffer {
 	uint64_t modifier;
 
 	/*
-	 * wl_buffer.release events still due: one per attach to a surface
-	 * that did not already show this buffer.
+	 * A wl_buffer.release is due: attached since the last one. Weston
+	 * sends one release when it stops using a buffer, however often the
+	 * buffer was attached meanwhile, so this is a flag, not a count.
+	 * (From Weston 12 on the release comes at the next repaint: a
+	 * buffer can be attached again before its release.)
 	 */
-	unsigned int releases_pending;
+	bool release_due;
 	struct window *queued_on;
 	bool idle_due;
 	void (*idle)(void *data, struct vd_buffer *buf);
@@ -158,6 +161,7 @@ struct strip {
 struct inflight {
 	bool active;
 	bool presented;
+	bool by_timer;		/* completed by the fallback timer */
 	struct wp_presentation_feedback *feedback;
 	uint64_t commit_ns;
 	struct vd_buffer *prev;	/* shown before; must be released */

@@ -15,12 +15,15 @@ a test module; this is the same through xensim and vdispl-guest):
   3. a guest at --fps 60 gets events at about the refresh rate, visible
      and while vdispl-cover covers its window completely (rates printed;
      only liveness floors asserted: speed is make bench's business);
-  4. a native wl_shm client (vdispl-bench-native) keeps its presented
+  4. with the compositor asleep (vdispl-testctl: no repaint, no feedback,
+     and from Weston 12 on no wl_buffer.release either) the guest still
+     gets events at about the refresh rate, and after it wakes up too;
+  5. a native wl_shm client (vdispl-bench-native) keeps its presented
      rate while another guest floods PG_FLIP (vdispl-hostile
      flood-pg-flip, rerun back to back): ratio >= 0.7 (desktop shell:
      kiosk shows one window at a time, and each flooder run's window
      would cover the measured client);
-  5. weston exits 0 on SIGTERM with guests connected; each guest sees the
+  6. weston exits 0 on SIGTERM with guests connected; each guest sees the
      backend go (exit 3) and prints its summary with mismatched_ids=0
      and timeouts=0.
 """
@@ -175,6 +178,41 @@ class Flooder(threading.Thread):
         self.join(70)
 
 
+def control(path, cmd):
+    """Have vdispl-testctl run @cmd; wait until it did. Returns its
+    counters (done, state)."""
+    done = os.path.join(path + '.done')
+    n = h.parse_counters(done).get('done', 0) if os.path.exists(done) else 0
+    with open(path, 'a') as f:
+        f.write(cmd + '\n')
+    return h.wait_for(lambda: (lambda c: c if c.get('done', 0) > n
+                               else None)(h.parse_counters(done)), 5,
+                      what=f'testctl ran {cmd!r}')
+
+
+def test_sleep_wake(w, stats, ctl):
+    """A blanked screen: no repaint, no presentation feedback, and
+    (Weston 12 and later) the buffer shown before is not released until
+    the next repaint. The fallback timer must keep the guest at the
+    refresh rate, and presentation must pace it again after wake-up."""
+    c = control(ctl, 'sleep')
+    check(c.get('state') == 3, f'compositor asleep (state {c.get("state")})')
+    r = stats.rate()
+    print(f'# guest --fps 60, compositor asleep: {r:.1f} events/s',
+          flush=True)
+    check(MIN_HZ <= r <= MAX_HZ, f'events asleep: {r:.1f}/s')
+    c = control(ctl, 'wake')
+    check(c.get('state') == 0, f'compositor awake (state {c.get("state")})')
+    time.sleep(0.5)
+    r = stats.rate()
+    print(f'# guest --fps 60, compositor awake again: {r:.1f} events/s',
+          flush=True)
+    check(MIN_HZ <= r <= MAX_HZ, f'events awake again: {r:.1f}/s')
+    w.wait_screenshot(
+        lambda i: any(n * 2 >= CH for n in find_bars(i, CW, tol=TOL).values()),
+        10, what='bars on screen after wake-up')
+
+
 def test_flood(args, xs, w, tmp):
     if args.shell != 'desktop':
         print('# flood: desktop shell only (kiosk shows one window at a '
@@ -217,13 +255,16 @@ def test_flood(args, xs, w, tmp):
 
 def run(args, tmp):
     stats = Stats(os.path.join(tmp, 'stats'))
+    ctl = os.path.join(tmp, 'ctl')
     ini = {'vdispl': {'hypervisor': 'sim', 'stats-file': stats.path},
+           'testctl': {'control': ctl},
            'vdispl-domain': {'name': DOMAIN, 'colour': f'{FRAME:#08x}'}}
     with Xensim() as xs:
         ini['vdispl']['xensim-dir'] = xs.dir
         w = h.Weston(shell=args.shell, renderer=args.renderer, width=OUT_W,
                      height=OUT_H, seat=True, ini=ini,
-                     modules=[h.build_path('plugin/module/vdispl.so')])
+                     modules=[h.build_path('plugin/module/vdispl.so'),
+                              h.build_path('tests/tools/vdispl-testctl.so')])
         guests = []
         try:
             with w:
@@ -267,6 +308,8 @@ def run(args, tmp):
                     lambda i: any(n * 2 >= CH for n in
                                   find_bars(i, CW, tol=TOL).values()),
                     10, what='bars back after the cover left')
+
+                test_sleep_wake(w, stats, ctl)
 
                 test_flood(args, xs, w, tmp)
 
