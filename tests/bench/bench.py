@@ -500,7 +500,7 @@ def run_pass(a, renderer, sizes, scale_backings, res, tmp):
     """Latency and CPU rows for @sizes, then scaling, under one weston.
     Returns the list of errors."""
     from guestlib import Xensim
-    from harness import Weston, build_path
+    from harness import Weston, build_path, info_tool
     os.makedirs(tmp, exist_ok=True)
     stats_path = os.path.join(tmp, 'stats')
     with Xensim() as xs, Weston(shell='desktop', renderer=renderer,
@@ -512,12 +512,13 @@ def run_pass(a, renderer, sizes, scale_backings, res, tmp):
                                 ) as w:
         b = Bench(a, xs, w, Stats(stats_path), tmp)
         reason = DMABUF_REASON
-        info = w.run(['weston-info'], timeout=20)
+        tool = info_tool()
+        info = w.run([tool], timeout=20)
         offered = 'zwp_linux_dmabuf_v1' in info.stdout
         res['zwp_linux_dmabuf_v1_offered'] = offered
         if not offered:
             reason = (f'weston ({renderer}) offers no zwp_linux_dmabuf_v1 '
-                      f'here (checked with weston-info): ' + DMABUF_REASON)
+                      f'here (checked with {tool}): ' + DMABUF_REASON)
         for (wd, ht) in sizes:
             memcpy, memcpy_cold = b.memcpy_us(wd, ht)
             for backing in ('copy', 'shared'):

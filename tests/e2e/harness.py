@@ -18,17 +18,21 @@ Typical use:
         print(w.scene_graph())
     # w.returncode is weston's exit status after SIGTERM
 
-Facts this file relies on (Weston 10.0.1):
+Facts this file relies on (Weston 10.0.1 to 14.0.2, checked; 10 to 16 by
+their sources):
 - weston-screenshooter and weston-debug need weston --debug; the
   screenshooter writes wayland-screenshot-*.png into its cwd, as RGB(A);
   pixels whose X byte is 0 may come out transparent, so compare RGB only.
 - The headless backend creates no seat, and kiosk-shell only puts a
   toplevel into its visible layer when it can give it keyboard focus on a
-  seat. seat=True loads tests/tools/vdispl-testseat.so, a tiny module that
+  seat, on every version from 10 to 16. seat=True loads tests/tools/vdispl-testseat.so, a tiny module that
   creates a seat "default" with a pointer and a keyboard.
-- The headless backend presents at ~39 Hz with the default repaint
-  window (see _write_config); the config sets repaint-window=16 so that
-  the output really runs at the 60 Hz it advertises.
+- Up to Weston 14 the headless backend presents at ~39 Hz with the default
+  repaint window (see _write_config); there the config sets
+  repaint-window=16 so that the output really runs at the 60 Hz it
+  advertises. From 15 on it paces itself and keeps Weston's default.
+- weston-info is gone in Weston 14; wayland-info (wayland-utils) replaces
+  it: info_tool() gives whichever is installed.
 - Exit status 77 means "skipped" to meson; skip() prints the reason.
 """
 
@@ -314,6 +318,34 @@ def png_decode(data):
 # --- Weston ------------------------------------------------------------------
 
 SHELLS = {'desktop': 'desktop-shell.so', 'kiosk': 'kiosk-shell.so'}
+_weston_version = None
+
+
+def weston_version():
+    """(major, minor, micro) of the weston on PATH, from weston --version
+    ("weston 14.0.2"); (0, 0, 0) if it cannot tell."""
+    global _weston_version
+    if _weston_version is None:
+        try:
+            out = subprocess.run(['weston', '--version'], text=True,
+                                 stdout=subprocess.PIPE,
+                                 stderr=subprocess.STDOUT, timeout=20).stdout
+            m = re.search(r'(\d+)\.(\d+)\.(\d+)', out)
+            _weston_version = tuple(int(v) for v in m.groups()) if m \
+                else (0, 0, 0)
+        except (OSError, subprocess.SubprocessError):
+            _weston_version = (0, 0, 0)
+    return _weston_version
+
+
+def info_tool():
+    """The Wayland global lister installed: wayland-info (wayland-utils),
+    or weston-info (Weston up to 13). Skips the test if neither is."""
+    for tool in ('wayland-info', 'weston-info'):
+        if shutil.which(tool):
+            return tool
+    skip('neither wayland-info nor weston-info is installed '
+         '(apt-get install wayland-utils)')
 
 
 def renderer_available(renderer):
@@ -376,12 +408,7 @@ class Weston:
     # The config ------------------------------------------------------------
     def _write_config(self):
         sections = {
-            # Weston 10's headless backend finishes a frame a fixed 16 ms
-            # after each repaint, and repaints repaint-window ms before
-            # the predicted vblank: with the default 7 ms it presents at
-            # ~39 Hz while advertising 60 Hz. 16 makes it a 60 Hz display.
-            'core': {'idle-time': '0', 'require-input': 'false',
-                     'repaint-window': '16'},
+            'core': {'idle-time': '0', 'require-input': 'false'},
             'shell': {'panel-position': 'none', 'locking': 'false',
                       'background-color': '0xff000000',
                       'animation': 'none', 'close-animation': 'none',
@@ -389,6 +416,13 @@ class Weston:
             'keyboard': {'vt-switching': 'false'},
             'input-method': {'path': ''},
         }
+        if weston_version()[0] <= 14:
+            # Weston 10 to 14's headless backend finishes a frame a fixed
+            # 16 ms after each repaint, and repaints repaint-window ms
+            # before the predicted vblank: with the default 7 ms it
+            # presents at ~39 Hz while advertising 60 Hz. 16 makes it a
+            # 60 Hz display.
+            sections['core']['repaint-window'] = '16'
         if self.modules:
             sections['core']['modules'] = ','.join(self.modules)
         for sec, kv in self.ini.items():

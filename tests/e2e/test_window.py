@@ -196,6 +196,21 @@ def check_window_pixels(img, shell):
           f"({bad} pixels differ)")
 
 
+def view_position(lines, i):
+    """The numbers of the 'position:' line of the view whose 'View' line
+    is lines[i]: the next line on Weston 10 and 11, a line or two further
+    on Weston 12 and later (which print more about each view), never past
+    the next view."""
+    for line in lines[i + 1:i + 6]:
+        if line.strip().startswith('View '):
+            break
+        if 'position:' in line:
+            return tuple(int(float(v)) for v in
+                         line.replace('(', ' ').replace(')', ' ')
+                         .replace(',', ' ').replace('->', ' ').split()[1:])
+    return None
+
+
 def toplevel_views(sg, title):
     """[(role, (x1, y1, x2, y2))] of the views of window @title in a
     scene-graph dump: its toplevel view, then its subsurfaces."""
@@ -208,13 +223,10 @@ def toplevel_views(sg, title):
                 inside = True
             elif 'role wl_subsurface' not in line:
                 inside = False
-            if inside and i + 1 < len(lines) and \
-                    'position:' in lines[i + 1]:
-                nums = [int(float(v)) for v in
-                        lines[i + 1].replace('(', ' ').replace(')', ' ')
-                        .replace(',', ' ').replace('->', ' ').split()[1:]]
+            pos = view_position(lines, i) if inside else None
+            if pos is not None:
                 role = 'toplevel' if 'top-level' in line else 'sub'
-                views.append((role, tuple(nums)))
+                views.append((role, pos))
     return views
 
 
