@@ -2,11 +2,14 @@
 # SPDX-License-Identifier: MIT
 """Print one closing line for make check: 'check: N passed, N failed, N skipped'.
 
-  summary.py TESTLOG[=LABEL] ... [--sanitizer-reports DIR]
+  summary.py TESTLOG[=LABEL] ... [--sanitizer-reports DIR] [--skipped LABEL]
 
-Reads meson's testlog.json files (one JSON object per line), e.g. the plain
-build's and the ASan+UBSan build's. A skipped test (exit 77) is counted as
-skipped, never as passed. With --sanitizer-reports, a directory holding any
+Reads meson's testlog.json files (one JSON object per line), e.g. the host
+release's plain build (debian12), its ASan+UBSan build (debian12-asan) and
+the Debian 13 root's (debian13). LABEL prefixes every suite and every
+failure, so a failure names its release. A skipped test (exit 77) is
+counted as skipped, never as passed; --skipped LABEL counts a whole part
+that was skipped (e.g. no Debian 13 root could be made) as one skip. With --sanitizer-reports, a directory holding any
 non-empty sanitizer report counts as one more failure. A run that executed
 no test fails.
 """
@@ -16,6 +19,11 @@ import sys
 
 args = sys.argv[1:] or ['build/meson-logs/testlog.json']
 reports_dir = None
+skipped_parts = []
+while '--skipped' in args:
+    i = args.index('--skipped')
+    skipped_parts.append(args[i + 1] if i + 1 < len(args) else '?')
+    del args[i:i + 2]
 if '--sanitizer-reports' in args:
     i = args.index('--sanitizer-reports')
     reports_dir = args[i + 1] if i + 1 < len(args) else None
@@ -29,8 +37,10 @@ for arg in args:
         with open(path) as f:
             lines = [l for l in f if l.strip()]
     except OSError as e:
-        print(f'summary: cannot read {path}: {e}', file=sys.stderr)
+        print(f'  FAILED: {label + ": " if label else ""}no test log '
+              f'{path} ({e.strerror})')
         failed += 1
+        by_suite.setdefault(f'{label}:?' if label else '?', [0, 0, 0])[1] += 1
         continue
     for line in lines:
         t = json.loads(line)
@@ -50,13 +60,18 @@ for arg in args:
         else:
             failed += 1
             s[1] += 1
-            print(f'  FAILED: {t.get("name")} ({res})')
+            print(f'  FAILED: {label + ": " if label else ""}'
+                  f'{t.get("name")} ({res})')
 
 if reports_dir and os.path.isdir(reports_dir):
     n = sum(1 for e in os.scandir(reports_dir) if e.is_file() and e.stat().st_size)
     if n:
         failed += 1
         print(f'  FAILED: {n} sanitizer report(s) in {reports_dir}')
+
+for part in skipped_parts:
+    skipped += 1
+    by_suite.setdefault(f'{part}:all', [0, 0, 0])[2] += 1
 
 for suite in sorted(by_suite):
     p, fl, sk = by_suite[suite]
