@@ -7,8 +7,8 @@
  * moves a new toplevel into its visible layer when it activates it on the
  * first seat (kiosk_shell_surface_activate()); without a seat a kiosk
  * window is never shown. weston_seat_init() and friends are exported by
- * libweston-10 but declared only in its internal header, so they are
- * declared here with their 10.0 signatures.
+ * libweston-10 to -16 but declared only in their internal header, so they
+ * are declared here, with the signatures they have in all of them.
  */
 #include <stdbool.h>
 #include <stdlib.h>
