@@ -28,6 +28,8 @@ case $build in
 *) build=$src/$build ;;
 esac
 say() { echo "debian13: $*"; }
+t0=$(date +%s)
+secs() { echo "$(( $(date +%s) - t0 )) s"; }
 
 if [ "$(id -u)" != 0 ]; then
 	say "SKIP: the Debian 13 root needs root (chroot, mounts)"
@@ -45,6 +47,7 @@ elif [ $rc != 0 ]; then
 	exit 1
 fi
 R=$(echo "$out" | sed -n 's/^ROOT=//p')
+say "root ready after $(secs)"
 mkdir -p "$build"
 
 mounted=()
@@ -102,7 +105,7 @@ if ! in_root ninja -C /build >"$build/build.log" 2>&1; then
 	say "0 passed, 1 failed, 0 skipped"
 	exit 1
 fi
-say "built: $(grep -c 'warning:' "$build/build.log") compiler warnings, $(tail -1 "$build/build.log")"
+say "built after $(secs): $(grep -c 'warning:' "$build/build.log") compiler warnings, $(tail -1 "$build/build.log")"
 
 if [ $# -eq 0 ]; then
 	set -- --suite unit --suite xensim --suite e2e --suite hostile
@@ -114,5 +117,5 @@ summary=$(python3 "$src/tests/summary.py" "$build/meson-logs/testlog.json=debian
 echo "$summary" | grep '^  '
 line=$(echo "$summary" | grep '^check:' | tail -1 | sed 's/^check: //')
 [ -n "$line" ] || line="0 passed, 0 failed, 0 skipped"
-say "$line"
+say "$line (after $(secs))"
 exit $status

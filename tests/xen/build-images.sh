@@ -4,10 +4,14 @@
 # Build the images the `xen` suite boots under QEMU, from Debian's packages
 # only, into a cache OUTSIDE the source tree:
 #
-#   $CACHE/<key>/xen            Xen 4.17 (gunzipped multiboot ELF)
+#   tests/xen/build-images.sh [12|13]    (Debian release, default 12)
+#
+#   $CACHE/<key>/xen            Xen (gunzipped multiboot ELF): 4.17 on
+#                               Debian 12, 4.20 on Debian 13
 #   $CACHE/<key>/vmlinuz        Debian's kernel (dom0 and domU)
-#   $CACHE/<key>/dom0.cpio      the whole dom0 (bookworm minbase + Xen tools +
-#                               weston), uncompressed initramfs, no /init
+#   $CACHE/<key>/dom0.cpio      the whole dom0 (bookworm or trixie minbase +
+#                               Xen tools + weston 10 or 14), uncompressed
+#                               initramfs, no /init
 #   $CACHE/<key>/domu-base.cpio.gz  busybox + drm_xen_front and its deps
 #   $CACHE/<key>/MANIFEST       what went in (package versions, sizes)
 #
@@ -27,9 +31,14 @@ CACHE=${VDISPL_XEN_CACHE:-/var/cache/weston-vdispl/xen}
 MIRROR=${MIRROR:-$(awk '/^URIs:/{print $2; exit}' /etc/apt/sources.list.d/*.sources 2>/dev/null || true)}
 MIRROR=${MIRROR:-$(awk '/^deb /{print $2; exit}' /etc/apt/sources.list 2>/dev/null || true)}
 MIRROR=${MIRROR:-http://deb.debian.org/debian}
-SUITE=bookworm
-XENPKG=xen-hypervisor-4.17-amd64
-DOM0_PKGS=xen-utils-4.17,xenstore-utils,kmod,busybox,procps,weston
+RELEASE=${1:-12}
+case $RELEASE in
+12) SUITE=bookworm XENVER=4.17 ;;
+13) SUITE=trixie XENVER=4.20 ;;
+*) echo "build-images: ERROR: Debian release 12 or 13, not '$RELEASE'" >&2; exit 1 ;;
+esac
+XENPKG=xen-hypervisor-$XENVER-amd64
+DOM0_PKGS=xen-utils-$XENVER,xenstore-utils,kmod,busybox,procps,weston
 DOM0_MODS="xenfs xen_evtchn xen_gntdev xen_gntalloc xen_privcmd"
 
 t0=$(date +%s)
@@ -37,9 +46,28 @@ t() { echo "build-images: [+$(( $(date +%s) - t0 ))s] $*"; }
 skip() { echo "build-images: SKIP: $*"; exit 77; }
 die() { echo "build-images: ERROR: $*" >&2; exit 1; }
 
-for tool in apt-get apt-cache dpkg-deb debootstrap cpio depmod modprobe gzip; do
+for tool in apt-get apt-cache dpkg-deb debootstrap cpio depmod modprobe gzip xz zstd; do
 	command -v $tool >/dev/null || skip "host tool '$tool' missing (make deps)"
 done
+
+# Debian 13's packages come through apt with package lists of their own
+# (kept under $CACHE/apt-trixie), never through the host's sources.
+APT=()
+if [ "$RELEASE" = 13 ]; then
+	A=$CACHE/apt-$SUITE
+	APT=(-o "Dir::Etc::SourceList=$A/sources.list" -o Dir::Etc::SourceParts=/nonexistent
+	     -o "Dir::State::Lists=$A/lists" -o "Dir::Cache=$A/cache")
+	if ! ls "$A"/lists/*_InRelease >/dev/null 2>&1; then
+		[ "$(id -u)" = 0 ] || skip "Debian 13's package lists need root to fetch"
+		mkdir -p "$A/lists/partial" "$A/cache/archives/partial"
+		echo "deb [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] $MIRROR $SUITE main" \
+			> "$A/sources.list"
+		apt-get "${APT[@]}" update -qq >/dev/null 2>"$A/update.err" ||
+			skip "the Debian mirror gives no $SUITE package lists: $(tail -n 2 "$A/update.err" | tr '\n' ' ')"
+	fi
+fi
+apt-get() { command apt-get "${APT[@]}" "$@"; }
+apt-cache() { command apt-cache "${APT[@]}" "$@"; }
 
 KPKG=$(apt-cache depends linux-image-amd64 2>/dev/null |
 	awk '/Depends: linux-image-[0-9]/{print $2; exit}')
@@ -60,7 +88,7 @@ pkg_versions() {
 }
 VERSIONS=$(pkg_versions)
 [ "$(echo "$VERSIONS" | wc -l)" -gt 50 ] || die "cannot resolve the package set"
-KEY=$( { echo "$VERSIONS"; sha256sum < "$0"; } | sha256sum | cut -c1-16)
+KEY=$( { echo "debian $RELEASE"; echo "$VERSIONS"; sha256sum < "$0"; } | sha256sum | cut -c1-16)
 OUT=$CACHE/$KEY
 if [ -e "$OUT/COMPLETE" ]; then
 	touch "$OUT" 2>/dev/null || true	# recently used: kept by the pruning below
@@ -95,11 +123,16 @@ if ! fetch $XENPKG $KPKG busybox-static; then
 		skip "the Debian mirror cannot be reached: $(tail -n 2 "$W/download.err" | tr '\n' ' ')"
 fi
 dpkg-deb -x debs/${KPKG}_*.deb x/kern
+# Debian 13 ships modules in /usr/lib/modules (merged /usr).
+if [ ! -d x/kern/lib/modules ] && [ -d x/kern/usr/lib/modules ]; then
+	mkdir -p x/kern/lib
+	ln -s ../usr/lib/modules x/kern/lib/modules
+fi
 dpkg-deb -x debs/${XENPKG}_*.deb x/xen
 dpkg-deb -x debs/busybox-static_*.deb x/bb
 depmod -b x/kern "$KV"
 mkdir -p "$OUT.tmp"
-zcat x/xen/boot/xen-4.17-amd64.gz > "$OUT.tmp/xen"	# ELF multiboot image
+zcat x/xen/boot/xen-$XENVER-amd64.gz > "$OUT.tmp/xen"	# ELF multiboot image
 cp x/kern/boot/vmlinuz-"$KV" "$OUT.tmp/vmlinuz"
 grep -E '^CONFIG_(DRM_XEN_FRONTEND|XEN_GNTDEV|XEN_GRANT_DEV_ALLOC)=' \
 	x/kern/boot/config-"$KV" > "$W/kconfig" || true
@@ -126,8 +159,15 @@ copy_mods() { # dest-root module... ; prints the relative paths in load order
 		modprobe -d x/kern -S "$KV" --show-depends "$m" | awk '$1=="insmod"{print $2}'
 	done | awk '!seen[$0]++' | while read -r ko; do
 		rel=${ko#"$W"/x/kern/lib/modules/"$KV"/}
+		rel=${rel#"$W"/x/kern/usr/lib/modules/"$KV"/}
 		mkdir -p "$dest/lib/modules/$KV/$(dirname "$rel")"
-		cp "$ko" "$dest/lib/modules/$KV/$rel"
+		# Debian 13's modules are xz-compressed; busybox's insmod
+		# (the domU's) loads only plain ones.
+		case $rel in
+		*.ko.xz) rel=${rel%.xz}; xz -dc "$ko" > "$dest/lib/modules/$KV/$rel" ;;
+		*.ko.zst) rel=${rel%.zst}; zstd -qdc "$ko" > "$dest/lib/modules/$KV/$rel" ;;
+		*) cp "$ko" "$dest/lib/modules/$KV/$rel" ;;
+		esac
 		echo "$rel"
 	done
 }
@@ -151,6 +191,18 @@ rm -rf "$R"/usr/share/{doc,man,info,locale} "$R"/var/cache/apt/archives/*.deb \
 	"$R"/usr/lib/x86_64-linux-gnu/libLLVM-*.so* \
 	"$R"/usr/lib/x86_64-linux-gnu/libvulkan_*.so \
 	"$R"/usr/share/vulkan "$R"/usr/lib/x86_64-linux-gnu/libgallium*
+# Debian 13's weston pulls in FFmpeg, codecs and speech synthesis (for its
+# RDP and PipeWire backends) and LLVM 19 with Z3 (Mesa): about 280 MB that
+# the headless pixman weston never loads, and without which the dom0
+# initramfs fits its memory (none of them is linked by weston, libweston's
+# headless backend, desktop-shell or the Xen tools).
+if [ "$RELEASE" = 13 ]; then
+	L=$R/usr/lib/x86_64-linux-gnu
+	rm -f "$L"/libLLVM*.so* "$L"/libz3.so* "$L"/libav{codec,filter,format,device}.so* \
+		"$L"/lib{postproc,swscale,swresample}.so* "$L"/libx26[45].so* \
+		"$L"/libcodec2.so* "$L"/libSvtAv1Enc.so* "$L"/libaom.so* \
+		"$L"/libdav1d.so* "$L"/libplacebo.so* "$L"/libflite*.so*
+fi
 rm -f "$R/init"
 t "pack dom0.cpio"
 (cd "$R" && find . | cpio -o -H newc --quiet) > "$OUT.tmp/dom0.cpio"
@@ -159,7 +211,7 @@ t "pack dom0.cpio"
 t "domU base initramfs: busybox + drm_xen_front"
 D=$W/rootfs-domu
 mkdir -p "$D"/{bin,sbin,usr/bin,usr/sbin,proc,sys,dev,tmp,etc,lib/modules/"$KV"}
-cp x/bb/bin/busybox "$D/bin/busybox"
+cp "$(ls x/bb/bin/busybox x/bb/usr/bin/busybox 2>/dev/null | head -1)" "$D/bin/busybox"	# 13: /usr/bin
 copy_mods "$D" drm_xen_front > "$D/modlist"
 [ -s "$D/modlist" ] || die "drm_xen_front not found in $KPKG"
 (cd "$D" && find . | cpio -o -H newc --quiet) | gzip -1 > "$OUT.tmp/domu-base.cpio.gz"

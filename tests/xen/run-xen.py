@@ -4,10 +4,13 @@
 TCG, drives our vdispl.so running in weston inside dom0.
 
   run-xen.py --plugin build/plugin/module/vdispl.so --kmsflip build/tests/xen/kmsflip
-             [--mode real|handplay] [--out DIR] [--seconds N]
+             [--release 12|13] [--mode real|handplay] [--out DIR] [--seconds N]
 
-1. build-images.sh: Xen, Debian's kernel, a bookworm dom0 and the domU's base
-   initramfs, cached outside the tree (keyed by package versions).
+1. build-images.sh: Xen, Debian's kernel, a dom0 and the domU's base
+   initramfs, cached outside the tree (keyed by package versions), from
+   Debian 12 (Xen 4.17, Linux 6.1, Weston 10) or with --release 13 from
+   Debian 13 (Xen 4.20, Linux 6.12, Weston 14; --plugin must then be built
+   against libweston-14, as tests/debian13/run.sh builds it).
 2. Run-time cpios: the domU initrd (base + init-domU + kmsflip and its libs)
    and a dom0 overlay (init-dom0, vdispl.so, weston.ini, the scenario list),
    so the image cache never holds our own code.
@@ -363,6 +366,7 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument('--plugin', required=True)
     ap.add_argument('--kmsflip', required=True)
+    ap.add_argument('--release', default='12', choices=['12', '13'])
     ap.add_argument('--mode', default='real', choices=['real', 'handplay'])
     ap.add_argument('--out', default=None)
     ap.add_argument('--seconds', type=int, default=12)
@@ -377,6 +381,10 @@ def main():
         say('SKIP: qemu-system-x86_64 missing (make deps installs qemu-system-x86)')
         return SKIP
     if args.mode == 'real' and not os.path.isfile(args.plugin):
+        if args.release == '13':
+            say('SKIP: %s was not built: the Debian 13 build comes from '
+                'tests/debian13/run.sh (make check runs it first)' % args.plugin)
+            return SKIP
         say('FAIL: %s was not built (the plugin is incomplete)' % args.plugin)
         return 1
     if not os.path.isfile(args.kmsflip):
@@ -391,7 +399,7 @@ def main():
 
     # 1. images
     t = time.monotonic()
-    r = subprocess.run([os.path.join(HERE, 'build-images.sh')],
+    r = subprocess.run([os.path.join(HERE, 'build-images.sh'), args.release],
                        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     for line in r.stdout.splitlines():
         say('  ' + line)
@@ -528,7 +536,14 @@ def main():
             check(not late, '%s: ... while the guest\'s frame was up%s' % (
                 name, ' (no: %s)' % late.split('] ')[1] if late else ''))
             size, digest = hdr.split()[-2:]
-            data = base64.b64decode(''.join(s.strip() for s in shot))
+            # Xen 4.20 may print on the shared serial line mid-block
+            # (e.g. "(XEN) uart interrupt taking more than 4ms"): not ours.
+            try:
+                data = base64.b64decode(''.join(
+                    s.strip() for s in shot if not s.startswith('(XEN)')))
+            except ValueError as e:
+                data = b''
+                say('  screenshot block does not decode: %s' % e)
             with open(png, 'wb') as f:
                 f.write(data)
             if check(len(data) == int(size) and
@@ -559,7 +574,10 @@ def main():
         m = re.search(r'rc=(\d+) secs=([0-9.]+)', line or '')
         xlerr = [l for l in (boot.block('XL-DESTROY %s ' % name, 'SCENARIO-END %s' % name) or [])
                  if l.startswith('xl destroy: ')]
-        check(m is not None and m.group(1) == '0' and float(m.group(2)) < 8.0 and not xlerr,
+        # No time bound (a loaded machine under TCG takes 2 to 15 s): a
+        # backend that never answers Closing makes libxl time out, and
+        # that prints errors (xlerr) and fails here.
+        check(m is not None and m.group(1) == '0' and not xlerr,
               '%s: xl destroy completes cleanly (%s)%s' % (
                   name, line.split('] ')[1] if line else 'never ran',
                   ''.join('\n         ' + l for l in xlerr)))
