@@ -116,6 +116,16 @@ display_flush(struct vd_display *d)
 	}
 }
 
+bool
+display_congested(struct vd_display *d)
+{
+	if (!d || d->dead) {
+		return false;
+	}
+	display_flush(d);
+	return d->want_write;
+}
+
 static int
 handle_client_fd(int fd, uint32_t mask, void *data)
 {
