@@ -13,10 +13,11 @@ DEB_PACKAGES_13 := libweston-14-dev weston-dev weston clang libclang-rt-19-dev
 DEB_PACKAGES := \
 	gcc libc6-dev pkg-config meson ninja-build python3 \
 	$(or $(DEB_PACKAGES_$(DEBIAN_VERSION)),$(DEB_PACKAGES_12)) \
-	wayland-utils libwayland-dev wayland-protocols \
+	libwayland-dev wayland-protocols \
 	libdrm-dev libpixman-1-dev libxen-dev xenstore-utils \
 	libegl1 libegl-mesa0 libgl1-mesa-dri libgles2 \
-	qemu-system-x86 debootstrap cpio busybox-static kmod zstd
+	qemu-system-x86 debootstrap cpio busybox-static kmod zstd \
+	sway grim mutter dbus-daemon wayland-utils
 
 .PHONY: all deps build check demo bench clean
 
