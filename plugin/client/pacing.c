@@ -1,24 +1,40 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * pacing: when a committed frame is done (presentation feedback, release
- * of the buffer shown before, or the fallback timer).
+ * pacing: when a committed frame is done, that is, when the guest may
+ * write into its buffers again and should draw the next frame.
  *
- * Presentation. One commit in flight per window: window_present() commits
- * at once if nothing is in flight, else queues (a later present replaces
- * the queued buffer, whose seq then completes with the next commit). A
- * commit is done when it was presented or discarded (feedback) or the
- * fallback timer fired, AND the buffer shown before it was released; then
- * all seqs it covers get frame_done in order and the queued one, if any,
- * is committed. The fallback timer (a timerfd, ns precision) fires 2
- * refresh periods after a commit while feedback arrives normally (a
- * commit that just missed a repaint is presented up to ~2 periods later);
- * once it
- * has fired (window not repainted), it ticks on a grid of exactly one
- * refresh period until real feedback comes back: the feedback of frames
- * the timer completed is kept, and a late `presented` hands pacing back
- * to Weston (else a visible window whose vblank falls just after the grid
- * would stay timer-paced). A hidden guest therefore runs at the refresh
- * rate instead of freezing.
+ * One commit in flight per window: window_present() commits at once if
+ * nothing is in flight, else queues (a later present replaces the queued
+ * buffer, whose seq then completes with the next commit). When the commit
+ * is done, all seqs it covers get frame_done in order and the queued one,
+ * if any, is committed. Done means, by what the commit shows:
+ *
+ *   wl_shm (the copy backing's own buffer, a shared guest buffer, the
+ *   blank): latched, i.e. the frame callback of that commit came: Weston
+ *   has taken the picture into a repaint. That is one repaint earlier than
+ *   its presentation (a full period on the headless backend), and it gives
+ *   the guest a whole period to draw the next frame, as a native client
+ *   paced by frame callbacks has.
+ *   dma-buf: presented or discarded (presentation feedback). A renderer or
+ *   a scanout plane may read it until then.
+ *
+ * AND the buffer shown before it was released, when that buffer is guest
+ * memory (shared, dma-buf): the guest draws into it as soon as it has the
+ * event. The copy backing's own buffers (buffer_set_copy()) are not waited
+ * for: the guest's pages were copied from before the commit, and the core
+ * copies into one of its buffers only once it is idle.
+ *
+ * The fallback timer (a timerfd, ns precision) fires 2 refresh periods
+ * after a commit while Weston repaints us normally (a commit that just
+ * missed a repaint is presented up to ~2 periods later) and counts as
+ * presented; once it has fired (window not repainted: hidden, occluded,
+ * asleep), it ticks on a grid of exactly one refresh period until real
+ * feedback comes back: the feedback of frames the timer completed is kept,
+ * and a late `presented` hands pacing back to Weston (else a visible
+ * window whose vblank falls just after the grid would stay timer-paced).
+ * A hidden guest therefore runs at the refresh rate, never faster, instead
+ * of freezing. Frame callbacks come at most once per repaint of the output,
+ * so latched frames cannot outrun the refresh rate either.
  */
 #include "private.h"
 
@@ -245,6 +261,61 @@ static const struct wp_presentation_feedback_listener feedback_listener = {
 	.discarded = feedback_discarded,
 };
 
+/* The frame callback of the commit in flight: Weston latched it. */
+static void
+frame_latched(void *data, struct wl_callback *cb, uint32_t time)
+{
+	struct window *w = data;
+
+	wl_callback_destroy(cb);
+	if (!w->inflight.active || w->inflight.frame_cb != cb) {
+		return;	/* never: a done commit's callback is destroyed */
+	}
+	w->inflight.frame_cb = NULL;
+	w->inflight.latched = true;
+	window_try_complete(w);
+}
+
+static const struct wl_callback_listener frame_listener = {
+	.done = frame_latched,
+};
+
+/*
+ * Ask for @surface's feedback and frame callback of the commit that
+ * follows; a wl_shm buffer (or none) is done once latched.
+ */
+static void
+inflight_watch(struct window *w, struct wl_surface *surface,
+	       const struct vd_buffer *buf)
+{
+	w->inflight.latch_enough = !buf || !buf->wl ||
+				   buf->kind == BUFFER_SHM;
+	if (w->d->presentation) {
+		w->inflight.feedback = wp_presentation_feedback(
+			w->d->presentation, surface);
+		wp_presentation_feedback_add_listener(w->inflight.feedback,
+						      &feedback_listener, w);
+	}
+	if (w->inflight.latch_enough) {
+		w->inflight.frame_cb = wl_surface_frame(surface);
+		wl_callback_add_listener(w->inflight.frame_cb, &frame_listener,
+					 w);
+	}
+}
+
+void
+inflight_forget(struct window *w)
+{
+	if (w->inflight.feedback) {
+		wp_presentation_feedback_destroy(w->inflight.feedback);
+		w->inflight.feedback = NULL;
+	}
+	if (w->inflight.frame_cb) {
+		wl_callback_destroy(w->inflight.frame_cb);
+		w->inflight.frame_cb = NULL;
+	}
+}
+
 /*
  * Strip layout: the picture (or the blank, for none) on the toplevel's
  * own surface, with its presentation feedback, mapping first if needed.
@@ -268,12 +339,7 @@ strips_commit_picture(struct window *w, struct vd_buffer *buf)
 	if (!w->mapped) {
 		strips_map(w);
 	}
-	if (w->d->presentation) {
-		w->inflight.feedback = wp_presentation_feedback(
-			w->d->presentation, w->surface);
-		wp_presentation_feedback_add_listener(w->inflight.feedback,
-						      &feedback_listener, w);
-	}
+	inflight_watch(w, w->surface, buf);
 	strips_prepare(w, wl);
 	wl_surface_damage_buffer(w->surface, 0, 0, INT32_MAX, INT32_MAX);
 	wl_surface_commit(w->surface);
@@ -295,7 +361,7 @@ window_try_commit(struct window *w)
 		.active = true,
 		.commit_ns = now_ns(),
 		.nseqs = seqs_count(w),
-		.prev = (w->shown && w->shown != buf &&
+		.prev = (w->shown && w->shown != buf && !w->shown->copy &&
 			 w->shown->releases_pending > 0) ? w->shown : NULL,
 	};
 	if (buf) {
@@ -319,12 +385,7 @@ window_try_commit(struct window *w)
 		wl_surface_attach(w->content, NULL, 0, 0);
 		w->shown = NULL;
 	}
-	if (w->d->presentation) {
-		w->inflight.feedback = wp_presentation_feedback(
-			w->d->presentation, w->content);
-		wp_presentation_feedback_add_listener(w->inflight.feedback,
-						      &feedback_listener, w);
-	}
+	inflight_watch(w, w->content, buf);
 	/* Viewport and position follow the picture size. */
 	window_relayout(w, false, true);
 	wl_surface_commit(w->content);
@@ -346,7 +407,9 @@ window_try_complete(struct window *w)
 	uint64_t local[8], *done;
 	size_t n;
 
-	if (!w->inflight.active || !w->inflight.presented) {
+	if (!w->inflight.active ||
+	    !(w->inflight.presented ||
+	      (w->inflight.latched && w->inflight.latch_enough))) {
 		return;
 	}
 	if (w->inflight.prev && w->inflight.prev->releases_pending > 0) {
@@ -359,7 +422,9 @@ window_try_complete(struct window *w)
 	done = seqs_take(w, n, local, sizeof(local) / sizeof(local[0]));
 	if (w->inflight.feedback) {
 		late_feedback_add(w, w->inflight.feedback);
+		w->inflight.feedback = NULL;
 	}
+	inflight_forget(w);	/* a timer-completed frame's callback */
 	w->inflight = (struct inflight) { 0 };
 	timer_disarm(w);
 	/*

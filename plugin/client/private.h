@@ -105,6 +105,11 @@ struct vd_buffer {
 	struct wl_buffer *wl;
 	struct zwp_linux_buffer_params_v1 *params;
 	bool failed;		/* dma-buf import failed */
+	/*
+	 * The caller's own copy target (buffer_set_copy()): it writes into
+	 * it again only once idle, so no frame waits for its release.
+	 */
+	bool copy;
 
 	/* Kept (dup'ed fd) until the globals arrived. */
 	bool deferred;
@@ -157,10 +162,13 @@ struct strip {
 
 struct inflight {
 	bool active;
-	bool presented;
+	bool presented;		/* presented, discarded or timer-covered */
+	bool latched;		/* its frame callback came: Weston took it */
+	bool latch_enough;	/* wl_shm or none: done once latched */
 	struct wp_presentation_feedback *feedback;
+	struct wl_callback *frame_cb;
 	uint64_t commit_ns;
-	struct vd_buffer *prev;	/* shown before; must be released */
+	struct vd_buffer *prev;	/* shown before, guest memory: released? */
 	size_t nseqs;		/* seqs (from the front) it completes */
 };
 
@@ -292,6 +300,8 @@ window_relayout(struct window *w, bool commit_frame, bool in_commit);
 /* pacing.c */
 int
 handle_timer(int fd, uint32_t mask, void *data);
+void
+inflight_forget(struct window *w);
 void
 late_feedback_clear(struct window *w);
 void

@@ -177,10 +177,7 @@ window_unrealise(struct window *w)
 	if (!w->realised) {
 		return;
 	}
-	if (w->inflight.feedback) {
-		wp_presentation_feedback_destroy(w->inflight.feedback);
-		w->inflight.feedback = NULL;
-	}
+	inflight_forget(w);
 	late_feedback_clear(w);
 	if (w->viewport) {
 		wp_viewport_destroy(w->viewport);
