@@ -21,7 +21,8 @@
  * --draw-fraction F: a slow renderer, as vdispl-guest's option of that
  * name: paced by frame callbacks instead of the fps grid, it waits F of a
  * refresh period (1/fps) after each frame callback, "drawing" (no CPU),
- * then commits. Latency is still timed to `presented`.
+ * then commits (F = 0: at once, the compositor's own pace). Latency is
+ * still timed to `presented`.
  *
  * Prints one line on stdout:
  *   native-client: frames=N presented=N discarded=N p50_ms=X p99_ms=Y
@@ -78,7 +79,8 @@ struct client {
 	bool configured, closed;
 
 	int width, height, fps;
-	double draw_fraction;	/* 0: the fps grid */
+	bool by_frame;		/* --draw-fraction given: frame callbacks */
+	double draw_fraction;
 	long frames;
 	struct buffer bufs[NBUFS];
 
@@ -259,7 +261,7 @@ record(struct client *c, bool presented)
 	uint64_t now = now_ns();
 	double ms = (double)(now - c->sent_ns) / 1e6;
 
-	if (c->draw_fraction <= 0) {
+	if (!c->by_frame) {
 		c->pending = false;	/* else the frame callback ends it */
 	}
 	if (!presented) {
@@ -356,7 +358,7 @@ commit_frame(struct client *c)
 	wl_surface_damage_buffer(c->surface, 0, 0, c->width, c->height);
 	fb = wp_presentation_feedback(c->presentation, c->surface);
 	wp_presentation_feedback_add_listener(fb, &feedback_listener, c);
-	if (c->draw_fraction > 0) {
+	if (c->by_frame) {
 		wl_callback_add_listener(wl_surface_frame(c->surface),
 					 &frame_listener, c);
 	}
@@ -367,7 +369,7 @@ commit_frame(struct client *c)
 	c->pending = true;
 	c->sent++;
 	/* vdispl-guest's pacing (kms.c flip()). */
-	if (c->draw_fraction > 0) {
+	if (c->by_frame) {
 		c->next_due_ns = now;	/* set again by frame_done() */
 	} else if (c->fps > 0) {
 		period = 1000000000ull / (uint64_t)c->fps;
@@ -490,6 +492,7 @@ main(int argc, char **argv)
 			c.strips = true;
 			break;
 		case 'd':
+			c.by_frame = true;
 			c.draw_fraction = atof(optarg);
 			break;
 		case 'l':
