@@ -255,12 +255,20 @@ create_buffers(struct client *c)
 
 /* --- Frames --------------------------------------------------------------- */
 
-static void
-record(struct client *c, bool presented)
-{
-	uint64_t now = now_ns();
-	double ms = (double)(now - c->sent_ns) / 1e6;
+/* One commit's feedback: --draw-fraction has two in flight at times. */
+struct sent {
+	struct client *c;
+	uint64_t ns;
+};
 
+static void
+record(struct sent *s, bool presented)
+{
+	struct client *c = s->c;
+	uint64_t now = now_ns();
+	double ms = (double)(now - s->ns) / 1e6;
+
+	free(s);
 	if (!c->by_frame) {
 		c->pending = false;	/* else the frame callback ends it */
 	}
@@ -341,6 +349,7 @@ static bool
 commit_frame(struct client *c)
 {
 	struct wp_presentation_feedback *fb;
+	struct sent *sent;
 	struct buffer *b = NULL;
 	uint64_t period, now;
 
@@ -356,14 +365,19 @@ commit_frame(struct client *c)
 	draw(c, b);
 	wl_surface_attach(c->surface, b->wl, 0, 0);
 	wl_surface_damage_buffer(c->surface, 0, 0, c->width, c->height);
+	sent = malloc(sizeof(*sent));
+	if (!sent) {
+		return false;
+	}
 	fb = wp_presentation_feedback(c->presentation, c->surface);
-	wp_presentation_feedback_add_listener(fb, &feedback_listener, c);
+	wp_presentation_feedback_add_listener(fb, &feedback_listener, sent);
 	if (c->by_frame) {
 		wl_callback_add_listener(wl_surface_frame(c->surface),
 					 &frame_listener, c);
 	}
 	now = now_ns();
 	c->sent_ns = now;
+	*sent = (struct sent) { .c = c, .ns = now };
 	wl_surface_commit(c->surface);
 	b->busy = true;
 	c->pending = true;
