@@ -404,6 +404,7 @@ fake_window_get(int i, struct fake_window_info *info)
 			}
 			info->shown_format = b->format;
 			info->shown_kind = b->kind;
+			info->shown_copy = b->copy;
 		}
 		return true;
 	}
