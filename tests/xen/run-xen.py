@@ -528,7 +528,11 @@ def main():
             check(not late, '%s: ... while the guest\'s frame was up%s' % (
                 name, ' (no: %s)' % late.split('] ')[1] if late else ''))
             size, digest = hdr.split()[-2:]
-            data = base64.b64decode(''.join(s.strip() for s in shot))
+            # The guest's own lines (guest-NAME| ...) share the console
+            # and can land between the base64 lines: keep only these.
+            data = base64.b64decode(''.join(
+                s.strip() for s in shot
+                if re.fullmatch(r'[A-Za-z0-9+/]+=*', s.strip())))
             with open(png, 'wb') as f:
                 f.write(data)
             if check(len(data) == int(size) and
