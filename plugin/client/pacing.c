@@ -10,13 +10,14 @@
  * if any, is committed. Done means, by what the commit shows:
  *
  *   wl_shm (the copy backing's own buffer, a shared guest buffer, the
- *   blank): latched, i.e. the frame callback of that commit came: Weston
- *   has taken the picture into a repaint. That is one repaint earlier than
- *   its presentation (a full period on the headless backend), and it gives
- *   the guest a whole period to draw the next frame, as a native client
- *   paced by frame callbacks has.
+ *   blank): latched, i.e. the frame callback of that commit came: the
+ *   compositor has taken the picture into a repaint. That is one repaint
+ *   earlier than its presentation (a full period on Weston's headless
+ *   backend), and it gives the guest a whole period to draw the next
+ *   frame, as a native client paced by frame callbacks has.
  *   dma-buf: presented or discarded (presentation feedback). A renderer or
- *   a scanout plane may read it until then.
+ *   a scanout plane may read it until then. Without wp_presentation (a
+ *   compositor that lacks it), the frame callback stands for `presented`.
  *
  * AND the buffer shown before it was released, when that buffer is guest
  * memory (shared, dma-buf): the guest draws into it as soon as it has the
@@ -25,16 +26,18 @@
  * copies into one of its buffers only once it is idle.
  *
  * The fallback timer (a timerfd, ns precision) fires 2 refresh periods
- * after a commit while Weston repaints us normally (a commit that just
- * missed a repaint is presented up to ~2 periods later) and counts as
+ * after a commit while the compositor repaints us normally (a commit that
+ * just missed a repaint is presented up to ~2 periods later) and counts as
  * presented; once it has fired (window not repainted: hidden, occluded,
- * asleep), it ticks on a grid of exactly one refresh period until real
- * feedback comes back: the feedback of frames the timer completed is kept,
- * and a late `presented` hands pacing back to Weston (else a visible
- * window whose vblank falls just after the grid would stay timer-paced).
- * A hidden guest therefore runs at the refresh rate, never faster, instead
- * of freezing. Frame callbacks come at most once per repaint of the output,
- * so latched frames cannot outrun the refresh rate either.
+ * asleep), it ticks on a grid of exactly one refresh period until the
+ * compositor answers again: the feedback and frame callback of frames the
+ * timer completed are kept, and a late `presented` (without
+ * wp_presentation: a late frame callback) hands pacing back (else a
+ * visible window whose vblank falls just after the grid would stay
+ * timer-paced). A hidden guest therefore runs at the refresh rate, never
+ * faster, instead of freezing. Frame callbacks should come at most once per
+ * refresh, but not every compositor keeps to that: frames done by their
+ * callback alone are held to the refresh rate (latch_too_early()).
  */
 #include "private.h"
 
@@ -224,7 +227,8 @@ feedback_end(struct window *w, struct wp_presentation_feedback *fb,
 		w->fallback_mode = false;
 		trace(w->d, "'%s': presented again, fallback timer off",
 		      w->title);
-		if (late && w->inflight.active && !w->inflight.presented) {
+		if (late && w->inflight.active && !w->inflight.presented &&
+		    !w->inflight.held) {
 			/* The frame in flight gets feedback's full margin. */
 			uint64_t p = refresh_period_ns(w);
 
@@ -261,32 +265,77 @@ static const struct wp_presentation_feedback_listener feedback_listener = {
 	.discarded = feedback_discarded,
 };
 
-/* The frame callback of the commit in flight: Weston latched it. */
+void
+frame_cb_clear(struct window *w)
+{
+	if (w->inflight.frame_cb) {
+		wl_callback_destroy(w->inflight.frame_cb);
+		w->inflight.frame_cb = NULL;
+	}
+	if (w->late_frame_cb) {
+		wl_callback_destroy(w->late_frame_cb);
+		w->late_frame_cb = NULL;
+	}
+}
+
+/* The frame in flight was completed by the timer: keep its callback. */
 static void
-frame_latched(void *data, struct wl_callback *cb, uint32_t time)
+frame_cb_keep_late(struct window *w)
+{
+	if (!w->inflight.frame_cb) {
+		return;
+	}
+	if (w->late_frame_cb) {
+		wl_callback_destroy(w->late_frame_cb);
+	}
+	w->late_frame_cb = w->inflight.frame_cb;
+	w->inflight.frame_cb = NULL;
+}
+
+static void
+frame_cb_done(void *data, struct wl_callback *cb, uint32_t time)
 {
 	struct window *w = data;
+	bool late = cb == w->late_frame_cb;
 
 	wl_callback_destroy(cb);
-	if (!w->inflight.active || w->inflight.frame_cb != cb) {
-		return;	/* never: a done commit's callback is destroyed */
+	if (late) {
+		w->late_frame_cb = NULL;
+	}
+	if (w->fallback_mode && !w->d->presentation) {
+		/*
+		 * The compositor draws us again: the fallback steps back
+		 * (with wp_presentation, a late `presented` says so).
+		 */
+		w->fallback_mode = false;
+		trace(w->d, "'%s': frame callbacks again, fallback timer off",
+		      w->title);
+		if (late && w->inflight.active && !w->inflight.presented &&
+		    !w->inflight.held) {
+			timer_set(w, w->inflight.commit_ns +
+				  FEEDBACK_MARGIN(refresh_period_ns(w)));
+		}
+	}
+	if (late || !w->inflight.active || w->inflight.frame_cb != cb) {
+		return;
 	}
 	w->inflight.frame_cb = NULL;
 	w->inflight.latched = true;
 	window_try_complete(w);
 }
 
-static const struct wl_callback_listener frame_listener = {
-	.done = frame_latched,
+static const struct wl_callback_listener frame_cb_listener = {
+	.done = frame_cb_done,
 };
 
 /*
- * Ask for @surface's feedback and frame callback of the commit that
- * follows; a wl_shm buffer (or none) is done once latched.
+ * Ask to hear when the commit about to be made, showing @buf, is done: its
+ * frame callback (latched) for wl_shm or none, its presentation feedback,
+ * and the frame callback in place of feedback where there is none.
  */
 static void
-inflight_watch(struct window *w, struct wl_surface *surface,
-	       const struct vd_buffer *buf)
+request_done(struct window *w, struct wl_surface *surface,
+	     const struct vd_buffer *buf)
 {
 	w->inflight.latch_enough = !buf || !buf->wl ||
 				   buf->kind == BUFFER_SHM;
@@ -296,23 +345,10 @@ inflight_watch(struct window *w, struct wl_surface *surface,
 		wp_presentation_feedback_add_listener(w->inflight.feedback,
 						      &feedback_listener, w);
 	}
-	if (w->inflight.latch_enough) {
+	if (w->inflight.latch_enough || !w->d->presentation) {
 		w->inflight.frame_cb = wl_surface_frame(surface);
-		wl_callback_add_listener(w->inflight.frame_cb, &frame_listener,
-					 w);
-	}
-}
-
-void
-inflight_forget(struct window *w)
-{
-	if (w->inflight.feedback) {
-		wp_presentation_feedback_destroy(w->inflight.feedback);
-		w->inflight.feedback = NULL;
-	}
-	if (w->inflight.frame_cb) {
-		wl_callback_destroy(w->inflight.frame_cb);
-		w->inflight.frame_cb = NULL;
+		wl_callback_add_listener(w->inflight.frame_cb,
+					 &frame_cb_listener, w);
 	}
 }
 
@@ -339,7 +375,7 @@ strips_commit_picture(struct window *w, struct vd_buffer *buf)
 	if (!w->mapped) {
 		strips_map(w);
 	}
-	inflight_watch(w, w->surface, buf);
+	request_done(w, w->surface, buf);
 	strips_prepare(w, wl);
 	wl_surface_damage_buffer(w->surface, 0, 0, INT32_MAX, INT32_MAX);
 	wl_surface_commit(w->surface);
@@ -385,7 +421,7 @@ window_try_commit(struct window *w)
 		wl_surface_attach(w->content, NULL, 0, 0);
 		w->shown = NULL;
 	}
-	inflight_watch(w, w->content, buf);
+	request_done(w, w->content, buf);
 	/* Viewport and position follow the picture size. */
 	window_relayout(w, false, true);
 	wl_surface_commit(w->content);
@@ -400,6 +436,34 @@ window_try_commit(struct window *w)
 	timer_arm_fallback(w);
 }
 
+/*
+ * A frame done by its latch alone: no faster than the refresh rate. Some
+ * compositors send frame callbacks more often than they refresh (sway 1.7
+ * headless repaints, and calls every visible surface back, whenever a
+ * client commits after a repaint with nothing to draw: two guests drive
+ * each other to about 95 callbacks/s on a 60 Hz output). A cell-rate
+ * check (GCRA) on the completion times: a steady rate of one per refresh
+ * period, with a quarter period of jitter allowed, passes untouched (as
+ * Weston's callbacks do); faster ones are held on the timer until their
+ * turn. True: held.
+ */
+static bool
+latch_too_early(struct window *w)
+{
+	uint64_t period = refresh_period_ns(w), now = now_ns();
+
+	if (now + period / 4 < w->latch_tat_ns) {
+		if (!w->inflight.held) {
+			w->inflight.held = true;
+			timer_set(w, w->latch_tat_ns - period / 4);
+		}
+		return true;
+	}
+	w->latch_tat_ns = (w->latch_tat_ns > now ? w->latch_tat_ns : now) +
+			  period;
+	return false;
+}
+
 /* Finish the in-flight frame if it is done; report; commit the next. */
 void
 window_try_complete(struct window *w)
@@ -409,11 +473,15 @@ window_try_complete(struct window *w)
 
 	if (!w->inflight.active ||
 	    !(w->inflight.presented ||
-	      (w->inflight.latched && w->inflight.latch_enough))) {
+	      (w->inflight.latched &&
+	       (w->inflight.latch_enough || !w->d->presentation)))) {
 		return;
 	}
 	if (w->inflight.prev && w->inflight.prev->releases_pending > 0) {
 		return;	/* wl_buffer.release will call us again */
+	}
+	if (!w->inflight.presented && latch_too_early(w)) {
+		return;	/* the timer calls us again */
 	}
 	n = w->inflight.nseqs;
 	if (n > seqs_count(w)) {
@@ -422,9 +490,8 @@ window_try_complete(struct window *w)
 	done = seqs_take(w, n, local, sizeof(local) / sizeof(local[0]));
 	if (w->inflight.feedback) {
 		late_feedback_add(w, w->inflight.feedback);
-		w->inflight.feedback = NULL;
 	}
-	inflight_forget(w);	/* a timer-completed frame's callback */
+	frame_cb_keep_late(w);
 	w->inflight = (struct inflight) { 0 };
 	timer_disarm(w);
 	/*
@@ -451,6 +518,13 @@ handle_timer(int fd, uint32_t mask, void *data)
 		return 0;
 	}
 	w->timer_armed = false;
+	if (w->inflight.active && w->inflight.held) {
+		/* A latched frame's turn (latch_too_early()). */
+		w->inflight.held = false;
+		window_try_complete(w);
+		display_flush(d);
+		return 0;
+	}
 	if (!w->fallback_mode) {
 		trace(d, "'%s': no presentation feedback, fallback timer "
 		      "paces frames", w->title);

@@ -165,7 +165,9 @@ struct inflight {
 	bool presented;		/* presented, discarded or timer-covered */
 	bool latched;		/* its frame callback came: Weston took it */
 	bool latch_enough;	/* wl_shm or none: done once latched */
+	bool held;		/* latched too early: the timer reports it */
 	struct wp_presentation_feedback *feedback;
+	/* Latched; and presented where there is no wp_presentation. */
 	struct wl_callback *frame_cb;
 	uint64_t commit_ns;
 	struct vd_buffer *prev;	/* shown before, guest memory: released? */
@@ -213,6 +215,9 @@ struct window {
 	struct vd_buffer *queued;
 	bool has_queued;
 	struct inflight inflight;
+	/* The frame callback of a frame the fallback completed (no
+	 * wp_presentation): its `done` hands pacing back. */
+	struct wl_callback *late_frame_cb;
 	struct wl_array seqs;	/* uint64_t, outstanding, in order */
 
 	/*
@@ -226,6 +231,8 @@ struct window {
 	bool timer_armed;
 	bool fallback_mode;
 	uint64_t last_tick_ns;
+	/* The refresh-rate cap on latched frames (pacing.c latch_too_early). */
+	uint64_t latch_tat_ns;
 
 	int emitting;
 	bool destroy_requested;
@@ -301,9 +308,11 @@ window_relayout(struct window *w, bool commit_frame, bool in_commit);
 int
 handle_timer(int fd, uint32_t mask, void *data);
 void
-inflight_forget(struct window *w);
-void
 late_feedback_clear(struct window *w);
+
+/* Drop the frame callback in flight, if any. */
+void
+frame_cb_clear(struct window *w);
 void
 seqs_push(struct window *w, uint64_t seq);
 void

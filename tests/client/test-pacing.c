@@ -21,9 +21,17 @@
  *  4. dma-buf: latched, and the buffer before it released, but not
  *     presented: no frame_done; presented: frame_done.
  *
- * The output advertises 1 Hz, so the fallback timer (2 periods) cannot fire
- * within a step; should the machine stall a step for over a second, the
- * step proves nothing: the test says so and exits 77.
+ * With --no-presentation the compositor offers no wp_presentation (as some
+ * do): steps 1 to 3 are the same, and in step 4 the frame callback stands
+ * for `presented`.
+ *
+ *  5. frame callbacks faster than the refresh rate: a second frame latched
+ *     within the same refresh period is held (and done once presented).
+ *
+ * Each scenario has a window of its own. The output advertises 1 Hz, so
+ * the fallback timer (2 periods) and the hold of a latched frame (up to
+ * 0.75 period) cannot end within a step; should the machine stall a step
+ * for over 0.5 s, the step proves nothing: the test says so and exits 77.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -51,11 +59,13 @@
 
 #define W 64
 #define H 48
-#define STALL_NS 1000000000ull	/* half the fallback timer's 2 s */
+/* Well inside the fallback timer's 2 s and the rate cap's 0.75 s. */
+#define STALL_NS 500000000ull
 
 static struct wl_event_loop *loop;
 static struct wl_display *server;
 static int failures;
+static bool no_presentation;	/* --no-presentation */
 
 /* --- the scripted compositor --------------------------------------------- */
 
@@ -334,6 +344,10 @@ server_create(void)
 	}
 	loop = wl_display_get_event_loop(server);
 	for (size_t i = 0; i < sizeof(globals) / sizeof(globals[0]); i++) {
+		if (no_presentation &&
+		    globals[i].iface == &wp_presentation_interface) {
+			continue;
+		}
 		if (!wl_global_create(server, globals[i].iface,
 				      globals[i].version,
 				      (void *)globals[i].iface, bind_global)) {
@@ -434,8 +448,8 @@ static void
 check(bool ok, const char *what)
 {
 	if (now_ns() - step_start > STALL_NS) {
-		printf("test-pacing: a step took over 1 s (machine stalled): "
-		       "the fallback timer may have run, so '%s' proves "
+		printf("test-pacing: a step took over 0.5 s (machine "
+		       "stalled): a timer may have run, so '%s' proves "
 		       "nothing; skipped\n", what);
 		exit(77);
 	}
@@ -472,21 +486,115 @@ show(struct window *w, struct vd_buffer *buf, uint64_t seq)
 	}
 }
 
-int
-main(void)
-{
-	struct wl_client *client;
-	struct wl_display *conn;
-	struct vd_display *d;
+/*
+ * One scenario: a fresh window (so that no earlier latched frame counts
+ * against its refresh-rate cap) and fresh buffers, each over its own memfd.
+ */
+struct scene {
 	struct window *w;
-	struct vd_buffer *sh[2], *cp[2], *dma;
-	int sh_fd[2], cp_fd[2], dma_fd;
-	int sv[2];
+	struct vd_buffer *buf[3];
+	int fd[3];
+};
+
+static struct vd_display *disp;
+
+enum { SHARED, COPY, DMABUF };
+
+static void
+scene_start(struct scene *sc, const int kinds[3])
+{
 	const struct window_config cfg = {
 		.title = "test-pacing", .app_id = "vdispl.test-pacing",
 		.colour = 0x3366cc, .width = W, .height = H,
 	};
 
+	done_count = 0;
+	sc->w = window_create(disp, &cfg, &window_listener, NULL);
+	for (int i = 0; i < 3; i++) {
+		sc->fd[i] = memfd();
+		if (kinds[i] == DMABUF) {
+			sc->buf[i] = buffer_create_dmabuf(disp, sc->fd[i], 0,
+							  W * 4, W, H,
+							  DRM_FORMAT_XRGB8888,
+							  0, NULL, NULL);
+		} else {
+			sc->buf[i] = buffer_create_shm(disp, sc->fd[i],
+						       W * H * 4, 0, W, H,
+						       W * 4,
+						       DRM_FORMAT_XRGB8888);
+			if (kinds[i] == COPY) {
+				buffer_set_copy(sc->buf[i]);
+			}
+		}
+		if (!sc->buf[i]) {
+			fprintf(stderr, "test-pacing: cannot create buffers\n");
+			exit(1);
+		}
+	}
+	if (!sc->w) {
+		fprintf(stderr, "test-pacing: cannot create a window\n");
+		exit(1);
+	}
+	pump();
+}
+
+static void
+scene_end(struct scene *sc)
+{
+	window_destroy(sc->w);
+	for (int i = 0; i < 3; i++) {
+		buffer_destroy(sc->buf[i]);
+		close(sc->fd[i]);
+	}
+	pump();
+}
+
+/* Let the output's refresh period (1 s) pass, answering as it goes. */
+static void
+next_period(void)
+{
+	uint64_t t = now_ns();
+
+	while (now_ns() - t < 800000000ull) {
+		pump();
+	}
+}
+
+/*
+ * Frame @seq of @buf, latched and presented, to set up the buffer shown
+ * before the frame under test. Then let a refresh period pass (the output
+ * says 1 Hz), so that the frame under test is not held back by the rate
+ * cap on latched frames (step 5 shows that cap).
+ */
+static void
+show_done(struct scene *sc, int i, uint64_t seq)
+{
+	show(sc->w, sc->buf[i], seq);
+	latch();
+	present();
+	if (done_count != seq + 1) {
+		printf("FAIL frame %" PRIu64 " not done once latched and "
+		       "presented\n", seq);
+		exit(1);
+	}
+	next_period();
+}
+
+int
+main(int argc, char **argv)
+{
+	struct wl_client *client;
+	struct wl_display *conn;
+	struct scene sc;
+	uint64_t t0;
+	int sv[2];
+
+	if (argc > 1 && strcmp(argv[1], "--no-presentation") == 0) {
+		no_presentation = true;
+	} else if (argc > 1) {
+		fprintf(stderr, "usage: test-pacing [--no-presentation]\n");
+		return 2;
+	}
 	server_create();
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0) {
 		perror("socketpair");
@@ -498,92 +606,111 @@ main(void)
 		fprintf(stderr, "test-pacing: cannot connect\n");
 		return 1;
 	}
-	d = display_create(conn, loop, &display_listener, NULL);
+	disp = display_create(conn, loop, &display_listener, NULL);
 	pump();
-	if (!d || !display_ready(d) ||
-	    !display_dmabuf_supports(d, DRM_FORMAT_XRGB8888)) {
+	if (!disp || !display_ready(disp) ||
+	    !display_dmabuf_supports(disp, DRM_FORMAT_XRGB8888)) {
 		fprintf(stderr, "test-pacing: the display is not ready\n");
 		return 1;
 	}
-	w = window_create(d, &cfg, &window_listener, NULL);
-	for (int i = 0; i < 2; i++) {
-		sh_fd[i] = memfd();
-		cp_fd[i] = memfd();
-		sh[i] = buffer_create_shm(d, sh_fd[i], W * H * 4, 0, W, H,
-					  W * 4, DRM_FORMAT_XRGB8888);
-		cp[i] = buffer_create_shm(d, cp_fd[i], W * H * 4, 0, W, H,
-					  W * 4, DRM_FORMAT_XRGB8888);
-		buffer_set_copy(cp[i]);
-	}
-	dma_fd = memfd();
-	dma = buffer_create_dmabuf(d, dma_fd, 0, W * 4, W, H,
-				   DRM_FORMAT_XRGB8888, 0, NULL, NULL);
-	if (!w || !sh[0] || !sh[1] || !cp[0] || !cp[1] || !dma) {
-		fprintf(stderr, "test-pacing: cannot create the window or "
-			"buffers\n");
-		return 1;
-	}
-	pump();
 
-	/* The first frame: latched, nothing shown before it. */
-	show(w, sh[0], 0);
+	/* 1. shared after shared. */
+	scene_start(&sc, (const int[]) { SHARED, SHARED, SHARED });
+	show(sc.w, sc.buf[0], 0);
 	check(done_count == 0, "shared frame 0: not done before its latch");
 	latch();
 	check(done_count == 1 && done_last == 0,
 	      "shared frame 0: done once latched (nothing shown before)");
 	present();
-
-	/* 1. shared after shared. */
-	show(w, sh[1], 1);
+	next_period();
+	show(sc.w, sc.buf[1], 1);
 	latch();
 	present();
 	check(done_count == 1, "shared frame 1: latched and presented, the "
 	      "shared buffer before it not released: not done");
-	release(sh_fd[0]);
+	release(sc.fd[0]);
 	check(done_count == 2 && done_last == 1,
 	      "shared frame 1: done once the buffer before it was released");
+	scene_end(&sc);
 
-	/* 2. copy after shared, then copy after copy. */
-	show(w, cp[0], 2);
+	/* 2. copy after shared. */
+	scene_start(&sc, (const int[]) { SHARED, COPY, COPY });
+	show_done(&sc, 0, 0);
+	show(sc.w, sc.buf[1], 1);
 	latch();
-	check(done_count == 2, "copy frame 2: latched, the shared buffer "
+	check(done_count == 1, "copy frame 1: latched, the shared buffer "
 	      "before it not released: not done");
-	release(sh_fd[1]);
-	check(done_count == 3 && done_last == 2,
-	      "copy frame 2: done once the shared buffer was released");
-	show(w, cp[1], 3);
-	check(done_count == 3, "copy frame 3: not done before its latch");
+	release(sc.fd[0]);
+	check(done_count == 2 && done_last == 1,
+	      "copy frame 1: done once the shared buffer was released");
+	scene_end(&sc);
+
+	/* 3. copy after copy: the copy buffer before is not waited for. */
+	scene_start(&sc, (const int[]) { COPY, COPY, COPY });
+	show_done(&sc, 0, 0);
+	show(sc.w, sc.buf[1], 1);
+	check(done_count == 1, "copy frame 1: not done before its latch");
 	latch();
-	check(done_count == 4 && done_last == 3,
-	      "copy frame 3: done once latched, the copy buffer before it "
+	check(done_count == 2 && done_last == 1,
+	      "copy frame 1: done once latched, the copy buffer before it "
 	      "still unreleased");
+	scene_end(&sc);
 
-	/* 3. shared after copy: the copy buffer is not waited for. */
-	show(w, sh[0], 4);
+	/* 4. shared after copy: the same. */
+	scene_start(&sc, (const int[]) { COPY, SHARED, SHARED });
+	show_done(&sc, 0, 0);
+	show(sc.w, sc.buf[1], 1);
 	latch();
-	check(done_count == 5 && done_last == 4,
-	      "shared frame 4 after a copy frame: done once latched");
+	check(done_count == 2 && done_last == 1,
+	      "shared frame 1 after a copy frame: done once latched");
+	scene_end(&sc);
 
-	/* 4. dma-buf: presented, and the buffer before it released. */
-	show(w, dma, 5);
-	latch();
-	release(sh_fd[0]);
-	check(done_count == 5, "dma-buf frame 5: latched, the buffer before "
-	      "it released, not presented: not done");
-	present();
-	check(done_count == 6 && done_last == 5,
-	      "dma-buf frame 5: done once presented");
-
-	window_destroy(w);
-	for (int i = 0; i < 2; i++) {
-		buffer_destroy(sh[i]);
-		buffer_destroy(cp[i]);
-		close(sh_fd[i]);
-		close(cp_fd[i]);
+	/* 5. dma-buf: presented, and the buffer before it released. */
+	scene_start(&sc, (const int[]) { SHARED, DMABUF, DMABUF });
+	show_done(&sc, 0, 0);
+	show(sc.w, sc.buf[1], 1);
+	if (no_presentation) {
+		latch();
+		check(done_count == 1, "dma-buf frame 1, no wp_presentation: "
+		      "latched, the buffer before it not released: not done");
+		release(sc.fd[0]);
+		check(done_count == 2 && done_last == 1,
+		      "dma-buf frame 1, no wp_presentation: done once the "
+		      "frame callback came and the buffer before it was "
+		      "released");
+	} else {
+		latch();
+		release(sc.fd[0]);
+		check(done_count == 1, "dma-buf frame 1: latched, the buffer "
+		      "before it released, not presented: not done");
+		present();
+		check(done_count == 2 && done_last == 1,
+		      "dma-buf frame 1: done once presented");
 	}
-	buffer_destroy(dma);
-	close(dma_fd);
-	display_destroy(d);
+	scene_end(&sc);
+
+	/*
+	 * 6. Frame callbacks faster than the refresh (1 Hz here): the second
+	 * latched frame within a period waits for its turn.
+	 */
+	scene_start(&sc, (const int[]) { COPY, COPY, COPY });
+	show(sc.w, sc.buf[0], 0);
+	t0 = now_ns();
+	latch();
+	check(done_count == 1, "copy frame 0: done once latched");
+	show(sc.w, sc.buf[1], 1);
+	step_start = t0;	/* the hold lasts 0.75 s from frame 0's */
+	latch();
+	check(done_count == 1, "copy frame 1, latched within the same "
+	      "refresh period: held, not done");
+	if (!no_presentation) {
+		present();
+		check(done_count == 2 && done_last == 1,
+		      "copy frame 1: done once presented");
+	}
+	scene_end(&sc);
+
+	display_destroy(disp);
 	wl_display_destroy(server);
 	wl_array_release(&frame_cbs);
 	wl_array_release(&feedbacks);
