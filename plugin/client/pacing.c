@@ -35,9 +35,9 @@
  * wp_presentation: a late frame callback) hands pacing back (else a
  * visible window whose vblank falls just after the grid would stay
  * timer-paced). A hidden guest therefore runs at the refresh rate, never
- * faster, instead of freezing. Frame callbacks should come at most once per
- * refresh, but not every compositor keeps to that: frames done by their
- * callback alone are held to the refresh rate (latch_too_early()).
+ * faster, instead of freezing. The compositor should answer at most once
+ * per refresh, but not every one keeps to that: frames done by its answers
+ * are held to the refresh rate (too_early()).
  */
 #include "private.h"
 
@@ -437,30 +437,33 @@ window_try_commit(struct window *w)
 }
 
 /*
- * A frame done by its latch alone: no faster than the refresh rate. Some
- * compositors send frame callbacks more often than they refresh (sway 1.7
- * headless repaints, and calls every visible surface back, whenever a
- * client commits after a repaint with nothing to draw: two guests drive
- * each other to about 95 callbacks/s on a 60 Hz output). A cell-rate
- * check (GCRA) on the completion times: a steady rate of one per refresh
- * period, with a quarter period of jitter allowed, passes untouched (as
- * Weston's callbacks do); faster ones are held on the timer until their
- * turn. True: held.
+ * A frame done by the compositor's answer (frame callback or presentation
+ * feedback): no faster than the refresh rate. Some compositors answer more
+ * often than they refresh (sway 1.7 headless repaints, calls every visible
+ * surface back and reports it presented, whenever a client commits after a
+ * repaint with nothing to draw: two guests drive each other to about 95
+ * answers/s on a 60 Hz output). A cell-rate check (GCRA) on the completion
+ * times: a steady rate of one per refresh period, with a quarter period of
+ * jitter allowed, passes untouched (as Weston's answers do); faster ones
+ * are held on the timer until their turn. The fallback timer's own
+ * completions are on its grid already: never held, but they count (under
+ * sway 1.7 headless our frames got almost no presentation feedback, so the
+ * fallback timer paced them, with frame callbacks in between). True: held.
  */
 static bool
-latch_too_early(struct window *w)
+too_early(struct window *w)
 {
 	uint64_t period = refresh_period_ns(w), now = now_ns();
 
-	if (now + period / 4 < w->latch_tat_ns) {
+	if (!w->inflight.timed_out && now + period / 4 < w->done_tat_ns) {
 		if (!w->inflight.held) {
 			w->inflight.held = true;
-			timer_set(w, w->latch_tat_ns - period / 4);
+			timer_set(w, w->done_tat_ns - period / 4);
 		}
 		return true;
 	}
-	w->latch_tat_ns = (w->latch_tat_ns > now ? w->latch_tat_ns : now) +
-			  period;
+	w->done_tat_ns = (w->done_tat_ns > now ? w->done_tat_ns : now) +
+			 period;
 	return false;
 }
 
@@ -480,7 +483,7 @@ window_try_complete(struct window *w)
 	if (w->inflight.prev && w->inflight.prev->releases_pending > 0) {
 		return;	/* wl_buffer.release will call us again */
 	}
-	if (!w->inflight.presented && latch_too_early(w)) {
+	if (too_early(w)) {
 		return;	/* the timer calls us again */
 	}
 	n = w->inflight.nseqs;
@@ -519,7 +522,7 @@ handle_timer(int fd, uint32_t mask, void *data)
 	}
 	w->timer_armed = false;
 	if (w->inflight.active && w->inflight.held) {
-		/* A latched frame's turn (latch_too_early()). */
+		/* A held frame's turn (too_early()). */
 		w->inflight.held = false;
 		window_try_complete(w);
 		display_flush(d);
@@ -533,6 +536,7 @@ handle_timer(int fd, uint32_t mask, void *data)
 	w->last_tick_ns = now_ns();
 	if (w->inflight.active) {
 		w->inflight.presented = true;
+		w->inflight.timed_out = true;
 		window_try_complete(w);
 	} else if (w->has_queued && !window_can_commit(w)) {
 		/* Nowhere to show it (not configured yet, or no client). */

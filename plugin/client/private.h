@@ -165,7 +165,8 @@ struct inflight {
 	bool presented;		/* presented, discarded or timer-covered */
 	bool latched;		/* its frame callback came: Weston took it */
 	bool latch_enough;	/* wl_shm or none: done once latched */
-	bool held;		/* latched too early: the timer reports it */
+	bool timed_out;		/* the fallback timer completed it */
+	bool held;		/* done too early: the timer reports it */
 	struct wp_presentation_feedback *feedback;
 	/* Latched; and presented where there is no wp_presentation. */
 	struct wl_callback *frame_cb;
@@ -231,8 +232,8 @@ struct window {
 	bool timer_armed;
 	bool fallback_mode;
 	uint64_t last_tick_ns;
-	/* The refresh-rate cap on latched frames (pacing.c latch_too_early). */
-	uint64_t latch_tat_ns;
+	/* The refresh-rate cap on completions (pacing.c too_early()). */
+	uint64_t done_tat_ns;
 
 	int emitting;
 	bool destroy_requested;
