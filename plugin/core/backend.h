@@ -135,6 +135,10 @@ xenbus_write(struct xs_handle *xs, const char *dir, const char *node,
 const char *
 xenbus_state_name(int state);
 
+/* --domain (cfg->only_domain): does this backend serve @domid? */
+bool
+xenbus_domain_served(struct backend *be, uint32_t domid);
+
 /* Find a bound connector by local port (the event-channel demux). */
 struct connector *
 backend_connector_by_port(struct backend *be, hv_port_t port,

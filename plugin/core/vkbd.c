@@ -623,7 +623,8 @@ device_check(struct backend *be, uint32_t domid, uint32_t devid,
 	}
 	free(v);
 	if (!vk) {
-		if (domid > 0x7fef || domid == be->self) {
+		if (domid > 0x7fef || domid == be->self ||
+		    !xenbus_domain_served(be, domid)) {
 			return;
 		}
 		vkbd_create(be, domid, devid);

@@ -709,6 +709,12 @@ domain_served(struct backend *be, uint32_t domid)
 	return strcmp(probe.name, want) == 0;
 }
 
+bool
+xenbus_domain_served(struct backend *be, uint32_t domid)
+{
+	return domain_served(be, domid);
+}
+
 static void
 device_check(struct backend *be, uint32_t domid, uint32_t devid,
 	     const char *rest)
