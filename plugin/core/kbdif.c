@@ -373,7 +373,15 @@ kbdif_touch_up(struct kbdif_dev *k, int32_t id)
 		return false;
 	}
 	k->touching &= ~(1u << slot);
-	return mt_event(k, XENKBD_MT_EV_UP, slot, 0, 0, true);
+	if (!mt_event(k, XENKBD_MT_EV_UP, slot, 0, 0, true)) {
+		return false;
+	}
+	/* Weston sends no wl_touch.frame after the last finger's up (its
+	 * touch focus is gone by then): end the frame ourselves. */
+	if (k->touching == 0) {
+		kbdif_touch_frame(k);
+	}
+	return true;
 }
 
 void

@@ -142,6 +142,7 @@ bool
 kbdif_touch_motion(struct kbdif_dev *k, int32_t id, double x, double y,
 		   uint32_t pic_w, uint32_t pic_h);
 
+/* The last contact's up also ends the frame (one SYN). */
 bool
 kbdif_touch_up(struct kbdif_dev *k, int32_t id);
 

@@ -135,6 +135,20 @@ test_events(void)
 	CHECK_EQ(ev[1].mtouch.contact_id, 0, "up slot 0");
 	CHECK_EQ(ev[3].mtouch.event_type, XENKBD_MT_EV_UP, "cancel up");
 	CHECK_EQ(ev[3].mtouch.contact_id, 1, "cancel slot 1");
+	/* The last finger's up ends the frame by itself (Weston sends no
+	 * wl_touch.frame after it); a frame after that adds nothing. */
+	CHECK(kbdif_touch_down(&k, 11, 0, 0, 640, 480), "one finger");
+	kbdif_touch_frame(&k);
+	CHECK(kbdif_touch_up(&k, 11), "its up");
+	kbdif_touch_frame(&k);
+	kbdif_flush(&k, page);
+	{
+		union xenkbd_in_event t[8];
+
+		CHECK_EQ(front_read(page, t, 8), 4, "down, syn, up, syn");
+		CHECK_EQ(t[2].mtouch.event_type, XENKBD_MT_EV_UP, "up");
+		CHECK_EQ(t[3].mtouch.event_type, XENKBD_MT_EV_SYN, "auto syn");
+	}
 	/* Every event is whole: reserved bytes zero. */
 	{
 		const unsigned char *b = (const void *)&ev[1];
