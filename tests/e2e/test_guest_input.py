@@ -16,6 +16,12 @@ vdispl-testseat.so reads commands from a FIFO and feeds its seat with
 notify_key/notify_motion_absolute/notify_button/notify_axis/notify_touch,
 the way a real input device does. The windows are placed apart first.
 
+With --shell=kiosk, one guest (kin, 1280x960) in kiosk-shell on a
+1024x768 output, whose window has the frame layout (the picture a
+subsurface, scaled down to fit by a viewport):
+positions and touches at known points of the picture, found in the scene
+graph, must arrive scaled to kin's ranges; its keys too.
+
 Checked, as exact event lists per guest: keys to the focused window only;
 a key held while the focus moves is released in the guest that had it;
 the keyboard focus's new owner does not get the held key; pointer
@@ -25,7 +31,9 @@ range with slots and SYN; nothing at all to koff nor any event meant for
 another window.
 """
 
+import math
 import os
+import re
 import sys
 import tempfile
 import time
@@ -75,8 +83,87 @@ class Kbdfront:
         return 'connected ' in self.proc.output()
 
 
+def picture_rect(scene, app_id):
+    """(toplevel x, y, picture x0, y0, x1, y1) of @app_id's window from
+    weston-debug's scene graph: the toplevel view, then its subsurface."""
+    lines = scene.splitlines()
+    for i, line in enumerate(lines):
+        if 'top-level window' in line and app_id in line:
+            top = re.search(r'position: \((-?\d+), (-?\d+)\)',
+                            '\n'.join(lines[i:i + 3]))
+            for j in range(i + 1, min(i + 20, len(lines))):
+                if 'wl_subsurface' in lines[j]:
+                    m = re.search(r'position: \((-?\d+), (-?\d+)\) -> '
+                                  r'\((-?\d+), (-?\d+)\)',
+                                  '\n'.join(lines[j:j + 3]))
+                    if top and m:
+                        return (int(top.group(1)), int(top.group(2)),
+                                *map(int, m.groups()))
+    return None
+
+
+def main_kiosk():
+    """One guest in kiosk-shell: the frame layout's scaled picture."""
+    tmp = tempfile.mkdtemp(prefix='vdispl-input-')
+    fifo = os.path.join(tmp, 'seat')
+    os.mkfifo(fifo)
+    with Xensim() as xs:
+        # Larger than the output: the shell scales it down (a viewport).
+        xs.cli('create', 'kin', '--vdispl',
+               'be-alloc=0,connectors=kin0:1280x960', '--vkb', VKB['kin'],
+               '--no-wait')
+        g = Guest(xs, 'kin', '--pattern', 'bars', '--fps', '10').start()
+        f = Kbdfront(xs, 'kin').start()
+        w = vdispl_weston(xs, width=1024, height=768, seat=True,
+                          shell='kiosk')
+        w.ini['vdispl-testseat'] = {'commands': fifo}
+        with w:
+            g.wait_connected()
+            wait_for(f.connected, 15, what='kbdfront kin connected')
+            rect = wait_for(lambda: picture_rect(w.scene_graph(),
+                                                 'vdispl.kin.0'), 20,
+                            interval=0.5, what='kin\'s picture subsurface')
+            tx, ty, x0, y0, x1, y1 = rect
+            print(f'kiosk: toplevel at {tx},{ty}, picture {x0},{y0} -> '
+                  f'{x1},{y1}')
+            seat = open(fifo, 'w')
+            start = len(f.events())
+            # A quarter in from the picture's left and top; 3/4 for touch.
+            px, py = x0 + (x1 - x0) // 4, y0 + (y1 - y0) // 4
+            qx, qy = x0 + 3 * (x1 - x0) // 4, y0 + 3 * (y1 - y0) // 4
+            for line in [f'motion-global {px} {py}', f'key {KEY_A} 1',
+                         f'key {KEY_A} 0',
+                         f'touch-down 1 vdispl.kin.0 {qx - tx} {qy - ty}',
+                         'touch-frame', 'touch-up 1', 'touch-frame']:
+                seat.write(line + '\n')
+            seat.flush()
+            time.sleep(1.5)
+            seat.close()
+            got = f.events()[start:]
+
+        def dev(v, lo, hi, pic, rng):
+            # client: surface px -> picture px; core: picture -> range
+            return math.floor((v - lo) * pic / (hi - lo) * rng / pic)
+        want = [f'pos {dev(px, x0, x1, 1280, 640)} '
+                f'{dev(py, y0, y1, 960, 480)} 0',
+                f'key {KEY_A} 1', f'key {KEY_A} 0',
+                f'mt down 0 {dev(qx, x0, x1, 1280, 3200)} '
+                f'{dev(qy, y0, y1, 960, 2400)}', 'mt syn',
+                'mt up 0', 'mt syn']
+        g.stop()
+        f.proc.stop()
+    print(f'kin: received {got}')
+    if got != want:
+        fail(f'kiosk: got {got}\n      want {want}')
+    print('ok: the scaled picture\'s input reached the guest, scaled')
+
+
 def main():
     require_built()
+    if '--shell=kiosk' in sys.argv[1:]:
+        if not os.path.exists(build_path('tests/guest/vdispl-kbdfront')):
+            skip('tests/guest/vdispl-kbdfront is not built')
+        return main_kiosk()
     if not os.path.exists(build_path('tests/guest/vdispl-kbdfront')):
         skip('tests/guest/vdispl-kbdfront is not built')
     tmp = tempfile.mkdtemp(prefix='vdispl-input-')
