@@ -649,7 +649,10 @@ def main():
         m = re.search(r'rc=(\d+) secs=([0-9.]+)', line or '')
         xlerr = [l for l in (boot.block('XL-DESTROY %s ' % name, 'SCENARIO-END %s' % name) or [])
                  if l.startswith('xl destroy: ')]
-        check(m is not None and m.group(1) == '0' and float(m.group(2)) < 8.0 and not xlerr,
+        # No time limit of ours: libxl waits 10 s for the backend's
+        # Closed and says so on stderr when it did not come; under a
+        # loaded TCG host a clean destroy takes 4 to 20 s.
+        check(m is not None and m.group(1) == '0' and not xlerr,
               '%s: xl destroy completes cleanly (%s)%s' % (
                   name, line.split('] ')[1] if line else 'never ran',
                   ''.join('\n         ' + l for l in xlerr)))
