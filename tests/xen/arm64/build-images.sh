@@ -70,6 +70,9 @@ sources() {
 	sed -n 's/^deb \(\[[^]]*\] \)\{0,1\}/deb [arch=amd64,arm64] /p' /etc/apt/sources.list 2>/dev/null || true
 }
 mkdir -p "$APTD/lists/partial" "$APTD/cache/archives/partial"
+# one apt at a time on the private state (other checkouts share this cache)
+exec 8>"$APTD/.lock"
+flock 8
 sources > "$APTD/sources.list.new"
 [ -s "$APTD/sources.list.new" ] || echo "deb [arch=amd64,arm64] $MIRROR $SUITE main" > "$APTD/sources.list.new"
 if ! cmp -s "$APTD/sources.list.new" "$APTD/sources.list" ||
@@ -81,6 +84,7 @@ if ! cmp -s "$APTD/sources.list.new" "$APTD/sources.list" ||
 		skip "the Debian mirror cannot be reached: $(tail -n 2 "$APTD/update.err" | tr '\n' ' ')"
 fi
 rm -f "$APTD/sources.list.new"
+flock -u 8
 # shellcheck disable=SC2086
 acache() { apt-cache $APT "$@"; }
 KPKG=$(acache depends linux-image-arm64:arm64 2>/dev/null |
@@ -171,8 +175,11 @@ fetch() {
 	(cd "$W/debs" && apt-get $APT download $DL >/dev/null 2>"$W/download.err")
 }
 if ! fetch; then
+	# stale lists point at files the mirror no longer has: refresh once
+	flock 8
 	# shellcheck disable=SC2086
 	apt-get $APT update -qq >/dev/null 2>&1 || true
+	flock -u 8
 	fetch || {
 		grep -qiE 'Could not resolve|Connection|Unable to connect|Failed to fetch' "$W/download.err" &&
 			skip "the Debian mirror cannot be reached: $(tail -n 2 "$W/download.err" | tr '\n' ' ')"
