@@ -204,6 +204,12 @@ struct window {
 	int32_t geo_x, geo_y, geo_w, geo_h;	/* window geometry sent */
 
 	bool hidden;		/* window_hide() until next present */
+	/*
+	 * window_hide() takes effect at the end of the loop pass (the
+	 * display's idle), unless a present came after it: a guest's
+	 * SET_CONFIG off/on storm then costs no surface churn.
+	 */
+	bool hide_due;
 	struct vd_buffer *shown;	/* last buffer committed on content */
 	struct vd_buffer *queued;
 	bool has_queued;
@@ -312,6 +318,10 @@ int
 handle_timer(int fd, uint32_t mask, void *data);
 void
 late_feedback_clear(struct window *w);
+
+/* A window_hide() of this loop pass that no present undid. */
+void
+window_hide_now(struct window *w);
 
 /* Drop the frame callback in flight, if any. */
 void
