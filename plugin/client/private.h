@@ -91,6 +91,7 @@ struct vd_display {
 
 	struct wl_list windows;		/* window.link */
 	struct wl_list buffers;		/* vd_buffer.link */
+	struct wl_list seats;		/* vd_seat.link (input.c) */
 };
 
 enum buffer_kind {
@@ -105,6 +106,11 @@ struct vd_buffer {
 	struct wl_buffer *wl;
 	struct zwp_linux_buffer_params_v1 *params;
 	bool failed;		/* dma-buf import failed */
+	/*
+	 * The caller's own copy target (buffer_set_copy()): it writes into
+	 * it again only once idle, so no frame waits for its release.
+	 */
+	bool copy;
 
 	/* Kept (dup'ed fd) until the globals arrived. */
 	bool deferred;
@@ -160,13 +166,16 @@ struct strip {
 
 struct inflight {
 	bool active;
-	bool presented;
-	bool by_timer;		/* completed by the fallback timer */
+	bool presented;		/* presented, discarded or timer-covered */
+	bool latched;		/* its frame callback came: Weston took it */
+	bool latch_enough;	/* wl_shm or none: done once latched */
+	bool timed_out;		/* the fallback timer completed it */
+	bool held;		/* done too early: the timer reports it */
 	struct wp_presentation_feedback *feedback;
-	/* No wp_presentation (some compositors): the frame callback. */
+	/* Latched; and presented where there is no wp_presentation. */
 	struct wl_callback *frame_cb;
 	uint64_t commit_ns;
-	struct vd_buffer *prev;	/* shown before; must be released */
+	struct vd_buffer *prev;	/* shown before, guest memory: released? */
 	size_t nseqs;		/* seqs (from the front) it completes */
 };
 
@@ -207,6 +216,12 @@ struct window {
 	int32_t geo_x, geo_y, geo_w, geo_h;	/* window geometry sent */
 
 	bool hidden;		/* window_hide() until next present */
+	/*
+	 * window_hide() takes effect at the end of the loop pass (the
+	 * display's idle), unless a present came after it: a guest's
+	 * SET_CONFIG off/on storm then costs no surface churn.
+	 */
+	bool hide_due;
 	struct vd_buffer *shown;	/* last buffer committed on content */
 	struct vd_buffer *queued;
 	bool has_queued;
@@ -227,6 +242,8 @@ struct window {
 	bool timer_armed;
 	bool fallback_mode;
 	uint64_t last_tick_ns;
+	/* The refresh-rate cap on completions (pacing.c too_early()). */
+	uint64_t done_tat_ns;
 
 	int emitting;
 	bool destroy_requested;
@@ -298,11 +315,27 @@ window_apply_configure(struct window *w);
 void
 window_relayout(struct window *w, bool commit_frame, bool in_commit);
 
+/* input.c */
+void
+input_seat_add(struct vd_display *d, struct wl_registry *reg, uint32_t name,
+	       uint32_t version);
+void
+input_seat_remove(struct vd_display *d, uint32_t name);
+void
+input_destroy_all(struct vd_display *d);
+/* Forget @w in every seat, silently (its surfaces are going away). */
+void
+input_window_gone(struct window *w);
+
 /* pacing.c */
 int
 handle_timer(int fd, uint32_t mask, void *data);
 void
 late_feedback_clear(struct window *w);
+
+/* A window_hide() of this loop pass that no present undid. */
+void
+window_hide_now(struct window *w);
 
 /* Drop the frame callback in flight, if any. */
 void

@@ -77,6 +77,16 @@ buffer_create_dmabuf(struct vd_display *d, int fd, uint32_t offset,
 			uint32_t drm_fourcc, uint64_t modifier,
 			buffer_ready_fn ready, void *data);
 
+/*
+ * @buf is the caller's own copy of a picture (the copy backing), not guest
+ * memory: the caller writes into it again only once it is idle (see
+ * buffer_busy()), so a frame shown after it need not wait for its release
+ * before frame_done. Buffers over guest memory (shared, dma-buf) must not
+ * be marked: the guest writes into them as soon as it has the event.
+ */
+void
+buffer_set_copy(struct vd_buffer *buf);
+
 /* Attached or queued for a window and not yet released by the compositor. */
 bool
 buffer_busy(const struct vd_buffer *buf);
@@ -109,14 +119,49 @@ struct window_config {
 	const char *output;	/* output name for fullscreen, NULL: any */
 };
 
+/*
+ * Input to a window (client -> core). The client layer reports only what
+ * the compositor sent to this window's surfaces: keys while it has
+ * keyboard focus, pointer events while the pointer is over the picture,
+ * touches that began on the picture. Coordinates are picture pixels of
+ * the window_config size (0 <= x < width), whatever the window's scale.
+ */
+enum window_input_type {
+	WINDOW_INPUT_KEY,		/* code (evdev), pressed */
+	WINDOW_INPUT_KEYBOARD_LEAVE,	/* release every key */
+	WINDOW_INPUT_POINTER_MOTION,	/* x, y (also sent on enter) */
+	WINDOW_INPUT_POINTER_BUTTON,	/* code (BTN_*), pressed */
+	WINDOW_INPUT_POINTER_AXIS,	/* steps: wheel detents, + is down */
+	WINDOW_INPUT_POINTER_LEAVE,	/* release every button */
+	WINDOW_INPUT_TOUCH_DOWN,	/* id, x, y */
+	WINDOW_INPUT_TOUCH_MOTION,	/* id, x, y */
+	WINDOW_INPUT_TOUCH_UP,		/* id */
+	WINDOW_INPUT_TOUCH_FRAME,
+	WINDOW_INPUT_TOUCH_CANCEL,	/* lift every contact */
+};
+
+struct window_input {
+	enum window_input_type type;
+	uint32_t code;
+	bool pressed;
+	int32_t id;
+	double x, y;
+	int32_t steps;
+};
+
 struct window_listener {
 	/*
-	 * The frame of window_present(…, seq) is done: presented, discarded
-	 * in favour of a later one, or covered by the fallback timer (window
-	 * hidden, occluded or unmapped), and the buffer shown before it was
-	 * released. Called exactly once per window_present(), in order.
+	 * The frame of window_present(…, seq) is done: the earliest moment
+	 * the guest may draw into its buffers again. A wl_shm frame once the
+	 * compositor latched it (its frame callback), a dma-buf frame once
+	 * presented; or discarded in favour of a later one, or covered by the
+	 * fallback timer (window hidden, occluded or unmapped); and the buffer
+	 * shown before it released, unless that was a buffer_set_copy() one.
+	 * Called exactly once per window_present(), in order.
 	 */
 	void (*frame_done)(void *data, uint64_t seq);
+	/* Input for this window (NULL: the window takes none). */
+	void (*input)(void *data, const struct window_input *ev);
 };
 
 /* Not mapped until the first window_present(). NULL on failure. */

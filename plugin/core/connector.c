@@ -10,8 +10,10 @@
  *   connector 0's (we accept them on any ring: they are per frontend).
  *   The frontend sends one request at a time and waits up to 3 s for its
  *   response; a page flip blocks the guest's commit until answered. So a
- *   PG_FLIP is answered at once, and EVT_PG_FLIP follows when the frame
- *   was presented and the previous buffer released (window.h frame_done).
+ *   PG_FLIP is answered at once, and EVT_PG_FLIP follows at the earliest
+ *   moment the guest may draw again (sink.h frame_done): copy, once the
+ *   compositor latched our copy; shared, once it latched the new buffer
+ *   and released the one before; dma-buf, once presented and released.
  *   The frontend gives up on the event after 3100 ms ("Frame done
  *   timed-out") and goes on: a guest at 0.3 fps.
  * - A SET_CONFIG with an fb enables the display and shows that fb; the
@@ -41,6 +43,7 @@
 #include "formats.h"
 #include "stats.h"
 #include "sink.h"
+#include "vkbd.h"
 
 #define FLIPS_MAX 64u
 #define EVT_RETRY_MS 4
@@ -225,8 +228,18 @@ frame_done(void *data, uint64_t seq)
 	stats_end(span, STATS_EVENT);
 }
 
+/* Input to the window goes to the guest's vkbd device(s) (vkbd.c). */
+static void
+window_input(void *data, const struct window_input *ev)
+{
+	struct connector *c = data;
+
+	vkbd_route(c->fe, c->index, c->width, c->height, ev);
+}
+
 static const struct window_listener window_listener = {
 	.frame_done = frame_done,
+	.input = window_input,
 };
 
 static void
@@ -270,6 +283,8 @@ copybuf_init(struct connector *c, struct copybuf *cb, int32_t w, int32_t h)
 	if (!cb->buf) {
 		goto err;
 	}
+	/* Copied into only when idle: no guest frame waits for its release. */
+	buffer_set_copy(cb->buf);
 	return true;
 
 err:
@@ -449,6 +464,8 @@ set_config(struct connector *c, const struct displif_req *req)
 		vd_trace("%s:%u: display off", c->fe->name, c->index);
 		c->waiting_fb = NULL;
 		c->shown_fb = NULL;
+		/* The window goes: nothing stays pressed in the guest. */
+		vkbd_connector_gone(c->fe, c->index);
 		window_hide(c->window);
 		return 0;
 	}
@@ -698,6 +715,8 @@ connector_destroy(struct connector *c)
 	}
 	/* Window first: its buffers are then no longer on screen. */
 	if (c->window) {
+		/* No key or button stays down in the guest. */
+		vkbd_connector_gone(c->fe, c->index);
 		window_destroy(c->window);
 	}
 	for (uint32_t i = 0; i < VDISPL_COPY_BUFFERS; i++) {

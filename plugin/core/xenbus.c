@@ -51,6 +51,7 @@
 #include <xen/io/xenbus.h>
 
 #include "backend.h"
+#include "vkbd.h"
 
 /* --- Small xenstore helpers ----------------------------------------------- */
 
@@ -132,6 +133,31 @@ xs_put(struct xs_handle *xs, const char *dir, const char *node,
 		return false;
 	}
 	return xs_write(xs, XBT_NULL, path, value, strlen(value));
+}
+
+char *
+xenbus_read(struct xs_handle *xs, const char *dir, const char *node)
+{
+	return xs_get(xs, dir, node);
+}
+
+bool
+xenbus_parse_u32(const char *s, uint32_t max, uint32_t *out)
+{
+	return parse_u32(s, max, out);
+}
+
+bool
+xenbus_write(struct xs_handle *xs, const char *dir, const char *node,
+	     const char *value)
+{
+	return xs_put(xs, dir, node, value);
+}
+
+const char *
+xenbus_state_name(int state)
+{
+	return state_name(state);
 }
 
 /* --- Frontends ------------------------------------------------------------ */
@@ -289,6 +315,13 @@ read_config(struct frontend *fe, char *err, size_t errlen)
 				 DISPLIF_MAX_WIDTH, DISPLIF_MAX_HEIGHT);
 			free(v);
 			return false;
+		}
+		free(v);
+		fe->uid[i][0] = '\0';
+		snprintf(node, sizeof(node), "%u/" XENDISPL_FIELD_UNIQUE_ID, i);
+		v = xs_get(xs, fe->fe_path, node);
+		if (v && strlen(v) < sizeof(fe->uid[i])) {
+			memcpy(fe->uid[i], v, strlen(v) + 1);
 		}
 		free(v);
 		fe->nconn = i + 1;
@@ -676,6 +709,12 @@ domain_served(struct backend *be, uint32_t domid)
 	return strcmp(probe.name, want) == 0;
 }
 
+bool
+xenbus_domain_served(struct backend *be, uint32_t domid)
+{
+	return domain_served(be, domid);
+}
+
 static void
 device_check(struct backend *be, uint32_t domid, uint32_t devid,
 	     const char *rest)
@@ -775,6 +814,10 @@ handle_watch(struct backend *be, const char *path, const char *token)
 			}
 		}
 		dbuf_graveyard_reap(be, domain_exists);
+		vkbd_domains_check(be, domain_exists);
+		return;
+	}
+	if (vkbd_handle_watch(be, path, token)) {
 		return;
 	}
 	if (strncmp(token, "fe/", 3) == 0) {
@@ -887,6 +930,8 @@ evtchn_readable(int fd, uint32_t mask, void *data)
 			connector_evt_kick(c);
 		} else if (c) {
 			connector_kick(c);
+		} else {
+			vkbd_port_kick(be, (hv_port_t)port);
 		}
 		be->hv->ops->evtchn_unmask(be->hv, (hv_port_t)port);
 	}
@@ -918,6 +963,7 @@ backend_create(struct wl_event_loop *loop, struct hv *hv,
 	be->cfg = cfg;
 	wl_list_init(&be->frontends);
 	wl_list_init(&be->graveyard);
+	wl_list_init(&be->vkbds);
 
 	be->xs = xs_open(0);
 	if (!be->xs) {
@@ -956,6 +1002,9 @@ backend_create(struct wl_event_loop *loop, struct hv *hv,
 		goto err;
 	}
 	vd_log("serving displif on %s (%s grants)", be->root, hv->ops->name);
+	if (!vkbd_backend_start(be)) {
+		goto err;
+	}
 	return be;
 
 err:
@@ -972,6 +1021,7 @@ backend_destroy(struct backend *be)
 		return;
 	}
 	be->shutting_down = true;
+	vkbd_backend_stop(be);
 	wl_list_for_each_safe(fe, tmp, &be->frontends, link) {
 		frontend_disconnect(fe);
 		if (fe->be_state != XenbusStateClosed) {
