@@ -20,6 +20,7 @@
 #include "config.h"
 #include "displif.h"
 #include "hv.h"
+#include "label.h"
 #include "log.h"
 
 struct vd_display;
@@ -72,7 +73,13 @@ struct frontend {
 	char *fe_path;			/* /local/domain/<domid>/device/vdispl/<devid> */
 	char *state_token;
 	bool watching;
-	char name[64];			/* trusted: /local/domain/<domid>/name */
+	/*
+	 * Trusted: /local/domain/<domid>/name, as the toolstack wrote it
+	 * (raw_name, for the label) and escaped (name: logs, [vdispl-domain]
+	 * matching, app_id). See label.h for the escapes.
+	 */
+	char *raw_name;
+	char name[LABEL_MAX];
 	uint32_t colour;
 	const struct vdispl_domain_config *dcfg;
 
@@ -86,6 +93,8 @@ struct frontend {
 	uint32_t nconn;
 	uint32_t res_w[DISPLIF_MAX_CONNECTORS];
 	uint32_t res_h[DISPLIF_MAX_CONNECTORS];
+	/* <i>/unique-id, raw (escaped in the label); NULL: none. */
+	char *unique_id[DISPLIF_MAX_CONNECTORS];
 
 	struct connector *conn[DISPLIF_MAX_CONNECTORS];
 	struct displif_limits limits;

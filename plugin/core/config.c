@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "config.h"
+#include "label.h"
 #include "log.h"
 
 void
@@ -43,6 +44,8 @@ config_finish(struct vdispl_config *cfg)
 	free(cfg->xensim_dir);
 	free(cfg->stats_file);
 	free(cfg->backend_path);
+	free(cfg->label);
+	cfg->label = NULL;
 	cfg->hypervisor = NULL;
 	cfg->xensim_dir = NULL;
 	cfg->stats_file = NULL;
@@ -231,6 +234,15 @@ vdispl_key(struct vdispl_config *cfg, const char *key, const char *v)
 		}
 	} else if (!strcmp(key, "backend-path")) {
 		set_string(&cfg->backend_path, v);
+	} else if (!strcmp(key, "label")) {
+		const char *why = NULL;
+
+		if (!label_format_valid(v, &why)) {
+			vd_log("[vdispl] label=%s: %s; using \"%s\"", v, why,
+			       cfg->label ? cfg->label : LABEL_DEFAULT_FORMAT);
+			return;
+		}
+		set_string(&cfg->label, v);
 	} else {
 		vd_log("[vdispl] unknown key \"%s\" ignored", key);
 	}

@@ -51,6 +51,7 @@ struct vdispl_config {
 	enum config_mode mode;
 	enum config_isolation isolation;
 	char *backend_path;	/* NULL: the installed vdispl-backend */
+	char *label;		/* window label format (label.h), NULL: default */
 	struct wl_list domains;	/* vdispl_domain_config.link */
 };
 

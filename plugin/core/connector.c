@@ -588,7 +588,8 @@ connector_create(struct frontend *fe, uint32_t index,
 	struct hv *hv = fe->be->hv;
 	struct window_config wc;
 	struct connector *c;
-	char title[128], app_id[128], id[72];
+	char title[LABEL_MAX], app_id[128], id[72];
+	struct label_fields lf;
 	int port;
 
 	c = calloc(1, sizeof(*c));
@@ -651,7 +652,14 @@ connector_create(struct frontend *fe, uint32_t index,
 	}
 	c->evt_port = port;
 
-	snprintf(title, sizeof(title), "%s: display %u", fe->name, index);
+	/* Toolstack data only, escaped (label.h); never guest data. */
+	memset(&lf, 0, sizeof(lf));
+	lf.name = fe->raw_name ? fe->raw_name : fe->name;
+	lf.domid = fe->domid;
+	lf.connector = index;
+	lf.unique_id = fe->unique_id[index];
+	label_format(title, sizeof(title), fe->be->cfg->label ?
+		     fe->be->cfg->label : LABEL_DEFAULT_FORMAT, &lf);
 	sanitise_id(id, sizeof(id), fe->name);
 	snprintf(app_id, sizeof(app_id), "vdispl.%s.%u", id, index);
 	memset(&wc, 0, sizeof(wc));

@@ -154,22 +154,22 @@ read_trusted_name(struct frontend *fe)
 {
 	char path[64];
 	char *name;
-	size_t n = 0;
 
 	snprintf(path, sizeof(path), "/local/domain/%u", fe->domid);
 	name = xs_get(fe->be->xs, path, "name");
-	if (name) {
-		for (const char *p = name; *p && n < sizeof(fe->name) - 1;
-		     p++) {
-			fe->name[n++] = (*p >= 0x20 && *p < 0x7f) ? *p : '?';
+	if (!name || !*name) {
+		free(name);
+		if (asprintf(&name, "domain-%u", fe->domid) < 0) {
+			name = NULL;
 		}
 	}
-	free(name);
-	if (n == 0) {
-		n = (size_t)snprintf(fe->name, sizeof(fe->name), "domain-%u",
-				     fe->domid);
+	free(fe->raw_name);
+	fe->raw_name = name;
+	/* Escaped: safe in logs, titles and app_ids (label.h). */
+	fe->name[0] = '\0';
+	if (name) {
+		label_append(fe->name, sizeof(fe->name), name, strlen(name));
 	}
-	fe->name[n] = '\0';
 
 	fe->dcfg = config_domain(fe->be->cfg, fe->name);
 	fe->colour = (fe->dcfg && fe->dcfg->has_colour) ?
@@ -291,6 +291,10 @@ read_config(struct frontend *fe, char *err, size_t errlen)
 			return false;
 		}
 		free(v);
+		/* Label material only (escaped there); any value will do. */
+		snprintf(node, sizeof(node), "%u/" XENDISPL_FIELD_UNIQUE_ID, i);
+		free(fe->unique_id[i]);
+		fe->unique_id[i] = xs_get(xs, fe->fe_path, node);
 		fe->nconn = i + 1;
 	}
 	if (fe->nconn == 0) {
@@ -581,6 +585,10 @@ frontend_destroy(struct frontend *fe)
 	free(fe->be_path);
 	free(fe->fe_path);
 	free(fe->state_token);
+	free(fe->raw_name);
+	for (uint32_t i = 0; i < DISPLIF_MAX_CONNECTORS; i++) {
+		free(fe->unique_id[i]);
+	}
 	free(fe);
 }
 
