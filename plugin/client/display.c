@@ -38,6 +38,8 @@
  *   buffer (or none, or is destroyed), visible or not; re-attaching the
  *   same wl_buffer sends no release.
  */
+#include <sys/eventfd.h>
+
 #include "private.h"
 
 static void display_realise_pending(struct vd_display *d);
@@ -317,11 +319,24 @@ output_mode(void *data, struct wl_output *o, uint32_t flags, int32_t w,
 static void
 output_done(void *data, struct wl_output *o)
 {
+	struct vd_output *out = data;
+	struct window *w;
+
+	if (out->pending_scale == out->scale) {
+		return;
+	}
+	out->scale = out->pending_scale;
+	wl_list_for_each(w, &out->d->windows, link) {
+		window_update_scale(w);
+	}
 }
 
 static void
 output_scale(void *data, struct wl_output *o, int32_t factor)
 {
+	struct vd_output *out = data;
+
+	out->pending_scale = factor > 0 ? factor : 1;
 }
 
 static const struct wl_output_listener output_listener = {
@@ -380,7 +395,12 @@ output_get_xdg_output(struct vd_display *d, struct vd_output *out)
 static void
 output_destroy(struct vd_output *out)
 {
+	struct window *w;
+
 	wl_list_remove(&out->link);
+	wl_list_for_each(w, &out->d->windows, link) {
+		window_output_gone(w, out);
+	}
 	if (out->xdg_output) {
 		zxdg_output_v1_destroy(out->xdg_output);
 	}
@@ -454,6 +474,8 @@ registry_global(void *data, struct wl_registry *reg, uint32_t name,
 		}
 		out->d = d;
 		out->global_name = name;
+		out->scale = 1;
+		out->pending_scale = 1;
 		out->wl = wl_registry_bind(reg, name, &wl_output_interface,
 					   min_u32(version, 3));
 		wl_output_add_listener(out->wl, &output_listener, out);
@@ -530,6 +552,44 @@ static const struct wl_callback_listener sync_listener = {
 
 /* --- display ------------------------------------------------------------- */
 
+/* The title font is ready (or failed): draw the titles drawn without. */
+static int
+handle_font_fd(int fd, uint32_t mask, void *data)
+{
+	struct vd_display *d = data;
+	struct window *w;
+	uint64_t n;
+
+	if (read(fd, &n, sizeof(n)) < 0 && errno != EAGAIN) {
+		vd_log("title font notification: %s", strerror(errno));
+	}
+	if (!title_font_ready()) {
+		return 0;
+	}
+	wl_list_for_each(w, &d->windows, link) {
+		w->title_dirty = true;
+		if (w->realised && w->configured) {
+			window_apply_configure(w);
+		}
+	}
+	display_flush(d);
+	return 0;
+}
+
+static void
+font_stop(struct vd_display *d)
+{
+	if (d->font_source) {
+		wl_event_source_remove(d->font_source);
+		d->font_source = NULL;
+	}
+	if (d->font_fd >= 0) {
+		title_font_forget(d->font_fd);
+		close(d->font_fd);
+		d->font_fd = -1;
+	}
+}
+
 struct vd_display *
 display_create(struct wl_display *conn, struct wl_event_loop *loop,
 	       const struct display_listener *listener, void *data)
@@ -543,6 +603,7 @@ display_create(struct wl_display *conn, struct wl_event_loop *loop,
 	}
 	d->loop = loop;
 	d->display = conn;
+	d->font_fd = -1;
 	d->listener = listener;
 	d->listener_data = data;
 	wl_list_init(&d->outputs);
@@ -550,6 +611,17 @@ display_create(struct wl_display *conn, struct wl_event_loop *loop,
 	wl_list_init(&d->buffers);
 	wl_array_init(&d->shm_formats);
 	wl_array_init(&d->dmabuf_formats);
+
+	/* The title font loads on a thread; we hear of it on our loop. */
+	d->font_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (d->font_fd < 0) {
+		goto err;
+	}
+	d->font_source = wl_event_loop_add_fd(d->loop, d->font_fd,
+		WL_EVENT_READABLE, handle_font_fd, d);
+	if (!d->font_source || !title_font_start(d->font_fd)) {
+		goto err;
+	}
 
 	d->fd_source = wl_event_loop_add_fd(d->loop,
 		wl_display_get_fd(d->display), WL_EVENT_READABLE,
@@ -565,6 +637,7 @@ display_create(struct wl_display *conn, struct wl_event_loop *loop,
 	return d;
 
 err:
+	font_stop(d);
 	wl_display_disconnect(d->display);
 	wl_array_release(&d->shm_formats);
 	wl_array_release(&d->dmabuf_formats);
@@ -659,6 +732,7 @@ display_destroy(struct vd_display *d)
 		wl_event_source_remove(d->idle_source);
 		d->idle_source = NULL;
 	}
+	font_stop(d);
 	wl_list_for_each_safe(w, wtmp, &d->windows, link) {
 		window_free(w);
 	}

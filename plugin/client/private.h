@@ -23,13 +23,13 @@
 #include <wayland-client.h>
 #include <wayland-server-core.h>	/* wl_event_loop */
 
-#include "font.h"
 #include "linux-dmabuf-unstable-v1-client-protocol.h"
 #include "presentation-time-client-protocol.h"
 #include "viewporter-client-protocol.h"
 #include "display.h"
 #include "log.h"
 #include "sink.h"
+#include "title.h"
 #include "xdg-output-unstable-v1-client-protocol.h"
 #include "xdg-shell-client-protocol.h"
 
@@ -39,7 +39,6 @@
 
 #define TITLE_H 24
 #define BORDER 4
-#define FONT_SCALE 2
 #define DEFAULT_REFRESH_MHZ 60000
 /* How long feedback may take before the fallback steps in. */
 #define FEEDBACK_MARGIN(period_ns) (2 * (period_ns))
@@ -54,6 +53,8 @@ struct vd_output {
 	char *model;
 	struct zxdg_output_v1 *xdg_output;
 	char *name;		/* xdg_output name: "HDMI-A-1", "headless" */
+	int32_t scale;		/* wl_output.scale (applied at done) */
+	int32_t pending_scale;
 };
 
 struct dmabuf_format {
@@ -90,6 +91,8 @@ struct vd_display {
 	bool ready;
 
 	struct wl_list windows;		/* window.link */
+	int font_fd;			/* eventfd: the title font is loaded */
+	struct wl_event_source *font_source;
 	struct wl_list buffers;		/* vd_buffer.link */
 };
 
@@ -132,7 +135,8 @@ struct frame_buffer {
 	struct wl_buffer *wl;
 	void *data;
 	size_t size;
-	int32_t width, height;
+	int32_t width, height;	/* surface size; the buffer's x scale */
+	int32_t scale;
 	bool busy;
 	bool stale;	/* replaced: destroy on release */
 	struct window *w;
@@ -167,7 +171,11 @@ struct inflight {
 struct window {
 	struct vd_display *d;
 	struct wl_list link;
-	char *title;
+	char *title;		/* sanitised (title.h) */
+	struct title_layout *title_layout;
+	bool title_dirty;	/* redraw the title (font loaded) */
+	int32_t scale;		/* buffer scale of the title */
+	struct wl_array entered;	/* struct vd_output *, surface on them */
 	char *app_id;
 	uint32_t colour;
 	int32_t width, height;
@@ -288,6 +296,12 @@ void
 window_apply_configure(struct window *w);
 void
 window_relayout(struct window *w, bool commit_frame, bool in_commit);
+
+/* scale of the outputs @w is on (else of all), at least 1 */
+void
+window_update_scale(struct window *w);
+void
+window_output_gone(struct window *w, struct vd_output *out);
 
 /* pacing.c */
 int

@@ -98,6 +98,127 @@ find_output(struct window *w)
 	return NULL;
 }
 
+/* --- windows: output scale ---------------------------------------------- */
+
+static int32_t
+scale_of(const struct window *w)
+{
+	struct vd_output *const *o;
+	struct vd_output *out;
+	int32_t scale = 1;
+
+	/* The outputs the window is on; before it is shown, all of them. */
+	if (w->entered.size > 0) {
+		wl_array_for_each(o, &w->entered) {
+			if ((*o)->scale > scale) {
+				scale = (*o)->scale;
+			}
+		}
+		return scale;
+	}
+	wl_list_for_each(out, &w->d->outputs, link) {
+		if (out->scale > scale) {
+			scale = out->scale;
+		}
+	}
+	return scale;
+}
+
+/*
+ * The title is drawn at the largest scale of the outputs the window is on:
+ * when that changes (it moved, an output changed its scale), redraw the
+ * title-bearing buffer, and only that.
+ */
+void
+window_update_scale(struct window *w)
+{
+	int32_t scale = scale_of(w);
+
+	/* Bounded: a buffer of 8x the surface is already 64x the memory. */
+	if (scale > 8) {
+		scale = 8;
+	}
+	if (scale == w->scale) {
+		return;
+	}
+	trace(w->d, "'%s': title at scale %d", w->title, scale);
+	w->scale = scale;
+	if (w->realised && w->configured) {
+		window_apply_configure(w);
+		display_flush(w->d);
+	}
+}
+
+void
+window_output_gone(struct window *w, struct vd_output *out)
+{
+	struct vd_output **o;
+	size_t i = 0;
+
+	wl_array_for_each(o, &w->entered) {
+		if (*o == out) {
+			size_t n = w->entered.size / sizeof(*o);
+			struct vd_output **all = w->entered.data;
+
+			all[i] = all[n - 1];
+			w->entered.size -= sizeof(*o);
+			break;
+		}
+		i++;
+	}
+}
+
+static struct vd_output *
+output_of(struct window *w, struct wl_output *wl)
+{
+	struct vd_output *out;
+
+	wl_list_for_each(out, &w->d->outputs, link) {
+		if (out->wl == wl) {
+			return out;
+		}
+	}
+	return NULL;
+}
+
+static void
+surface_enter(void *data, struct wl_surface *surface, struct wl_output *wl)
+{
+	struct window *w = data;
+	struct vd_output *out = output_of(w, wl), **o;
+
+	if (!out) {
+		return;
+	}
+	wl_array_for_each(o, &w->entered) {
+		if (*o == out) {
+			return;
+		}
+	}
+	o = wl_array_add(&w->entered, sizeof(*o));
+	if (o) {
+		*o = out;
+	}
+	window_update_scale(w);
+}
+
+static void
+surface_leave(void *data, struct wl_surface *surface, struct wl_output *wl)
+{
+	struct window *w = data;
+	struct vd_output *out = output_of(w, wl);
+
+	if (out) {
+		window_output_gone(w, out);
+		window_update_scale(w);
+	}
+}
+
+static const struct wl_surface_listener surface_listener = {
+	.enter = surface_enter,
+	.leave = surface_leave,
+};
+
 bool
 window_realise(struct window *w)
 {
@@ -108,6 +229,9 @@ window_realise(struct window *w)
 	}
 	w->strips = d->viewporter && !w->fullscreen && !w->frame_layout;
 	w->surface = wl_compositor_create_surface(d->compositor);
+	wl_surface_add_listener(w->surface, &surface_listener, w);
+	w->entered.size = 0;
+	w->scale = scale_of(w);
 	if (w->strips) {
 		struct wl_region *opaque;
 
@@ -220,6 +344,7 @@ window_unrealise(struct window *w)
 	}
 	frame_buffer_free(w->blank);
 	w->blank = NULL;
+	w->entered.size = 0;
 	w->realised = false;
 	w->configured = false;
 	w->mapped = false;
@@ -251,7 +376,10 @@ window_create(struct vd_display *d, const struct window_config *cfg,
 	w->timer_fd = -1;
 	wl_array_init(&w->seqs);
 	wl_array_init(&w->late_feedback);
-	w->title = strdup_or_empty(cfg->title);
+	wl_array_init(&w->entered);
+	w->scale = 1;
+	/* Trusted, and escaped again here: this layer draws it. */
+	w->title = title_sanitise(cfg->title ? cfg->title : "");
 	w->app_id = strdup_or_empty(cfg->app_id);
 	w->output_name = cfg->output ? strdup(cfg->output) : NULL;
 	if (!w->title || !w->app_id || (cfg->output && !w->output_name)) {
@@ -285,6 +413,8 @@ err:
 	free(w->app_id);
 	free(w->output_name);
 	wl_array_release(&w->seqs);
+	wl_array_release(&w->late_feedback);
+	wl_array_release(&w->entered);
 	free(w);
 	return NULL;
 }
@@ -316,6 +446,8 @@ window_free(struct window *w)
 	}
 	wl_array_release(&w->seqs);
 	wl_array_release(&w->late_feedback);
+	wl_array_release(&w->entered);
+	title_layout_destroy(w->title_layout);
 	free(w->title);
 	free(w->app_id);
 	free(w->output_name);
