@@ -52,6 +52,12 @@ struct vdispl_config {
 	enum config_isolation isolation;
 	char *backend_path;	/* NULL: the installed vdispl-backend */
 	char *label;		/* window label format (label.h), NULL: default */
+	/*
+	 * Serve this guest only: a domain id, or the domain's trusted name
+	 * (/local/domain/<id>/name). NULL: every guest. The backend's
+	 * --domain; not a weston.ini key.
+	 */
+	char *only_domain;
 	struct wl_list domains;	/* vdispl_domain_config.link */
 };
 
