@@ -31,6 +31,7 @@
 #include "display.h"
 #include "hv.h"
 #include "log.h"
+#include "report.h"
 #include "stats.h"
 
 enum exit_code {
@@ -48,6 +49,10 @@ struct app {
 	bool trace[VD_SCOPE_COUNT];
 	bool running;
 	int status;
+	/* --stats=SECONDS: per guest figures on stderr (report.h). */
+	unsigned int stats_secs;
+	struct wl_event_source *stats_timer;
+	struct report report;
 };
 
 /* --- Log hooks: stderr ---------------------------------------------------- */
@@ -163,6 +168,26 @@ on_trace_signal(int signo, void *data)
 }
 
 static void
+stats_line(void *data, const char *text)
+{
+	fprintf(stderr, "[stats] %s\n", text);
+}
+
+/* Every --stats seconds: the same lines as weston-debug vdispl-stats. */
+static int
+on_stats_timer(void *data)
+{
+	struct app *app = data;
+
+	if (app->backend) {
+		report_print(&app->report, app->backend, stats_line, app);
+	}
+	wl_event_source_timer_update(app->stats_timer,
+				     (int)app->stats_secs * 1000);
+	return 0;
+}
+
+static void
 usage(FILE *f)
 {
 	fprintf(f,
@@ -177,6 +202,8 @@ usage(FILE *f)
 "  -d, --domain=NAME|ID  serve this guest domain only\n"
 "  -t, --trace=SCOPES    trace to stderr: core, window, all\n"
 "                        (SIGUSR1 turns every scope on, SIGUSR2 off)\n"
+"  -S, --stats=SECONDS   every SECONDS, one \"[stats] \" line per guest\n"
+"                        display on stderr: fps, latency, copies, backing\n"
 "  -h, --help            this text\n"
 "  -V, --version         the version\n"
 "\n"
@@ -193,6 +220,7 @@ parse_args(struct app *app, int argc, char *argv[])
 		{ "set", required_argument, NULL, 's' },
 		{ "domain", required_argument, NULL, 'd' },
 		{ "trace", required_argument, NULL, 't' },
+		{ "stats", required_argument, NULL, 'S' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
@@ -202,7 +230,7 @@ parse_args(struct app *app, int argc, char *argv[])
 	int c;
 
 	/* Overrides apply after the file, whatever their order here. */
-	while ((c = getopt_long(argc, argv, "c:s:d:t:hV", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "c:s:d:t:S:hV", opts, NULL)) != -1) {
 		switch (c) {
 		case 'c':
 			config = optarg;
@@ -211,6 +239,21 @@ parse_args(struct app *app, int argc, char *argv[])
 		case 'd':
 		case 't':
 			break;
+		case 'S': {
+			char *end;
+			unsigned long n;
+
+			errno = 0;
+			n = strtoul(optarg, &end, 10);
+			if (errno || end == optarg || *end || n < 1 ||
+			    n > 3600) {
+				fprintf(stderr, "vdispl-backend: --stats=%s: "
+					"want 1..3600 seconds\n", optarg);
+				return false;
+			}
+			app->stats_secs = (unsigned int)n;
+			break;
+		}
 		case 'h':
 			usage(stdout);
 			exit(0);
@@ -232,7 +275,7 @@ parse_args(struct app *app, int argc, char *argv[])
 		return false;
 	}
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "c:s:d:t:hV", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "c:s:d:t:S:hV", opts, NULL)) != -1) {
 		if (c == 's' && !config_set(&app->cfg, optarg)) {
 			ok = false;
 		} else if (c == 'd') {
@@ -292,6 +335,15 @@ app_start(struct app *app)
 	if (!app->backend) {
 		return false;
 	}
+	if (app->stats_secs) {
+		app->stats_timer = wl_event_loop_add_timer(app->loop,
+							   on_stats_timer, app);
+		if (!app->stats_timer) {
+			return false;
+		}
+		wl_event_source_timer_update(app->stats_timer,
+					     (int)app->stats_secs * 1000);
+	}
 	if (app->cfg.stats_file &&
 	    !stats_start(app->loop, app->cfg.stats_file)) {
 		vd_log("vdispl-backend: cannot write stats to %s",
@@ -312,6 +364,7 @@ main(int argc, char *argv[])
 	};
 
 	memset(&app, 0, sizeof(app));
+	report_init(&app.report);
 	/* Line-buffered: a supervisor forwards stderr line by line. */
 	setvbuf(stderr, NULL, _IOLBF, 0);
 	signal(SIGPIPE, SIG_IGN);
@@ -343,6 +396,10 @@ main(int argc, char *argv[])
 			break;
 		}
 	}
+	if (app.stats_timer) {
+		wl_event_source_remove(app.stats_timer);
+	}
+	report_finish(&app.report);
 	app_stop_guests(&app);
 	stats_stop();
 	hv_destroy(app.hv);

@@ -167,6 +167,21 @@ connector_show(struct connector *c, struct fb *fb, bool flip,
 void
 connector_forget_fb(struct connector *c, struct fb *fb);
 
+/* Counters since the connector was created (report.c prints them). */
+struct connector_figures {
+	uint64_t flips;		/* PG_FLIP requests taken */
+	uint64_t events;	/* EVT_PG_FLIP sent (flips completed) */
+	uint64_t latency_sum_ns;	/* PG_FLIP seen -> EVT_PG_FLIP, summed */
+	uint64_t latency_max_ns;
+	uint64_t copies;	/* pictures copied (copy backing) */
+	uint64_t bytes_copied;
+	const char *backing;	/* of the picture shown: copy, shared, ... */
+	uint32_t width, height;
+};
+
+void
+connector_figures(const struct connector *c, struct connector_figures *f);
+
 struct window *
 connector_window(struct connector *c);
 

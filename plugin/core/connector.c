@@ -33,6 +33,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <xen/errno.h>
@@ -48,6 +49,7 @@
 struct flip {
 	uint64_t seq;		/* the present that completes it */
 	uint64_t cookie;
+	uint64_t t_ns;		/* PG_FLIP seen (CLOCK_MONOTONIC) */
 };
 
 struct copybuf {
@@ -84,7 +86,29 @@ struct connector {
 	struct copybuf copy[VDISPL_COPY_BUFFERS];
 	struct fb *waiting_fb;		/* copy waiting for an idle buffer */
 	struct fb *shown_fb;
+	struct connector_figures fig;	/* report.c */
 };
+
+static uint64_t
+mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+void
+connector_figures(const struct connector *c, struct connector_figures *f)
+{
+	*f = c->fig;
+	f->backing = !c->shown_fb ? "none" :
+		c->shown_fb->backing == DBUF_BACKING_SHARED ? "shared" :
+		c->shown_fb->backing == DBUF_BACKING_DMABUF &&
+		c->shown_fb->buf_ready ? "dma-buf" : "copy";
+	f->width = c->width;
+	f->height = c->height;
+}
 
 static struct hv *
 hv_of(struct connector *c)
@@ -211,10 +235,18 @@ frame_done(void *data, uint64_t seq)
 {
 	struct connector *c = data;
 	struct stats_span span = stats_begin();
+	uint64_t now = c->nflips ? mono_ns() : 0;
 	uint32_t n = 0;
 
 	while (n < c->nflips && c->flips[n].seq <= seq) {
+		uint64_t lat = now - c->flips[n].t_ns;
+
 		send_pg_flip(c, c->flips[n].cookie);
+		c->fig.events++;
+		c->fig.latency_sum_ns += lat;
+		if (lat > c->fig.latency_max_ns) {
+			c->fig.latency_max_ns = lat;
+		}
 		n++;
 	}
 	if (n) {
@@ -375,6 +407,8 @@ present(struct connector *c, struct fb *fb)
 			return;
 		}
 		copy_pixels(cb, fb);
+		c->fig.copies++;
+		c->fig.bytes_copied += (uint64_t)fb->width * 4 * fb->height;
 		buf = cb->buf;
 	}
 	if (!buf) {
@@ -396,7 +430,9 @@ connector_show(struct connector *c, struct fb *fb, bool flip,
 		/* Completed by the next present, whenever that happens. */
 		c->flips[c->nflips].seq = c->next_seq;
 		c->flips[c->nflips].cookie = fb_cookie;
+		c->flips[c->nflips].t_ns = mono_ns();
 		c->nflips++;
+		c->fig.flips++;
 	}
 	if (c->waiting_fb) {
 		c->waiting_fb = fb;	/* a newer picture replaces it */

@@ -28,6 +28,7 @@
 #include "backend.h"
 #include "display.h"
 #include "inproc.h"
+#include "report.h"
 #include "stats.h"
 #include "xensim.h"
 
@@ -42,6 +43,11 @@ struct vdispl_module {
 	struct backend *backend;
 	struct wl_event_source *reconnect_timer;
 	unsigned int reconnects;
+
+	/* The vdispl-stats debug scope: figures every second while watched. */
+	struct weston_log_scope *stats_scope;
+	struct wl_event_source *stats_timer;
+	struct report report;
 };
 
 /* --- Log hooks ------------------------------------------------------------ */
@@ -82,6 +88,65 @@ static const char *const scope_descriptions[VD_SCOPE_COUNT] = {
 	[VD_SCOPE_WINDOW] = "vdispl window layer: windows, configures, frame "
 		"pacing\n",
 };
+
+/* --- The vdispl-stats debug scope -------------------------------------------
+ *
+ * `weston-debug vdispl-stats` (weston --debug): one report (report.h) at
+ * once, then one a second while anyone watches; the timer stops when
+ * nobody does.
+ */
+
+#define STATS_PERIOD_MS 1000
+
+static void
+stats_line_scope(void *data, const char *text)
+{
+	struct vdispl_module *m = data;
+
+	weston_log_scope_printf(m->stats_scope, "%s\n", text);
+}
+
+static void
+stats_print(struct vdispl_module *m)
+{
+	char ts[64];
+
+	weston_log_scope_printf(m->stats_scope, "%s vdispl-stats\n",
+		weston_log_scope_timestamp(m->stats_scope, ts, sizeof(ts)));
+	if (!m->backend) {
+		weston_log_scope_printf(m->stats_scope,
+					"no backend (reconnecting)\n");
+		return;
+	}
+	report_print(&m->report, m->backend, stats_line_scope, m);
+}
+
+static int
+stats_tick(void *data)
+{
+	struct vdispl_module *m = data;
+
+	if (!weston_log_scope_is_enabled(m->stats_scope)) {
+		return 0;
+	}
+	stats_print(m);
+	wl_event_source_timer_update(m->stats_timer, STATS_PERIOD_MS);
+	return 0;
+}
+
+static void
+scope_begin(struct weston_log_subscription *sub, void *data)
+{
+	struct vdispl_module *m = data;
+
+	/*
+	 * The first lines go out from the timer, at once: a subscription is
+	 * not yet part of the scope while this callback runs.
+	 */
+	if (m->stats_timer) {
+		wl_event_source_timer_update(m->stats_timer, 1);
+	}
+}
 
 /* --- In-process mode -------------------------------------------------------
  *
@@ -167,6 +232,13 @@ module_destroy(struct vdispl_module *m)
 	if (m->reconnect_timer) {
 		wl_event_source_remove(m->reconnect_timer);
 	}
+	if (m->stats_timer) {
+		wl_event_source_remove(m->stats_timer);
+	}
+	report_finish(&m->report);
+	if (m->stats_scope) {
+		weston_log_scope_destroy(m->stats_scope);
+	}
 	stats_stop();
 	hv_destroy(m->hv);
 	config_finish(&m->cfg);
@@ -228,6 +300,12 @@ wet_module_init(struct weston_compositor *ec, int *argc, char *argv[])
 			vd_scope_names[i], scope_descriptions[i], NULL, NULL,
 			m);
 	}
+	report_init(&m->report);
+	m->stats_timer = wl_event_loop_add_timer(loop, stats_tick, m);
+	m->stats_scope = weston_compositor_add_log_scope(ec, "vdispl-stats",
+		"vdispl: per guest and connector figures, once a second "
+		"(fps, latency, flips, copies, backing)\n", scope_begin, NULL,
+		m);
 	memset(&hooks, 0, sizeof(hooks));
 	hooks.log = hook_log;
 	hooks.trace = hook_trace;
