@@ -441,6 +441,11 @@ registry_global(void *data, struct wl_registry *reg, uint32_t name,
 	} else if (strcmp(iface, wl_shm_interface.name) == 0 && !d->shm) {
 		d->shm = wl_registry_bind(reg, name, &wl_shm_interface, 1);
 		wl_shm_add_listener(d->shm, &shm_listener, d);
+	} else if (strcmp(iface, vd_ivi_application_interface.name) == 0 &&
+		   !d->ivi) {
+		/* ivi-shell: the IVI controller places our surfaces by id. */
+		d->ivi = wl_registry_bind(reg, name,
+			&vd_ivi_application_interface, 1);
 	} else if (strcmp(iface, xdg_wm_base_interface.name) == 0 &&
 		   !d->wm_base) {
 		d->wm_base = wl_registry_bind(reg, name,
@@ -516,13 +521,14 @@ sync_done(void *data, struct wl_callback *cb, uint32_t serial)
 	if (d->sync_round == 0) {
 		/* Globals bound; one more round for formats and modes. */
 		if (!d->compositor || !d->subcompositor || !d->shm ||
-		    !d->wm_base) {
+		    (!d->wm_base && !d->ivi)) {
 			vd_log("window client: compositor lacks "
 				   "%s%s%s%s; no guest windows",
 				   d->compositor ? "" : "wl_compositor ",
 				   d->subcompositor ? "" : "wl_subcompositor ",
 				   d->shm ? "" : "wl_shm ",
-				   d->wm_base ? "" : "xdg_wm_base");
+				   d->wm_base || d->ivi ? "" :
+				   "xdg_wm_base and ivi_application");
 			d->sync_round = -1;
 			return;
 		}
@@ -536,6 +542,11 @@ sync_done(void *data, struct wl_callback *cb, uint32_t serial)
 	}
 	d->sync_round = 2;
 	d->ready = true;
+	if (d->ivi) {
+		vd_log("window client: ivi_application offered; guest "
+		       "displays are IVI surfaces, placed by the IVI "
+		       "controller, without frames");
+	}
 	vd_log("window client ready: %zu shm formats, %zu "
 		   "dma-buf format/modifier pairs%s%s, refresh %u mHz",
 		   d->shm_formats.size / sizeof(uint32_t),
@@ -758,6 +769,9 @@ display_destroy(struct vd_display *d)
 	}
 	if (d->presentation) {
 		wp_presentation_destroy(d->presentation);
+	}
+	if (d->ivi) {
+		ivi_application_destroy(d->ivi);
 	}
 	if (d->wm_base) {
 		xdg_wm_base_destroy(d->wm_base);

@@ -371,6 +371,19 @@ strips_prepare(struct window *w, struct wl_buffer *wl)
 {
 	int32_t x, y, vw, vh, pw, ph, dw, dh;
 
+	if (w->ivi_surface) {
+		/* The picture alone, 1:1; the blank stretched to its size. */
+		if (w->shown) {
+			viewport_set(w, 0, 0);
+		} else {
+			viewport_set(w, w->width, w->height);
+		}
+		if (wl) {
+			wl_surface_attach(w->surface, wl, 0, 0);
+		}
+		return;
+	}
+
 	layout_picture(w, &x, &y, &vw, &vh);
 	picture_size(w, &pw, &ph);
 	dw = vw > 0 ? vw : pw;
@@ -404,6 +417,15 @@ strips_prepare(struct window *w, struct wl_buffer *wl)
 void
 strips_map(struct window *w)
 {
+	if (w->ivi_surface) {
+		wl_surface_attach(w->surface, w->blank->wl, 0, 0);
+		wl_surface_damage_buffer(w->surface, 0, 0, INT32_MAX,
+					 INT32_MAX);
+		viewport_set(w, w->width, w->height);
+		wl_surface_commit(w->surface);
+		w->mapped = true;
+		return;
+	}
 	wl_surface_attach(w->surface, w->blank->wl, 0, 0);
 	wl_surface_damage_buffer(w->surface, 0, 0, INT32_MAX, INT32_MAX);
 	viewport_set(w, w->win_w, w->win_h);
@@ -439,6 +461,9 @@ window_apply_configure(struct window *w)
 {
 	int32_t ww, wh;
 
+	if (w->ivi_surface) {
+		return;		/* no frame: nothing to size or redraw */
+	}
 	window_configured_size(w, &ww, &wh);
 	if (w->strips) {
 		w->win_w = ww;

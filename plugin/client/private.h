@@ -27,6 +27,7 @@
 #include "presentation-time-client-protocol.h"
 #include "viewporter-client-protocol.h"
 #include "display.h"
+#include "ivi.h"
 #include "log.h"
 #include "sink.h"
 #include "title.h"
@@ -80,6 +81,7 @@ struct vd_display {
 	struct wl_subcompositor *subcompositor;
 	struct wl_shm *shm;
 	struct xdg_wm_base *wm_base;
+	struct ivi_application *ivi;	/* ivi-shell: used instead of xdg */
 	struct wp_presentation *presentation;
 	struct wp_viewporter *viewporter;
 	struct zwp_linux_dmabuf_v1 *dmabuf;
@@ -181,12 +183,20 @@ struct window {
 	int32_t width, height;
 	bool fullscreen;
 	char *output_name;
+	bool has_ivi_id;
+	uint32_t ivi_id;
+	bool ivi_warned;	/* said once why it is not shown */
 	const struct window_listener *listener;
 	void *data;
 
 	/* Surfaces: exist between realise() and unrealise(). */
 	bool realised;
 	bool strips;		/* this realisation: strip layout */
+	/*
+	 * This realisation: an IVI surface (ivi-shell). The picture alone on
+	 * w->surface, no frame: the strip layout's pacing without strips.
+	 */
+	struct ivi_surface *ivi_surface;
 	bool frame_layout;	/* the shell constrains us: frame layout */
 	struct wl_surface *surface;	/* the xdg_surface's */
 	struct wl_surface *frame;	/* frame layout: == surface */

@@ -219,6 +219,84 @@ static const struct wl_surface_listener surface_listener = {
 	.leave = surface_leave,
 };
 
+static void
+ivi_configure(void *data, struct ivi_surface *s, int32_t width,
+	      int32_t height)
+{
+	struct window *w = data;
+
+	/* The controller scales the picture itself: nothing to redraw. */
+	trace(w->d, "'%s': ivi configure %dx%d", w->title, width, height);
+}
+
+static const struct ivi_surface_listener ivi_surface_listener = {
+	.configure = ivi_configure,
+};
+
+/*
+ * Under ivi-shell: the picture on a plain surface that is an IVI surface
+ * (ivi.h). A taken id would be a protocol error that ends our connection
+ * and every guest's window with it: ids our own windows use are refused
+ * here, with a log line.
+ */
+static bool
+ivi_realise(struct window *w)
+{
+	struct vd_display *d = w->d;
+	struct window *other;
+
+	if (!w->has_ivi_id) {
+		if (!w->ivi_warned) {
+			vd_log("'%s': no IVI id (no numeric unique-id, no "
+			       "[vdispl-domain] ivi-id=): not shown under "
+			       "ivi-shell", w->title);
+			w->ivi_warned = true;
+		}
+		return false;
+	}
+	wl_list_for_each(other, &d->windows, link) {
+		if (other != w && other->ivi_surface &&
+		    other->ivi_id == w->ivi_id) {
+			if (!w->ivi_warned) {
+				vd_log("'%s': IVI id %u is '%s''s already: not "
+				       "shown", w->title, w->ivi_id,
+				       other->title);
+				w->ivi_warned = true;
+			}
+			return false;
+		}
+	}
+	w->strips = true;
+	w->surface = wl_compositor_create_surface(d->compositor);
+	wl_surface_add_listener(w->surface, &surface_listener, w);
+	w->entered.size = 0;
+	w->scale = scale_of(w);
+	w->content = w->surface;
+	w->frame = NULL;
+	w->sub = NULL;
+	if (d->viewporter) {
+		w->viewport = wp_viewporter_get_viewport(d->viewporter,
+							 w->surface);
+	}
+	/* Without a viewport the blank must have the picture's size. */
+	w->blank = d->viewporter ? frame_draw(w, 1, 1, false) :
+		frame_draw(w, w->width, w->height, false);
+	w->ivi_surface = ivi_application_surface_create(d->ivi, w->ivi_id,
+							w->surface);
+	ivi_surface_add_listener(w->ivi_surface, &ivi_surface_listener, w);
+	trace(d, "'%s': realised as IVI surface %u", w->title, w->ivi_id);
+	w->ivi_warned = false;
+	w->realised = true;
+	/* No configure handshake: the first commit maps. */
+	w->configured = true;
+	w->mapped = false;
+	w->view_w = w->view_h = 0;
+	w->win_w = w->width;
+	w->win_h = w->height;
+	w->pic_x = w->pic_y = 0;
+	return true;
+}
+
 bool
 window_realise(struct window *w)
 {
@@ -226,6 +304,9 @@ window_realise(struct window *w)
 
 	if (w->realised || !d->ready || d->dead) {
 		return w->realised;
+	}
+	if (d->ivi) {
+		return ivi_realise(w);
 	}
 	w->strips = d->viewporter && !w->fullscreen && !w->frame_layout;
 	w->surface = wl_compositor_create_surface(d->compositor);
@@ -331,10 +412,18 @@ window_unrealise(struct window *w)
 		wl_surface_destroy(w->content);
 	}
 	w->content = NULL;
-	xdg_toplevel_destroy(w->toplevel);
-	w->toplevel = NULL;
-	xdg_surface_destroy(w->xdg_surface);
-	w->xdg_surface = NULL;
+	if (w->ivi_surface) {
+		ivi_surface_destroy(w->ivi_surface);
+		w->ivi_surface = NULL;
+	}
+	if (w->toplevel) {
+		xdg_toplevel_destroy(w->toplevel);
+		w->toplevel = NULL;
+	}
+	if (w->xdg_surface) {
+		xdg_surface_destroy(w->xdg_surface);
+		w->xdg_surface = NULL;
+	}
 	wl_surface_destroy(w->surface);
 	w->surface = NULL;
 	w->frame = NULL;
@@ -389,6 +478,8 @@ window_create(struct vd_display *d, const struct window_config *cfg,
 	w->width = cfg->width;
 	w->height = cfg->height;
 	w->fullscreen = cfg->fullscreen;
+	w->has_ivi_id = cfg->has_ivi_id;
+	w->ivi_id = cfg->ivi_id;
 	w->listener = listener;
 	w->data = data;
 	w->timer_fd = timerfd_create(CLOCK_MONOTONIC,

@@ -283,6 +283,12 @@ domain_key(struct vdispl_domain_config *d, const char *key, const char *v)
 		get_bool("vdispl-domain", key, v, &d->fullscreen);
 	} else if (!strcmp(key, "x") || !strcmp(key, "y")) {
 		domain_position(d, key, v);
+	} else if (!strcmp(key, "ivi-id")) {
+		/* Room for the connectors' N + i (at most 4 of them). */
+		if (get_u32("vdispl-domain", key, v, 0, UINT32_MAX - 4,
+			    &d->ivi_id)) {
+			d->has_ivi_id = true;
+		}
 	} else if (!strcmp(key, "colour") || !strcmp(key, "color")) {
 		if (parse_colour(v, &d->colour)) {
 			d->has_colour = true;

@@ -26,6 +26,8 @@ struct vdispl_domain_config {
 	uint32_t colour;	/* 0xRRGGBB */
 	bool has_position;	/* x=/y= given (xdg-shell cannot place) */
 	int32_t x, y;
+	bool has_ivi_id;	/* ivi-id=N: connector i is IVI surface N + i */
+	uint32_t ivi_id;
 };
 
 enum config_mode {

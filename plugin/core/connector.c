@@ -617,6 +617,36 @@ sanitise_id(char *dst, size_t len, const char *src)
 	dst[n] = '\0';
 }
 
+/*
+ * The IVI surface id under ivi-shell: [vdispl-domain] ivi-id= plus the
+ * connector index (the administrator's, so it wins), else the connector's
+ * unique-id when it is a decimal number (what displ_be does). unique-id
+ * lives in the frontend directory, which the guest can write: a guest can
+ * pick an id already in use; window.c refuses our own duplicates.
+ */
+static void
+ivi_id(const struct frontend *fe, uint32_t index, struct window_config *wc)
+{
+	const char *uid = fe->unique_id[index];
+	unsigned long long n;
+	char *end;
+
+	if (fe->dcfg && fe->dcfg->has_ivi_id) {
+		wc->has_ivi_id = true;
+		wc->ivi_id = fe->dcfg->ivi_id + index;
+		return;
+	}
+	if (!uid || *uid < '0' || *uid > '9') {
+		return;
+	}
+	errno = 0;
+	n = strtoull(uid, &end, 10);
+	if (!errno && !*end && n <= UINT32_MAX) {
+		wc->has_ivi_id = true;
+		wc->ivi_id = (uint32_t)n;
+	}
+}
+
 struct connector *
 connector_create(struct frontend *fe, uint32_t index,
 		 const struct connector_refs *refs)
@@ -706,6 +736,7 @@ connector_create(struct frontend *fe, uint32_t index,
 	wc.height = (int32_t)c->height;
 	wc.fullscreen = fe->dcfg && fe->dcfg->fullscreen;
 	wc.output = fe->dcfg ? fe->dcfg->output : NULL;
+	ivi_id(fe, index, &wc);
 	c->window = window_create(fe->be->display, &wc, &window_listener, c);
 	if (!c->window) {
 		vd_log("%s:%u: cannot create a window", fe->name, index);

@@ -313,7 +313,8 @@ def png_decode(data):
 
 # --- Weston ------------------------------------------------------------------
 
-SHELLS = {'desktop': 'desktop-shell.so', 'kiosk': 'kiosk-shell.so'}
+SHELLS = {'desktop': 'desktop-shell.so', 'kiosk': 'kiosk-shell.so',
+          'ivi': 'ivi-shell.so'}
 
 
 def renderer_available(renderer):
