@@ -52,6 +52,7 @@ struct app {
 	/* --stats=SECONDS: per guest figures on stderr (report.h). */
 	unsigned int stats_secs;
 	struct wl_event_source *stats_timer;
+	struct wl_event_source *signals[4];
 	struct report report;
 };
 
@@ -298,14 +299,17 @@ app_start(struct app *app)
 {
 	struct wl_display *conn;
 
-	if (!wl_event_loop_add_signal(app->loop, SIGTERM, on_stop_signal,
-				      app) ||
-	    !wl_event_loop_add_signal(app->loop, SIGINT, on_stop_signal,
-				      app) ||
-	    !wl_event_loop_add_signal(app->loop, SIGUSR1, on_trace_signal,
-				      app) ||
-	    !wl_event_loop_add_signal(app->loop, SIGUSR2, on_trace_signal,
-				      app)) {
+	/* Kept to be removed: wl_event_loop_destroy() frees no source. */
+	app->signals[0] = wl_event_loop_add_signal(app->loop, SIGTERM,
+						   on_stop_signal, app);
+	app->signals[1] = wl_event_loop_add_signal(app->loop, SIGINT,
+						   on_stop_signal, app);
+	app->signals[2] = wl_event_loop_add_signal(app->loop, SIGUSR1,
+						   on_trace_signal, app);
+	app->signals[3] = wl_event_loop_add_signal(app->loop, SIGUSR2,
+						   on_trace_signal, app);
+	if (!app->signals[0] || !app->signals[1] || !app->signals[2] ||
+	    !app->signals[3]) {
 		vd_log("vdispl-backend: cannot watch signals: %s",
 		       strerror(errno));
 		return false;
@@ -403,6 +407,11 @@ main(int argc, char *argv[])
 	app_stop_guests(&app);
 	stats_stop();
 	hv_destroy(app.hv);
+	for (int i = 0; i < 4; i++) {
+		if (app.signals[i]) {
+			wl_event_source_remove(app.signals[i]);
+		}
+	}
 	wl_event_loop_destroy(app.loop);
 	config_finish(&app.cfg);
 	vd_log_set_hooks(NULL);

@@ -8,7 +8,7 @@ What a user would see, checked (test_window.py checks the client layer alone wit
 a test module; this is the same through xensim and vdispl-guest):
   1. a guest's colour bars on screen, 1:1, inside the frame in the colour
      weston.ini's [vdispl-domain] name=... colour=0x... gives it, with the
-     trusted title in the title bar pixel for pixel (kiosk: the window
+     trusted title in the title bar as pango draws it (kiosk: the window
      fills the output, bars centred, frame colour letterboxing them);
   2. title "<name>: display 0" and app_id "vdispl.<name>.0" in
      `weston-debug scene-graph`;
