@@ -17,7 +17,10 @@ guests from xensim, one at a time:
      form in the scene graph (xdg title) and on screen, with every escape
      in inverse video; rendering the raw name instead would not match;
   3. the frame colour comes from weston.ini ([vdispl-domain], matched by
-     the escaped name), never from the guest.
+     the escaped name), never from the guest;
+  4. (--scale=1) the output turns scale 2 under a shown window
+     (tests/tools/rescale.c: the wl_output goes and comes back at scale
+     2): the title is drawn again, now matching pango at 2x.
 The figures (mean difference per channel, 0..255) are printed.
 """
 import argparse
@@ -40,6 +43,8 @@ ADV_RAW = 'tt-pl\u0430in\u202e\x1b[1m'
 ADV_SHOWN = 'tt-pl\\xd0\\xb0in\\xe2\\x80\\xae\\x1b[1m'
 FRAME_PLAIN = 0x1f3a7a   # dark: white text
 FRAME_ADV = 0x7a1f1f
+SMALL = 'tt-small'
+FRAME_SMALL = 0x2a5a2a
 WHITE = 0xffffff
 CW, CH = 480, 120
 TOL = 3
@@ -61,17 +66,17 @@ def check(cond, what):
     return cond
 
 
-def show(xs, w, name, xs_name, frame, scale):
+def show(xs, w, name, xs_name, frame, scale, cw=CW, ch=CH):
     """Start a guest for domain @name, wait for its frame on screen;
     returns (guest, screenshot, frame box)."""
-    args = ['create', name, '--vdispl', f'connectors=0:{CW}x{CH}']
+    args = ['create', name, '--vdispl', f'connectors=0:{cw}x{ch}']
     if xs_name is not None:
         args += ['--xs-name', xs_name]
     xs.cli(*args)
     g = Guest(xs, name, '--pattern', 'bars', '--fps', '30').start()
     g.wait_connected()
     # Wait for the whole frame (title bar included) in the frame colour.
-    want_w = (CW + 8) * scale
+    want_w = (cw + 8) * scale
 
     def framed(img):
         box = img.find(frame, TOL, step=1)
@@ -113,9 +118,12 @@ def run(args, tmp):
                      height=600 * scale, scale=scale,
                      modules=[h.build_path('plugin/module/vdispl.so')],
                      ini=ini, scopes='log,vdispl-window')
-        # A second [vdispl-domain] section: the harness writes one per key.
+        # More [vdispl-domain] sections: the harness writes one per key.
         w.config_extra = (f'[vdispl-domain]\nname={ADV_SHOWN}\n'
-                          f'colour=0x{FRAME_ADV:06x}\n')
+                          f'colour=0x{FRAME_ADV:06x}\n\n'
+                          f'[vdispl-domain]\nname={SMALL}\n'
+                          f'colour=0x{FRAME_SMALL:06x}\n')
+
         with w:
             title = f'{PLAIN}: display 0'
             g, img, box = show(xs, w, PLAIN, None, FRAME_PLAIN, scale)
@@ -157,6 +165,49 @@ def run(args, tmp):
             check('\u202e' not in sg and '\x1b' not in sg,
                   'no raw override or escape byte in the scene graph')
             g.stop()
+            xs.destroy(ADV)
+        if scale == 1:
+            rescale(xs, tmp)
+
+
+def rescale(xs, tmp):
+    """The output turns scale 2 under a shown window. kiosk-shell: the
+    window fills the output, so its title bar is on screen at any scale
+    (desktop-shell places windows at random and keeps their logical
+    position, which at scale 2 may be half off the output)."""
+    title = f'{SMALL}: display 0'
+    ctl = os.path.join(tmp, 'rescale')
+    ini = {'vdispl': {'hypervisor': 'sim', 'xensim-dir': xs.dir},
+           'vdispl-domain': {'name': SMALL,
+                             'colour': f'0x{FRAME_SMALL:06x}'},
+           'vdispl-rescale': {'ctl': ctl}}
+    w = h.Weston(shell='kiosk', renderer='pixman', width=800, height=600,
+                 seat=True, ini=ini, scopes='log,vdispl-window',
+                 modules=[h.build_path('tests/tools/vdispl-rescale.so'),
+                          h.build_path('plugin/module/vdispl.so')])
+    with w:
+        xs.cli('create', SMALL, '--vdispl', 'connectors=0:200x60')
+        g = Guest(xs, SMALL, '--pattern', 'bars', '--fps', '30').start()
+        g.wait_connected()
+
+        def legible(i, sc):
+            bad, area, _ = tc.title_match(i, 0, 0, title, sc, WHITE,
+                                          FRAME_SMALL)
+            return bad <= MAX_BAD * area
+        img = w.wait_screenshot(lambda i: legible(i, 1), 15,
+                                what='kiosk window titled at scale 1')
+        check_title(img, (0, 0), title, FRAME_SMALL, 1, [])
+        with open(ctl, 'w') as f:
+            f.write('2\n')
+        h.wait_for(lambda: 'vdispl-rescale: scale 2' in w.log(), 10,
+                   what='output at scale 2')
+        img = w.wait_screenshot(lambda i: legible(i, 2), 15,
+                                what='title drawn again at scale 2')
+        h.save_ppm(img, os.path.join(tmp, 'rescaled.ppm'))
+        check_title(img, (0, 0), title, FRAME_SMALL, 2, [(title, 1)])
+        check('title at scale 2' in w.log(),
+              'the window layer traced its title at scale 2')
+        g.stop()
 
 
 def main():
