@@ -13,7 +13,8 @@ DEB_PACKAGES := \
 	pango1.0-tools groff-base man-db \
 	clang libclang-rt-14-dev \
 	libegl1 libegl-mesa0 libgl1-mesa-dri libgles2 \
-	qemu-system-x86 debootstrap cpio busybox-static kmod zstd
+	qemu-system-x86 debootstrap cpio busybox-static kmod zstd \
+	sway grim mutter dbus-daemon wayland-utils
 
 .PHONY: all deps build check demo bench clean
 

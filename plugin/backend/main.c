@@ -49,11 +49,7 @@ struct app {
 	bool trace[VD_SCOPE_COUNT];
 	bool running;
 	int status;
-	/* --stats=SECONDS: per guest figures on stderr (report.h). */
-	unsigned int stats_secs;
-	struct wl_event_source *stats_timer;
 	struct wl_event_source *signals[4];
-	struct report report;
 };
 
 /* --- Log hooks: stderr ---------------------------------------------------- */
@@ -98,7 +94,8 @@ parse_trace(struct app *app, const char *arg)
 		for (int i = 0; i < VD_SCOPE_COUNT; i++) {
 			bool short_name = (i == VD_SCOPE_CORE &&
 					   !strcmp(tok, "core")) ||
-				(i == VD_SCOPE_WINDOW && !strcmp(tok, "window"));
+				(i == VD_SCOPE_WINDOW && !strcmp(tok, "window")) ||
+				(i == VD_SCOPE_STATS && !strcmp(tok, "stats"));
 
 			if (!strcmp(tok, "all") || short_name ||
 			    !strcmp(tok, vd_scope_names[i])) {
@@ -108,7 +105,7 @@ parse_trace(struct app *app, const char *arg)
 		}
 		if (!found) {
 			fprintf(stderr, "vdispl-backend: unknown trace scope "
-				"\"%s\" (known: core, window, all)\n", tok);
+				"\"%s\" (known: core, window, stats, all)\n", tok);
 			ok = false;
 		}
 	}
@@ -165,26 +162,8 @@ on_trace_signal(int signo, void *data)
 	for (int i = 0; i < VD_SCOPE_COUNT; i++) {
 		app->trace[i] = signo == SIGUSR1;
 	}
-	return 0;
-}
-
-static void
-stats_line(void *data, const char *text)
-{
-	fprintf(stderr, "[stats] %s\n", text);
-}
-
-/* Every --stats seconds: the same lines as weston-debug vdispl-stats. */
-static int
-on_stats_timer(void *data)
-{
-	struct app *app = data;
-
-	if (app->backend) {
-		report_print(&app->report, app->backend, stats_line, app);
-	}
-	wl_event_source_timer_update(app->stats_timer,
-				     (int)app->stats_secs * 1000);
+	/* vdispl-stats: report now and every second while on. */
+	backend_report_kick(app->backend);
 	return 0;
 }
 
@@ -201,10 +180,10 @@ usage(FILE *f)
 "  -s, --set=KEY=VALUE   override one key, after the file; \"[vdispl-domain]\n"
 "                        name=N key=value\" for a domain; repeatable\n"
 "  -d, --domain=NAME|ID  serve this guest domain only\n"
-"  -t, --trace=SCOPES    trace to stderr: core, window, all\n"
+"  -t, --trace=SCOPES    trace to stderr: core, window, stats (per guest\n"
+"                        figures once a second), all\n"
 "                        (SIGUSR1 turns every scope on, SIGUSR2 off)\n"
-"  -S, --stats=SECONDS   every SECONDS, one \"[stats] \" line per guest\n"
-"                        display on stderr: fps, latency, copies, backing\n"
+
 "  -h, --help            this text\n"
 "  -V, --version         the version\n"
 "\n"
@@ -221,7 +200,6 @@ parse_args(struct app *app, int argc, char *argv[])
 		{ "set", required_argument, NULL, 's' },
 		{ "domain", required_argument, NULL, 'd' },
 		{ "trace", required_argument, NULL, 't' },
-		{ "stats", required_argument, NULL, 'S' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
@@ -231,7 +209,7 @@ parse_args(struct app *app, int argc, char *argv[])
 	int c;
 
 	/* Overrides apply after the file, whatever their order here. */
-	while ((c = getopt_long(argc, argv, "c:s:d:t:S:hV", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "c:s:d:t:hV", opts, NULL)) != -1) {
 		switch (c) {
 		case 'c':
 			config = optarg;
@@ -240,21 +218,6 @@ parse_args(struct app *app, int argc, char *argv[])
 		case 'd':
 		case 't':
 			break;
-		case 'S': {
-			char *end;
-			unsigned long n;
-
-			errno = 0;
-			n = strtoul(optarg, &end, 10);
-			if (errno || end == optarg || *end || n < 1 ||
-			    n > 3600) {
-				fprintf(stderr, "vdispl-backend: --stats=%s: "
-					"want 1..3600 seconds\n", optarg);
-				return false;
-			}
-			app->stats_secs = (unsigned int)n;
-			break;
-		}
 		case 'h':
 			usage(stdout);
 			exit(0);
@@ -276,7 +239,7 @@ parse_args(struct app *app, int argc, char *argv[])
 		return false;
 	}
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "c:s:d:t:S:hV", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "c:s:d:t:hV", opts, NULL)) != -1) {
 		if (c == 's' && !config_set(&app->cfg, optarg)) {
 			ok = false;
 		} else if (c == 'd') {
@@ -339,15 +302,8 @@ app_start(struct app *app)
 	if (!app->backend) {
 		return false;
 	}
-	if (app->stats_secs) {
-		app->stats_timer = wl_event_loop_add_timer(app->loop,
-							   on_stats_timer, app);
-		if (!app->stats_timer) {
-			return false;
-		}
-		wl_event_source_timer_update(app->stats_timer,
-					     (int)app->stats_secs * 1000);
-	}
+	/* --trace=stats: per guest figures from the start. */
+	backend_report_kick(app->backend);
 	if (app->cfg.stats_file &&
 	    !stats_start(app->loop, app->cfg.stats_file)) {
 		vd_log("vdispl-backend: cannot write stats to %s",
@@ -368,7 +324,6 @@ main(int argc, char *argv[])
 	};
 
 	memset(&app, 0, sizeof(app));
-	report_init(&app.report);
 	/* Line-buffered: a supervisor forwards stderr line by line. */
 	setvbuf(stderr, NULL, _IOLBF, 0);
 	signal(SIGPIPE, SIG_IGN);
@@ -387,9 +342,14 @@ main(int argc, char *argv[])
 	app.running = app_start(&app);
 	if (app.running) {
 		app.status = EXIT_STOPPED;
-		vd_log("vdispl-backend: serving %s guests (pid %d)",
-		       app.cfg.only_domain ? app.cfg.only_domain : "all",
-		       (int)getpid());
+		if (app.cfg.only_domain) {
+			vd_log("vdispl-backend: serving the guests of domain "
+			       "%s (pid %d)", app.cfg.only_domain,
+			       (int)getpid());
+		} else {
+			vd_log("vdispl-backend: serving all guests (pid %d)",
+			       (int)getpid());
+		}
 	}
 	while (app.running) {
 		if (wl_event_loop_dispatch(app.loop, -1) < 0 &&
@@ -400,10 +360,6 @@ main(int argc, char *argv[])
 			break;
 		}
 	}
-	if (app.stats_timer) {
-		wl_event_source_remove(app.stats_timer);
-	}
-	report_finish(&app.report);
 	app_stop_guests(&app);
 	stats_stop();
 	hv_destroy(app.hv);

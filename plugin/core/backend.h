@@ -21,6 +21,7 @@
 #include "displif.h"
 #include "hv.h"
 #include "label.h"
+#include "report.h"
 #include "log.h"
 
 struct vd_display;
@@ -45,6 +46,10 @@ struct backend {
 	/* be-alloc pages waiting for the guest to unmap them (dbuf.c). */
 	struct wl_list graveyard;
 	struct wl_event_source *grave_timer;
+	/* The vdispl-stats scope's reports (report.c). */
+	struct wl_event_source *report_timer;
+	bool report_armed;
+	struct report report;
 };
 
 /*

@@ -568,6 +568,11 @@ connector_kick(struct connector *c)
 		return;
 	}
 	for (n = 0; n < max; n++) {
+		if (display_congested(c->fe->be->display)) {
+			/* Back-pressure: the requests wait in the ring. */
+			arm(c->more_timer, &c->more_armed, 2);
+			return;
+		}
 		r = displif_ring_get(&c->ring, &raw);
 		if (r == 0) {
 			return;

@@ -8,6 +8,7 @@
 #include <time.h>
 
 #include "backend.h"
+#include "log.h"
 #include "report.h"
 
 struct report_prev {
@@ -142,4 +143,44 @@ report_print(struct report *r, struct backend *be,
 		line(data, "no guest display");
 	}
 	r->t_ns = now;
+}
+
+static void
+trace_line(void *data, const char *text)
+{
+	vd_trace_to(VD_SCOPE_STATS, "%s", text);
+}
+
+static int
+report_tick(void *data)
+{
+	struct backend *be = data;
+
+	if (!vd_trace_on(VD_SCOPE_STATS)) {
+		be->report_armed = false;
+		return 0;
+	}
+	report_print(&be->report, be, trace_line, NULL);
+	wl_event_source_timer_update(be->report_timer, 1000);
+	return 0;
+}
+
+void
+backend_report_kick(struct backend *be)
+{
+	if (!be) {
+		return;
+	}
+	if (!be->report_timer) {
+		be->report_timer = wl_event_loop_add_timer(be->loop,
+							   report_tick, be);
+		if (!be->report_timer) {
+			return;
+		}
+	}
+	if (!be->report_armed) {
+		/* From the loop, not from inside the caller. */
+		wl_event_source_timer_update(be->report_timer, 1);
+		be->report_armed = true;
+	}
 }

@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * report: per guest and connector figures as text lines, for the
- * module's `vdispl-stats` debug scope and vdispl-backend's SIGUSR1.
+ * report: per guest and connector figures as text lines, traced once a
+ * second to the `vdispl-stats` scope while it is on: Weston's debug scope
+ * of that name in-process, vdispl-backend's --trace=stats (lines
+ * "[vdispl-stats] ...", which vdispl.so forwards to the same scope).
  *
  * One line per connector, key=value pairs:
  *   domain=<escaped name> domid=N connector=N size=WxH fps=F
@@ -37,5 +39,12 @@ report_finish(struct report *r);
 void
 report_print(struct report *r, struct backend *be,
 	     void (*line)(void *data, const char *text), void *data);
+
+/*
+ * The vdispl-stats scope may have turned on: report now, then every
+ * second for as long as it stays on (the timer stops when it is off).
+ */
+void
+backend_report_kick(struct backend *be);
 
 #endif

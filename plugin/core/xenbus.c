@@ -928,6 +928,7 @@ backend_create(struct wl_event_loop *loop, struct hv *hv,
 	be->cfg = cfg;
 	wl_list_init(&be->frontends);
 	wl_list_init(&be->graveyard);
+	report_init(&be->report);
 
 	be->xs = xs_open(0);
 	if (!be->xs) {
@@ -994,6 +995,10 @@ backend_destroy(struct backend *be)
 	if (be->grave_timer) {
 		wl_event_source_remove(be->grave_timer);
 	}
+	if (be->report_timer) {
+		wl_event_source_remove(be->report_timer);
+	}
+	report_finish(&be->report);
 	if (be->evtchn_source) {
 		wl_event_source_remove(be->evtchn_source);
 	}

@@ -2,19 +2,22 @@
 # SPDX-License-Identifier: MIT
 """e2e: per guest figures where Weston users and backend users look.
 
-1. vdispl.so under headless weston --debug, two simulated guests flipping
-   at 60 fps (st-one: one connector; st-two: two). `weston-debug
-   vdispl-stats` streams one report a second: every connector of both
-   guests has a line, with a frame rate near the refresh (liveness floors
-   only: speed is make bench's business), events rising from report to
-   report, a latency between 1 ms and a refresh-bound ceiling, and the
-   copy backing with its copies counted.
-2. vdispl-backend --stats=1 under a weston without vdispl.so prints the
-   same lines on stderr, prefixed "[stats] ".
+1. vdispl.so under headless weston --debug, in mode=helper (the backend
+   process reports, vdispl.so forwards) and mode=in-process, two simulated
+   guests flipping at 60 fps (st-one: one connector; st-two: two).
+   `weston-debug vdispl-stats` streams one report a second: every
+   connector of both guests has a line, with a frame rate near the
+   refresh (liveness floors only: speed is make bench's business), events
+   rising from report to report, a latency between 1 ms and a
+   refresh-bound ceiling, and the copy backing with its copies counted.
+2. vdispl-backend under a weston without vdispl.so: no figures until
+   SIGUSR1, then the same lines on stderr, prefixed "[vdispl-stats] ";
+   and from the start with --trace=stats.
 The figures are printed.
 """
 import os
 import re
+import signal
 import sys
 import time
 
@@ -44,10 +47,6 @@ def reports(text):
     """[{(domain, connector): fields}] in order, one per report."""
     out, cur = [], None
     for ln in text.splitlines():
-        if ln.endswith('vdispl-stats') or ln.startswith('[stats] ') and \
-                cur is None:
-            cur = {}
-            out.append(cur)
         m = LINE.search(ln)
         if m:
             if cur is None:
@@ -98,9 +97,11 @@ def guests(xs, names):
     return gs
 
 
-def module_scope():
+def module_scope(mode):
     with Xensim() as xs:
-        with vdispl_weston(xs, width=800, height=600) as w:
+        w = vdispl_weston(xs, width=800, height=600)
+        w.ini['vdispl']['mode'] = mode
+        with w:
             xs.cli('create', 'st-one', '--vdispl', f'connectors=0:{W}x{H}')
             xs.cli('create', 'st-two', '--vdispl',
                    f'connectors=0:{W}x{H};1:{W}x{H}')
@@ -113,13 +114,13 @@ def module_scope():
                 dbg.stop()
                 check_reports(dbg.output(), {('st-one', 0), ('st-two', 0),
                                              ('st-two', 1)},
-                              'weston-debug vdispl-stats')
+                              f'weston-debug vdispl-stats ({mode})')
             finally:
                 for g in gs:
                     g.stop()
 
 
-def backend_flag():
+def backend_process():
     backend = h.build_path('plugin/backend/vdispl-backend')
     if not os.path.exists(backend):
         check(False, 'vdispl-backend not built')
@@ -128,18 +129,34 @@ def backend_flag():
         xs.cli('create', 'st-be', '--vdispl', f'connectors=0:{W}x{H}',
                '--no-wait')
         with h.Weston(width=800, height=600) as w:
-            be = w.client([backend, '--set=hypervisor=sim',
-                           f'--set=xensim-dir={xs.dir}', '--stats=1'],
-                          ready=r'vdispl-backend: serving',
-                          env={'XENSIM_DIR': xs.dir},
-                          name='vdispl-backend')
+            def start(*args, name):
+                return w.client([backend, '--set=hypervisor=sim',
+                                 f'--set=xensim-dir={xs.dir}', *args],
+                                ready=r'vdispl-backend: serving',
+                                env={'XENSIM_DIR': xs.dir}, name=name)
+            be = start(name='vdispl-backend')
+            gs = guests(xs, ['st-be'])
+            try:
+                time.sleep(1.5)
+                check('[vdispl-stats]' not in be.output(),
+                      'vdispl-backend: no figures before SIGUSR1')
+                be.p.send_signal(signal.SIGUSR1)
+                time.sleep(4.5)
+                out = be.output()
+                check('[vdispl-stats] domain=st-be' in out,
+                      'vdispl-backend: SIGUSR1: "[vdispl-stats] " lines')
+                check_reports(out, {('st-be', 0)}, 'vdispl-backend SIGUSR1')
+            finally:
+                for g in gs:
+                    g.stop()
+                be.stop()
+            # --trace=stats: from the start (the guest reconnects).
+            be = start('--trace=stats', name='vdispl-backend-trace')
             gs = guests(xs, ['st-be'])
             try:
                 time.sleep(4.5)
-                out = be.output()
-                check('[stats] domain=st-be' in out,
-                      'vdispl-backend --stats=1: "[stats] " lines')
-                check_reports(out, {('st-be', 0)}, 'vdispl-backend --stats')
+                check_reports(be.output(), {('st-be', 0)},
+                              'vdispl-backend --trace=stats')
             finally:
                 for g in gs:
                     g.stop()
@@ -149,8 +166,9 @@ def backend_flag():
 def main():
     require_built()
     try:
-        module_scope()
-        backend_flag()
+        module_scope('helper')
+        module_scope('in-process')
+        backend_process()
     except Exception as e:  # a crash or timeout is a failure
         check(False, f'{type(e).__name__}: {e}')
     if failures:
