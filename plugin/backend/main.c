@@ -163,7 +163,7 @@ on_trace_signal(int signo, void *data)
 		app->trace[i] = signo == SIGUSR1;
 	}
 	/* vdispl-stats: report now and every second while on. */
-	backend_report_kick(app->backend);
+	report_kick(app->backend);
 	return 0;
 }
 
@@ -303,7 +303,7 @@ app_start(struct app *app)
 		return false;
 	}
 	/* --trace=stats: per guest figures from the start. */
-	backend_report_kick(app->backend);
+	report_kick(app->backend);
 	if (app->cfg.stats_file &&
 	    !stats_start(app->loop, app->cfg.stats_file)) {
 		vd_log("vdispl-backend: cannot write stats to %s",

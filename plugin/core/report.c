@@ -166,7 +166,7 @@ report_tick(void *data)
 }
 
 void
-backend_report_kick(struct backend *be)
+report_kick(struct backend *be)
 {
 	if (!be) {
 		return;

@@ -45,6 +45,6 @@ report_print(struct report *r, struct backend *be,
  * second for as long as it stays on (the timer stops when it is off).
  */
 void
-backend_report_kick(struct backend *be);
+report_kick(struct backend *be);
 
 #endif

@@ -120,7 +120,7 @@ scope_subscribed(struct weston_log_subscription *sub, void *data)
 
 	for_each_helper(m, helper_trace_on);
 	/* In-process: vdispl-stats reports start now (report.h). */
-	backend_report_kick(m->backend);
+	report_kick(m->backend);
 }
 
 static const char *const scope_descriptions[VD_SCOPE_COUNT] = {
@@ -181,7 +181,7 @@ inprocess_start(struct vdispl_module *m)
 		return false;
 	}
 	/* --logger-scopes=vdispl-stats: reports from the start. */
-	backend_report_kick(m->backend);
+	report_kick(m->backend);
 	return true;
 }
 
