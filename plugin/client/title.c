@@ -5,6 +5,7 @@
  */
 #include <errno.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -154,10 +155,20 @@ title_font_start(int notify_fd)
 		pthread_t thread;
 		int err;
 
+		sigset_t all, old;
+
+		/*
+		 * No signal for this thread: the compositor (or the backend)
+		 * takes its signals through signalfds, blocked in its own
+		 * thread only; the new thread inherits this mask.
+		 */
+		sigfillset(&all);
+		pthread_sigmask(SIG_BLOCK, &all, &old);
 		pthread_attr_init(&attr);
 		pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
 		err = pthread_create(&thread, &attr, load_font, NULL);
 		pthread_attr_destroy(&attr);
+		pthread_sigmask(SIG_SETMASK, &old, NULL);
 		if (err) {
 			vd_log("title: cannot start the font thread: %s",
 			       strerror(err));
