@@ -44,8 +44,10 @@ IVI_SHELL = {
     'workspace-background-id': '2001',
 }
 WANT = {301: ('iv-one', 0), 500: ('iv-two', 0), 501: ('iv-two', 1)}
-VIEW = re.compile(r'View \d+ \(role ivi_surface, [^)]*ivi-surface (0x[0-9a-f]+)'
-                  r'[^)]*\):\n\s+position: \((-?\d+), (-?\d+)\) -> '
+# Weston 12 and later print one more line before "position:".
+VIEW = re.compile(r'View \d+ \(role ivi_surface, [^\n]*ivi-surface '
+                  r'(0x[0-9a-f]+)[^\n]*\n(?:[ \t]*(?!position|View )\S[^\n]*\n){0,3}'
+                  r'[ \t]+position: \((-?\d+), (-?\d+)\) -> '
                   r'\((-?\d+), (-?\d+)\)')
 
 failures = []
