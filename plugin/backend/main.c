@@ -46,10 +46,10 @@ struct app {
 	struct hv *hv;
 	struct vd_display *display;
 	struct backend *backend;
+	struct wl_event_source *signals[4];
 	bool trace[VD_SCOPE_COUNT];
 	bool running;
 	int status;
-	struct wl_event_source *signals[4];
 };
 
 /* --- Log hooks: stderr ---------------------------------------------------- */
@@ -183,7 +183,6 @@ usage(FILE *f)
 "  -t, --trace=SCOPES    trace to stderr: core, window, stats (per guest\n"
 "                        figures once a second), all\n"
 "                        (SIGUSR1 turns every scope on, SIGUSR2 off)\n"
-
 "  -h, --help            this text\n"
 "  -V, --version         the version\n"
 "\n"
@@ -262,20 +261,16 @@ app_start(struct app *app)
 {
 	struct wl_display *conn;
 
-	/* Kept to be removed: wl_event_loop_destroy() frees no source. */
-	app->signals[0] = wl_event_loop_add_signal(app->loop, SIGTERM,
-						   on_stop_signal, app);
-	app->signals[1] = wl_event_loop_add_signal(app->loop, SIGINT,
-						   on_stop_signal, app);
-	app->signals[2] = wl_event_loop_add_signal(app->loop, SIGUSR1,
-						   on_trace_signal, app);
-	app->signals[3] = wl_event_loop_add_signal(app->loop, SIGUSR2,
-						   on_trace_signal, app);
-	if (!app->signals[0] || !app->signals[1] || !app->signals[2] ||
-	    !app->signals[3]) {
-		vd_log("vdispl-backend: cannot watch signals: %s",
-		       strerror(errno));
-		return false;
+	static const int signos[4] = { SIGTERM, SIGINT, SIGUSR1, SIGUSR2 };
+
+	for (int i = 0; i < 4; i++) {
+		app->signals[i] = wl_event_loop_add_signal(app->loop, signos[i],
+			i < 2 ? on_stop_signal : on_trace_signal, app);
+		if (!app->signals[i]) {
+			vd_log("vdispl-backend: cannot watch signals: %s",
+			       strerror(errno));
+			return false;
+		}
 	}
 	/* WAYLAND_SOCKET first (and consumed), else WAYLAND_DISPLAY. */
 	conn = wl_display_connect(NULL);
