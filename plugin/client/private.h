@@ -96,6 +96,7 @@ struct vd_display {
 	int font_fd;			/* eventfd: the title font is loaded */
 	struct wl_event_source *font_source;
 	struct wl_list buffers;		/* vd_buffer.link */
+	struct wl_list seats;		/* vd_seat.link (input.c) */
 };
 
 enum buffer_kind {
@@ -317,6 +318,17 @@ void
 window_update_scale(struct window *w);
 void
 window_output_gone(struct window *w, struct vd_output *out);
+/* input.c */
+void
+input_seat_add(struct vd_display *d, struct wl_registry *reg, uint32_t name,
+	       uint32_t version);
+void
+input_seat_remove(struct vd_display *d, uint32_t name);
+void
+input_destroy_all(struct vd_display *d);
+/* Forget @w in every seat, silently (its surfaces are going away). */
+void
+input_window_gone(struct window *w);
 
 /* pacing.c */
 int

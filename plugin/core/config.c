@@ -281,6 +281,8 @@ domain_key(struct vdispl_domain_config *d, const char *key, const char *v)
 		set_string(&d->output, v);
 	} else if (!strcmp(key, "fullscreen")) {
 		get_bool("vdispl-domain", key, v, &d->fullscreen);
+	} else if (!strcmp(key, "input")) {
+		get_bool("vdispl-domain", key, v, &d->input);
 	} else if (!strcmp(key, "x") || !strcmp(key, "y")) {
 		domain_position(d, key, v);
 	} else if (!strcmp(key, "ivi-id")) {
@@ -379,6 +381,8 @@ config_load(struct vdispl_config *cfg, const char *path)
 				dom = calloc(1, sizeof(*dom));
 				if (!dom) {
 					where = OTHER;
+				} else {
+					dom->input = true;
 				}
 			}
 			continue;

@@ -42,6 +42,7 @@
 #include "formats.h"
 #include "stats.h"
 #include "sink.h"
+#include "vkbd.h"
 
 #define FLIPS_MAX 64u
 #define EVT_RETRY_MS 4
@@ -257,8 +258,18 @@ frame_done(void *data, uint64_t seq)
 	stats_end(span, STATS_EVENT);
 }
 
+/* Input to the window goes to the guest's vkbd device(s) (vkbd.c). */
+static void
+window_input(void *data, const struct window_input *ev)
+{
+	struct connector *c = data;
+
+	vkbd_route(c->fe, c->index, c->width, c->height, ev);
+}
+
 static const struct window_listener window_listener = {
 	.frame_done = frame_done,
+	.input = window_input,
 };
 
 static void
@@ -485,6 +496,8 @@ set_config(struct connector *c, const struct displif_req *req)
 		vd_trace("%s:%u: display off", c->fe->name, c->index);
 		c->waiting_fb = NULL;
 		c->shown_fb = NULL;
+		/* The window goes: nothing stays pressed in the guest. */
+		vkbd_connector_gone(c->fe, c->index);
 		window_hide(c->window);
 		return 0;
 	}
@@ -632,7 +645,7 @@ sanitise_id(char *dst, size_t len, const char *src)
 static void
 ivi_id(const struct frontend *fe, uint32_t index, struct window_config *wc)
 {
-	const char *uid = fe->unique_id[index];
+	const char *uid = fe->uid[index];
 	unsigned long long n;
 	char *end;
 
@@ -728,7 +741,7 @@ connector_create(struct frontend *fe, uint32_t index,
 	lf.name = fe->raw_name ? fe->raw_name : fe->name;
 	lf.domid = fe->domid;
 	lf.connector = index;
-	lf.unique_id = fe->unique_id[index];
+	lf.unique_id = fe->uid[index][0] ? fe->uid[index] : NULL;
 	label_format(title, sizeof(title), fe->be->cfg->label ?
 		     fe->be->cfg->label : LABEL_DEFAULT_FORMAT, &lf);
 	sanitise_id(id, sizeof(id), fe->name);
@@ -773,6 +786,8 @@ connector_destroy(struct connector *c)
 	}
 	/* Window first: its buffers are then no longer on screen. */
 	if (c->window) {
+		/* No key or button stays down in the guest. */
+		vkbd_connector_gone(c->fe, c->index);
 		window_destroy(c->window);
 	}
 	for (uint32_t i = 0; i < VDISPL_COPY_BUFFERS; i++) {

@@ -51,6 +51,7 @@
 #include <xen/io/xenbus.h>
 
 #include "backend.h"
+#include "vkbd.h"
 
 /* --- Small xenstore helpers ----------------------------------------------- */
 
@@ -132,6 +133,31 @@ xs_put(struct xs_handle *xs, const char *dir, const char *node,
 		return false;
 	}
 	return xs_write(xs, XBT_NULL, path, value, strlen(value));
+}
+
+char *
+xenbus_read(struct xs_handle *xs, const char *dir, const char *node)
+{
+	return xs_get(xs, dir, node);
+}
+
+bool
+xenbus_parse_u32(const char *s, uint32_t max, uint32_t *out)
+{
+	return parse_u32(s, max, out);
+}
+
+bool
+xenbus_write(struct xs_handle *xs, const char *dir, const char *node,
+	     const char *value)
+{
+	return xs_put(xs, dir, node, value);
+}
+
+const char *
+xenbus_state_name(int state)
+{
+	return state_name(state);
 }
 
 /* --- Frontends ------------------------------------------------------------ */
@@ -291,10 +317,13 @@ read_config(struct frontend *fe, char *err, size_t errlen)
 			return false;
 		}
 		free(v);
-		/* Label material only (escaped there); any value will do. */
+		fe->uid[i][0] = '\0';
 		snprintf(node, sizeof(node), "%u/" XENDISPL_FIELD_UNIQUE_ID, i);
-		free(fe->unique_id[i]);
-		fe->unique_id[i] = xs_get(xs, fe->fe_path, node);
+		v = xs_get(xs, fe->fe_path, node);
+		if (v && strlen(v) < sizeof(fe->uid[i])) {
+			memcpy(fe->uid[i], v, strlen(v) + 1);
+		}
+		free(v);
 		fe->nconn = i + 1;
 	}
 	if (fe->nconn == 0) {
@@ -586,9 +615,6 @@ frontend_destroy(struct frontend *fe)
 	free(fe->fe_path);
 	free(fe->state_token);
 	free(fe->raw_name);
-	for (uint32_t i = 0; i < DISPLIF_MAX_CONNECTORS; i++) {
-		free(fe->unique_id[i]);
-	}
 	free(fe);
 }
 
@@ -684,6 +710,12 @@ domain_served(struct backend *be, uint32_t domid)
 	free(probe.raw_name);
 	/* The escaped name (label.h), as [vdispl-domain] name= matches. */
 	return strcmp(probe.name, want) == 0;
+}
+
+bool
+xenbus_domain_served(struct backend *be, uint32_t domid)
+{
+	return domain_served(be, domid);
 }
 
 static void
@@ -785,6 +817,10 @@ handle_watch(struct backend *be, const char *path, const char *token)
 			}
 		}
 		dbuf_graveyard_reap(be, domain_exists);
+		vkbd_domains_check(be, domain_exists);
+		return;
+	}
+	if (vkbd_handle_watch(be, path, token)) {
 		return;
 	}
 	if (strncmp(token, "fe/", 3) == 0) {
@@ -897,6 +933,8 @@ evtchn_readable(int fd, uint32_t mask, void *data)
 			connector_evt_kick(c);
 		} else if (c) {
 			connector_kick(c);
+		} else {
+			vkbd_port_kick(be, (hv_port_t)port);
 		}
 		be->hv->ops->evtchn_unmask(be->hv, (hv_port_t)port);
 	}
@@ -929,6 +967,7 @@ backend_create(struct wl_event_loop *loop, struct hv *hv,
 	wl_list_init(&be->frontends);
 	wl_list_init(&be->graveyard);
 	report_init(&be->report);
+	wl_list_init(&be->vkbds);
 
 	be->xs = xs_open(0);
 	if (!be->xs) {
@@ -967,6 +1006,9 @@ backend_create(struct wl_event_loop *loop, struct hv *hv,
 		goto err;
 	}
 	vd_log("serving displif on %s (%s grants)", be->root, hv->ops->name);
+	if (!vkbd_backend_start(be)) {
+		goto err;
+	}
 	return be;
 
 err:
@@ -983,6 +1025,7 @@ backend_destroy(struct backend *be)
 		return;
 	}
 	be->shutting_down = true;
+	vkbd_backend_stop(be);
 	wl_list_for_each_safe(fe, tmp, &be->frontends, link) {
 		frontend_disconnect(fe);
 		if (fe->be_state != XenbusStateClosed) {
