@@ -14,6 +14,8 @@ DEB_PACKAGES := \
 	clang libclang-rt-14-dev \
 	libegl1 libegl-mesa0 libgl1-mesa-dri libgles2 \
 	qemu-system-x86 debootstrap cpio busybox-static kmod zstd \
+	qemu-system-arm gcc-aarch64-linux-gnu libc6-dev-arm64-cross xz-utils make \
+	libelf1 libssl3 \
 	sway grim mutter dbus-daemon wayland-utils
 
 .PHONY: all deps build check demo bench clean

@@ -111,6 +111,11 @@ struct vd_buffer {
 	struct wl_buffer *wl;
 	struct zwp_linux_buffer_params_v1 *params;
 	bool failed;		/* dma-buf import failed */
+	/*
+	 * The caller's own copy target (buffer_set_copy()): it writes into
+	 * it again only once idle, so no frame waits for its release.
+	 */
+	bool copy;
 
 	/* Kept (dup'ed fd) until the globals arrived. */
 	bool deferred;
@@ -164,12 +169,16 @@ struct strip {
 
 struct inflight {
 	bool active;
-	bool presented;
+	bool presented;		/* presented, discarded or timer-covered */
+	bool latched;		/* its frame callback came: Weston took it */
+	bool latch_enough;	/* wl_shm or none: done once latched */
+	bool timed_out;		/* the fallback timer completed it */
+	bool held;		/* done too early: the timer reports it */
 	struct wp_presentation_feedback *feedback;
-	/* No wp_presentation (some compositors): the frame callback. */
+	/* Latched; and presented where there is no wp_presentation. */
 	struct wl_callback *frame_cb;
 	uint64_t commit_ns;
-	struct vd_buffer *prev;	/* shown before; must be released */
+	struct vd_buffer *prev;	/* shown before, guest memory: released? */
 	size_t nseqs;		/* seqs (from the front) it completes */
 };
 
@@ -222,6 +231,12 @@ struct window {
 	int32_t geo_x, geo_y, geo_w, geo_h;	/* window geometry sent */
 
 	bool hidden;		/* window_hide() until next present */
+	/*
+	 * window_hide() takes effect at the end of the loop pass (the
+	 * display's idle), unless a present came after it: a guest's
+	 * SET_CONFIG off/on storm then costs no surface churn.
+	 */
+	bool hide_due;
 	struct vd_buffer *shown;	/* last buffer committed on content */
 	struct vd_buffer *queued;
 	bool has_queued;
@@ -242,6 +257,8 @@ struct window {
 	bool timer_armed;
 	bool fallback_mode;
 	uint64_t last_tick_ns;
+	/* The refresh-rate cap on completions (pacing.c too_early()). */
+	uint64_t done_tat_ns;
 
 	int emitting;
 	bool destroy_requested;
@@ -335,6 +352,10 @@ int
 handle_timer(int fd, uint32_t mask, void *data);
 void
 late_feedback_clear(struct window *w);
+
+/* A window_hide() of this loop pass that no present undid. */
+void
+window_hide_now(struct window *w);
 
 /* Drop the frame callback in flight, if any. */
 void

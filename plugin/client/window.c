@@ -589,6 +589,7 @@ window_present(struct window *w, struct vd_buffer *buf, uint64_t seq)
 		buf->queued_on = w;
 	}
 	w->hidden = false;
+	w->hide_due = false;
 	if (!w->realised) {
 		window_realise(w);
 	}
@@ -631,11 +632,25 @@ window_hide(struct window *w)
 	window_drop_queued(w);
 	/*
 	 * Unmapping an xdg_toplevel means redoing the initial commit and
-	 * configure, so drop the surfaces and build them again on the next
-	 * present. A frame in flight completes on the fallback timer.
+	 * configure, so the surfaces are dropped and built again on the next
+	 * present; at the end of this loop pass (window_hide_now()), so that
+	 * hide/show storms cost nothing. A frame in flight completes on the
+	 * fallback timer.
 	 */
+	w->hidden = true;
+	if (w->realised) {
+		w->hide_due = true;
+		display_schedule_idle(w->d);
+	}
+}
+
+void
+window_hide_now(struct window *w)
+{
+	w->hide_due = false;
+	if (!w->hidden || !w->realised) {
+		return;
+	}
 	trace(w->d, "'%s': hidden", w->title);
 	window_unrealise(w);
-	w->hidden = true;
-	display_flush(w->d);
 }

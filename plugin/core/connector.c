@@ -10,8 +10,10 @@
  *   connector 0's (we accept them on any ring: they are per frontend).
  *   The frontend sends one request at a time and waits up to 3 s for its
  *   response; a page flip blocks the guest's commit until answered. So a
- *   PG_FLIP is answered at once, and EVT_PG_FLIP follows when the frame
- *   was presented and the previous buffer released (window.h frame_done).
+ *   PG_FLIP is answered at once, and EVT_PG_FLIP follows at the earliest
+ *   moment the guest may draw again (sink.h frame_done): copy, once the
+ *   compositor latched our copy; shared, once it latched the new buffer
+ *   and released the one before; dma-buf, once presented and released.
  *   The frontend gives up on the event after 3100 ms ("Frame done
  *   timed-out") and goes on: a guest at 0.3 fps.
  * - A SET_CONFIG with an fb enables the display and shows that fb; the
@@ -313,6 +315,8 @@ copybuf_init(struct connector *c, struct copybuf *cb, int32_t w, int32_t h)
 	if (!cb->buf) {
 		goto err;
 	}
+	/* Copied into only when idle: no guest frame waits for its release. */
+	buffer_set_copy(cb->buf);
 	return true;
 
 err:
