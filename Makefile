@@ -15,6 +15,8 @@ DEB_PACKAGES := \
 	$(or $(DEB_PACKAGES_$(DEBIAN_VERSION)),$(DEB_PACKAGES_12)) \
 	libwayland-dev wayland-protocols \
 	libdrm-dev libpixman-1-dev libxen-dev xenstore-utils \
+	libpango1.0-dev libcairo2-dev libfontconfig-dev fonts-dejavu-core \
+	pango1.0-tools groff-base man-db \
 	libegl1 libegl-mesa0 libgl1-mesa-dri libgles2 \
 	qemu-system-x86 debootstrap cpio busybox-static kmod zstd \
 	qemu-system-arm gcc-aarch64-linux-gnu libc6-dev-arm64-cross xz-utils make \

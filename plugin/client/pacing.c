@@ -427,6 +427,7 @@ window_try_commit(struct window *w)
 	wl_surface_commit(w->content);
 	if (!w->mapped) {
 		/* First picture: map the frame with it. */
+		wl_surface_set_buffer_scale(w->frame, w->fb->scale);
 		wl_surface_attach(w->frame, w->fb->wl, 0, 0);
 		wl_surface_damage_buffer(w->frame, 0, 0, INT32_MAX, INT32_MAX);
 		w->fb->busy = true;

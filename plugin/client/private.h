@@ -23,13 +23,14 @@
 #include <wayland-client.h>
 #include <wayland-server-core.h>	/* wl_event_loop */
 
-#include "font.h"
 #include "linux-dmabuf-unstable-v1-client-protocol.h"
 #include "presentation-time-client-protocol.h"
 #include "viewporter-client-protocol.h"
 #include "display.h"
+#include "ivi.h"
 #include "log.h"
 #include "sink.h"
+#include "title.h"
 #include "xdg-output-unstable-v1-client-protocol.h"
 #include "xdg-shell-client-protocol.h"
 
@@ -39,7 +40,6 @@
 
 #define TITLE_H 24
 #define BORDER 4
-#define FONT_SCALE 2
 #define DEFAULT_REFRESH_MHZ 60000
 /* How long feedback may take before the fallback steps in. */
 #define FEEDBACK_MARGIN(period_ns) (2 * (period_ns))
@@ -54,6 +54,8 @@ struct vd_output {
 	char *model;
 	struct zxdg_output_v1 *xdg_output;
 	char *name;		/* xdg_output name: "HDMI-A-1", "headless" */
+	int32_t scale;		/* wl_output.scale (applied at done) */
+	int32_t pending_scale;
 };
 
 struct dmabuf_format {
@@ -79,6 +81,7 @@ struct vd_display {
 	struct wl_subcompositor *subcompositor;
 	struct wl_shm *shm;
 	struct xdg_wm_base *wm_base;
+	struct ivi_application *ivi;	/* ivi-shell: used instead of xdg */
 	struct wp_presentation *presentation;
 	struct wp_viewporter *viewporter;
 	struct zwp_linux_dmabuf_v1 *dmabuf;
@@ -90,6 +93,8 @@ struct vd_display {
 	bool ready;
 
 	struct wl_list windows;		/* window.link */
+	int font_fd;			/* eventfd: the title font is loaded */
+	struct wl_event_source *font_source;
 	struct wl_list buffers;		/* vd_buffer.link */
 	struct wl_list seats;		/* vd_seat.link (input.c) */
 };
@@ -141,7 +146,8 @@ struct frame_buffer {
 	struct wl_buffer *wl;
 	void *data;
 	size_t size;
-	int32_t width, height;
+	int32_t width, height;	/* surface size; the buffer's x scale */
+	int32_t scale;
 	bool busy;
 	bool stale;	/* replaced: destroy on release */
 	struct window *w;
@@ -182,18 +188,30 @@ struct inflight {
 struct window {
 	struct vd_display *d;
 	struct wl_list link;
-	char *title;
+	char *title;		/* sanitised (title.h) */
+	struct title_layout *title_layout;
+	bool title_dirty;	/* redraw the title (font loaded) */
+	int32_t scale;		/* buffer scale of the title */
+	struct wl_array entered;	/* struct vd_output *, surface on them */
 	char *app_id;
 	uint32_t colour;
 	int32_t width, height;
 	bool fullscreen;
 	char *output_name;
+	bool has_ivi_id;
+	uint32_t ivi_id;
+	bool ivi_warned;	/* said once why it is not shown */
 	const struct window_listener *listener;
 	void *data;
 
 	/* Surfaces: exist between realise() and unrealise(). */
 	bool realised;
 	bool strips;		/* this realisation: strip layout */
+	/*
+	 * This realisation: an IVI surface (ivi-shell). The picture alone on
+	 * w->surface, no frame: the strip layout's pacing without strips.
+	 */
+	struct ivi_surface *ivi_surface;
 	bool frame_layout;	/* the shell constrains us: frame layout */
 	struct wl_surface *surface;	/* the xdg_surface's */
 	struct wl_surface *frame;	/* frame layout: == surface */
@@ -315,6 +333,11 @@ window_apply_configure(struct window *w);
 void
 window_relayout(struct window *w, bool commit_frame, bool in_commit);
 
+/* scale of the outputs @w is on (else of all), at least 1 */
+void
+window_update_scale(struct window *w);
+void
+window_output_gone(struct window *w, struct vd_output *out);
 /* input.c */
 void
 input_seat_add(struct vd_display *d, struct wl_registry *reg, uint32_t name,

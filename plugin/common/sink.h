@@ -117,6 +117,13 @@ struct window_config {
 	int32_t height;
 	bool fullscreen;
 	const char *output;	/* output name for fullscreen, NULL: any */
+	/*
+	 * Under ivi-shell (ivi_application offered) the window is an IVI
+	 * surface with this id and no frame; without an id it is not shown
+	 * there (its frames still complete).
+	 */
+	bool has_ivi_id;
+	uint32_t ivi_id;
 };
 
 /*

@@ -27,6 +27,8 @@ struct vdispl_domain_config {
 	uint32_t colour;	/* 0xRRGGBB */
 	bool has_position;	/* x=/y= given (xdg-shell cannot place) */
 	int32_t x, y;
+	bool has_ivi_id;	/* ivi-id=N: connector i is IVI surface N + i */
+	uint32_t ivi_id;
 };
 
 enum config_mode {
@@ -52,6 +54,7 @@ struct vdispl_config {
 	enum config_mode mode;
 	enum config_isolation isolation;
 	char *backend_path;	/* NULL: the installed vdispl-backend */
+	char *label;		/* window label format (label.h), NULL: default */
 	/*
 	 * Serve this guest only: a domain id, or the domain's trusted name
 	 * (/local/domain/<id>/name). NULL: every guest. The backend's

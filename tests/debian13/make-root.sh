@@ -26,6 +26,7 @@ SUITE=trixie
 PKGS="gcc libc6-dev pkg-config meson ninja-build python3
 	libweston-14-dev weston-dev weston wayland-utils libwayland-dev
 	wayland-protocols libdrm-dev libpixman-1-dev libpng-dev
+	libpango1.0-dev libcairo2-dev libfontconfig-dev fonts-dejavu-core
 	libxen-dev xenstore-utils
 	libegl1 libegl-mesa0 libgl1-mesa-dri libgles2 mesa-libgallium"
 
