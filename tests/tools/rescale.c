@@ -19,8 +19,16 @@
 
 #include <libweston/config-parser.h>
 #include <libweston/libweston.h>
+#include <libweston/version.h>
 #include <wayland-server-core.h>
 #include <weston/weston.h>
+
+/* The output's scale: `scale` up to Weston 11, `current_scale` from 12. */
+#if WESTON_VERSION_MAJOR >= 12
+#define OUTPUT_SCALE(o) ((o)->current_scale)
+#else
+#define OUTPUT_SCALE(o) ((o)->scale)
+#endif
 
 WL_EXPORT int
 wet_module_init(struct weston_compositor *ec, int *argc, char *argv[]);
@@ -48,7 +56,7 @@ tick(void *data)
 	}
 	out = wl_list_empty(&r->ec->output_list) ? NULL :
 		wl_container_of(r->ec->output_list.next, out, link);
-	if (out && scale >= 1 && scale <= 4 && scale != out->scale) {
+	if (out && scale >= 1 && scale <= 4 && scale != OUTPUT_SCALE(out)) {
 		weston_output_disable(out);
 		/*
 		 * Weston 10 leaves the repaint state of a frame in flight
@@ -66,7 +74,7 @@ tick(void *data)
 		 * asserts the field is 0): a disabled output is as good as
 		 * a new one here.
 		 */
-		out->scale = 0;
+		OUTPUT_SCALE(out) = 0;
 		weston_output_set_scale(out, scale);
 		if (weston_output_enable(out) < 0) {
 			weston_log("vdispl-rescale: cannot enable the output "
