@@ -14,6 +14,7 @@
 #define VDISPL_DEFAULT_MAX_DBUFS 32u
 #define VDISPL_DEFAULT_MAX_FBS 64u
 #define VDISPL_DEFAULT_MAX_REQUESTS 32u		/* per wakeup (XSA-332) */
+#define VDISPL_DEFAULT_MAX_BYTES (16u << 20)	/* copied per wakeup */
 #define VDISPL_DEFAULT_EVT_QUEUE 64u		/* queued events per connector */
 #define VDISPL_COPY_BUFFERS 3u			/* wl_shm copies per connector */
 
@@ -26,6 +27,9 @@ struct vdispl_domain_config {
 	uint32_t colour;	/* 0xRRGGBB */
 	bool has_position;	/* x=/y= given (xdg-shell cannot place) */
 	int32_t x, y;
+	/* be-alloc=false: never honour REQ_ALLOC for this domain, whatever
+	 * the toolstack wrote (true: as the toolstack says). */
+	bool be_alloc;
 };
 
 enum config_mode {
@@ -45,6 +49,7 @@ struct vdispl_config {
 	uint32_t max_dbufs;
 	uint32_t max_fbs;
 	uint32_t max_requests;
+	uint32_t max_bytes;	/* copied or converted per wakeup */
 	uint32_t evt_queue;
 	bool dmabuf;		/* try the dma-buf backing at all */
 	char *stats_file;	/* NULL: no stats (stats.h) */

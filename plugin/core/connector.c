@@ -23,8 +23,17 @@
  *   consumes events without notifying).
  * - Responses and events are written whole and zeroed: the frontend reuses
  *   slots and ORs fields into them.
- * - At most cfg->max_requests requests per wakeup, then we yield to the
- *   compositor and continue from a 1 ms timer (XSA-332). A timer, not an
+ * - A budget per wakeup (XSA-332), shared by every port that one loop
+ *   pass serves: cfg->max_requests requests and cfg->max_bytes bytes
+ *   copied or converted (a flip of a big fb costs more than a cheap
+ *   request). The first request of a pass is always served, so a pass
+ *   costs at most the budget plus one request. When it is spent, the
+ *   connectors with work left go on the backend's deferred list, in
+ *   order, and are served from a 1 ms timer on a later pass; a connector
+ *   on that list is not served again by a notification in the meantime
+ *   (a guest that keeps notifying cannot jump the queue). The budget is
+ *   reset by an idle source, which libwayland runs once the pass's
+ *   sources are dispatched. The deferred work runs from a timer, not an
  *   idle source: libwayland runs idle sources added from idle sources
  *   without polling in between.
  */
@@ -70,9 +79,9 @@ struct connector {
 	int req_port, evt_port;		/* local ports, -1 unbound */
 
 	struct window *window;
-	struct wl_event_source *more_timer;
+	struct wl_list deferred_link;	/* backend.deferred, or empty */
 	struct wl_event_source *evt_timer;
-	bool more_armed, evt_armed;
+	bool evt_armed;
 
 	uint64_t *evtq_pending;		/* queued PG_FLIP cookies (FIFO) */
 	uint32_t evtq_head, evtq_count, evtq_max;
@@ -85,6 +94,8 @@ struct connector {
 	struct fb *waiting_fb;		/* copy waiting for an idle buffer */
 	struct fb *shown_fb;
 };
+
+static void defer(struct connector *c);
 
 static struct hv *
 hv_of(struct connector *c)
@@ -330,7 +341,7 @@ copy_idle(void *data, struct vd_buffer *buf)
 }
 
 static void
-copy_pixels(struct copybuf *cb, const struct fb *fb)
+copy_pixels(struct connector *c, struct copybuf *cb, const struct fb *fb)
 {
 	const uint8_t *src = (const uint8_t *)fb->dbuf->map + fb->offset;
 	uint8_t *dst = cb->addr;
@@ -350,6 +361,7 @@ copy_pixels(struct copybuf *cb, const struct fb *fb)
 		dst += cb->stride;
 	}
 	stats_copied(row * fb->height, t0);
+	connector_budget_charge(c->fe->be, 0, (uint64_t)row * fb->height);
 }
 
 static void
@@ -374,7 +386,7 @@ present(struct connector *c, struct fb *fb)
 			}
 			return;
 		}
-		copy_pixels(cb, fb);
+		copy_pixels(c, cb, fb);
 		buf = cb->buf;
 	}
 	if (!buf) {
@@ -437,7 +449,20 @@ connector_respond(struct connector *c, const struct xendispl_resp *resp)
 {
 	respond(c, resp);
 	/* displif_ring_get stops at 32 unanswered: look again. */
-	arm(c->more_timer, &c->more_armed, 1);
+	defer(c);
+}
+
+/*
+ * An fb larger than the connector is refused, not clipped: xen-front
+ * sends SET_CONFIG with the fb's own size and its single mode is the
+ * connector's resolution, so only a hostile guest gets here, and showing
+ * (or copying) more than the connector would let it make every flip cost
+ * up to a 4095x2047 copy on a 320x240 display.
+ */
+static bool
+fb_fits(const struct connector *c, const struct fb *fb)
+{
+	return fb->width <= c->width && fb->height <= c->height;
 }
 
 static int
@@ -457,7 +482,7 @@ set_config(struct connector *c, const struct displif_req *req)
 		return -XEN_ENOENT;
 	}
 	if (req->op.set_config.width > c->width ||
-	    req->op.set_config.height > c->height) {
+	    req->op.set_config.height > c->height || !fb_fits(c, fb)) {
 		return -XEN_EINVAL;
 	}
 	connector_show(c, fb, false, 0);
@@ -494,7 +519,13 @@ handle(struct connector *c, const struct xendispl_req *raw)
 		break;
 	case XENDISPL_OP_PG_FLIP:
 		fb = dbuf_fb_lookup(fe, req.op.pg_flip.fb_cookie);
-		st = fb ? 0 : -XEN_ENOENT;
+		st = !fb ? -XEN_ENOENT : !fb_fits(c, fb) ? -XEN_EINVAL : 0;
+		if (st == -XEN_EINVAL) {
+			fb = NULL;
+			vd_log_limited(&fe->rl, "%s:%u: PG_FLIP of an fb larger "
+				       "than the connector refused", fe->name,
+				       c->index);
+		}
 		/* Answer at once: the guest's commit blocks on it. */
 		displif_resp_init(&resp, req.id, req.operation, st);
 		respond(c, &resp);
@@ -519,19 +550,70 @@ handle(struct connector *c, const struct xendispl_req *raw)
 	respond(c, &resp);
 }
 
-void
-connector_kick(struct connector *c)
+static bool
+budget_left(const struct backend *be)
 {
-	uint32_t max = c->fe->be->cfg->max_requests;
+	return be->budget_requests > 0 && be->budget_bytes > 0;
+}
+
+static void
+budget_reset(void *data)
+{
+	struct backend *be = data;
+
+	be->budget_idle = NULL;
+	be->budget_requests = be->cfg->max_requests;
+	be->budget_bytes = be->cfg->max_bytes;
+}
+
+void
+connector_budget_charge(struct backend *be, uint32_t requests,
+			uint64_t bytes)
+{
+	be->budget_requests -= requests < be->budget_requests ?
+		requests : be->budget_requests;
+	be->budget_bytes -= bytes < be->budget_bytes ? bytes :
+		be->budget_bytes;
+	if (!be->budget_idle) {
+		/* Once this pass's sources ran (one-shot; NULL: the next
+		 * deferred pass resets instead). */
+		be->budget_idle = wl_event_loop_add_idle(be->loop,
+							 budget_reset, be);
+	}
+}
+
+/* Serve @c on a later pass (after the connectors already waiting). */
+static void
+defer(struct connector *c)
+{
+	struct backend *be = c->fe->be;
+
+	if (wl_list_empty(&c->deferred_link)) {
+		wl_list_insert(be->deferred.prev, &c->deferred_link);
+	}
+	if (!be->deferred_armed && be->deferred_timer) {
+		wl_event_source_timer_update(be->deferred_timer, 1);
+		be->deferred_armed = true;
+	}
+}
+
+static void
+serve(struct connector *c)
+{
+	struct backend *be = c->fe->be;
 	struct xendispl_req raw;
 	struct stats_span span;
-	uint32_t n;
 	int r;
 
 	if (c->ring.broken || c->fe->fatal_idle) {
 		return;
 	}
-	for (n = 0; n < max; n++) {
+	for (;;) {
+		if (!budget_left(be)) {
+			/* Spent: let the compositor run, then continue. */
+			defer(c);
+			return;
+		}
 		r = displif_ring_get(&c->ring, &raw);
 		if (r == 0) {
 			return;
@@ -541,6 +623,7 @@ connector_kick(struct connector *c)
 				       "overflow");
 			return;
 		}
+		connector_budget_charge(be, 1, 0);
 		span = stats_begin();
 		handle(c, &raw);
 		stats_end(span, raw.operation == XENDISPL_OP_PG_FLIP ?
@@ -549,18 +632,69 @@ connector_kick(struct connector *c)
 			return;
 		}
 	}
-	/* Budget spent: let the compositor run, then continue. */
-	arm(c->more_timer, &c->more_armed, 1);
+}
+
+void
+connector_kick(struct connector *c)
+{
+	if (!wl_list_empty(&c->deferred_link)) {
+		return;		/* waits for its turn on a later pass */
+	}
+	serve(c);
 }
 
 static int
-more_timer_cb(void *data)
+deferred_timer_cb(void *data)
 {
-	struct connector *c = data;
+	struct backend *be = data;
+	struct wl_list todo;
+	struct connector *c;
 
-	c->more_armed = false;
-	connector_kick(c);
+	be->deferred_armed = false;
+	if (!be->budget_idle) {
+		budget_reset(be);
+	}
+	wl_list_init(&todo);
+	wl_list_insert_list(&todo, &be->deferred);
+	wl_list_init(&be->deferred);
+	while (!wl_list_empty(&todo)) {
+		if (!budget_left(be)) {
+			/* Still their turn first on the next pass. */
+			wl_list_insert_list(&be->deferred, &todo);
+			defer(wl_container_of(be->deferred.next, c,
+					      deferred_link));
+			break;
+		}
+		c = wl_container_of(todo.next, c, deferred_link);
+		wl_list_remove(&c->deferred_link);
+		wl_list_init(&c->deferred_link);
+		serve(c);
+	}
 	return 0;
+}
+
+bool
+connector_budget_init(struct backend *be)
+{
+	wl_list_init(&be->deferred);
+	be->budget_requests = be->cfg->max_requests;
+	be->budget_bytes = be->cfg->max_bytes;
+	be->deferred_timer = wl_event_loop_add_timer(be->loop,
+						     deferred_timer_cb, be);
+	return be->deferred_timer != NULL;
+}
+
+void
+connector_budget_finish(struct backend *be)
+{
+	if (be->budget_idle) {
+		wl_event_source_remove(be->budget_idle);
+		be->budget_idle = NULL;
+	}
+	if (be->deferred_timer) {
+		wl_event_source_remove(be->deferred_timer);
+		be->deferred_timer = NULL;
+	}
 }
 
 /* --- Lifetime ------------------------------------------------------------- */
@@ -597,6 +731,7 @@ connector_create(struct frontend *fe, uint32_t index,
 	}
 	c->fe = fe;
 	c->index = index;
+	wl_list_init(&c->deferred_link);
 	c->width = fe->res_w[index];
 	c->height = fe->res_h[index];
 	c->req_port = -1;
@@ -627,10 +762,8 @@ connector_create(struct frontend *fe, uint32_t index,
 
 	c->evtq_max = fe->be->cfg->evt_queue ? fe->be->cfg->evt_queue : 1;
 	c->evtq_pending = calloc(c->evtq_max, sizeof(*c->evtq_pending));
-	c->more_timer = wl_event_loop_add_timer(fe->be->loop, more_timer_cb,
-						c);
 	c->evt_timer = wl_event_loop_add_timer(fe->be->loop, evt_timer_cb, c);
-	if (!c->evtq_pending || !c->more_timer || !c->evt_timer) {
+	if (!c->evtq_pending || !c->evt_timer) {
 		goto err;
 	}
 
@@ -668,7 +801,7 @@ connector_create(struct frontend *fe, uint32_t index,
 		goto err;
 	}
 	/* Requests the frontend queued before we bound: look once. */
-	arm(c->more_timer, &c->more_armed, 1);
+	defer(c);
 	return c;
 
 err:
@@ -685,9 +818,7 @@ connector_destroy(struct connector *c)
 		return;
 	}
 	hv = hv_of(c);
-	if (c->more_timer) {
-		wl_event_source_remove(c->more_timer);
-	}
+	wl_list_remove(&c->deferred_link);
 	if (c->evt_timer) {
 		wl_event_source_remove(c->evt_timer);
 	}

@@ -28,6 +28,9 @@
  *   be-alloc buffer beyond it fails with -XEN_ENOMEM and a log line naming
  *   /sys/module/xen_gntalloc/parameters/limit; there is no other way to
  *   grant pages from user space.
+ * - REQ_ALLOC is honoured only where the toolstack's be-alloc node says 1,
+ *   the guest cannot write that node, and [vdispl-domain] be-alloc= does
+ *   not forbid it; elsewhere DBUF_CREATE with it gets -XEN_EPERM.
  * - Quotas per frontend: pages, dbufs, fbs (weston.ini [vdispl] max-*).
  *   Over quota: -XEN_ENOMEM.
  * - DBUF_DESTROY is answered only once the compositor released every
@@ -440,6 +443,13 @@ dbuf_create(struct frontend *fe, const struct displif_req *req)
 	}
 	if (req->op.dbuf_create.npages == 0) {
 		return -XEN_EINVAL;
+	}
+	/* Policy, not protocol: the toolstack's read-only be-alloc node and
+	 * our [vdispl-domain] be-alloc= decide (xenbus.c read_be_alloc). */
+	if (req->op.dbuf_create.be_alloc && !fe->be_alloc) {
+		vd_log_limited(&fe->rl, "%s: REQ_ALLOC refused: be-alloc is "
+			       "not enabled for this device", fe->name);
+		return -XEN_EPERM;
 	}
 	p = calloc(1, sizeof(*p));
 	if (!p) {

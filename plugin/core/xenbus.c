@@ -69,28 +69,6 @@ state_name(int state)
 	return "?";
 }
 
-/* Strict decimal: digits only, no sign or space, at most @max. */
-static bool
-parse_u32(const char *s, uint32_t max, uint32_t *out)
-{
-	uint64_t v = 0;
-
-	if (!s || !*s) {
-		return false;
-	}
-	for (const char *p = s; *p; p++) {
-		if (*p < '0' || *p > '9' || p - s >= 10) {
-			return false;
-		}
-		v = v * 10 + (uint64_t)(*p - '0');
-	}
-	if (v > max) {
-		return false;
-	}
-	*out = (uint32_t)v;
-	return true;
-}
-
 /* Read @dir/@node (NULL: @dir itself); malloc'd, NUL-terminated, or NULL. */
 static char *
 xs_get(struct xs_handle *xs, const char *dir, const char *node)
@@ -115,7 +93,7 @@ xs_get_u32(struct xs_handle *xs, const char *dir, const char *node,
 	   uint32_t max, uint32_t *out)
 {
 	char *v = xs_get(xs, dir, node);
-	bool ok = parse_u32(v, max, out);
+	bool ok = displif_parse_u32(v, max, out);
 
 	free(v);
 	return ok;
@@ -244,22 +222,60 @@ fail(struct frontend *fe, const char *msg)
 	set_state(fe, XenbusStateClosed);
 }
 
-/* Parse "<w>x<h>" strictly, within xen-front's limits. */
+/*
+ * be-alloc is policy: it lets the guest make us allocate pages. Honour it
+ * only when the toolstack wrote it and the guest cannot have rewritten it
+ * (libxl writes it read-only for the guest; check, don't assume), and
+ * when our configuration does not forbid it for this domain.
+ */
 static bool
-parse_resolution(const char *s, uint32_t *w, uint32_t *h)
+read_be_alloc(struct frontend *fe)
 {
-	char buf[24];
-	const char *x;
-	size_t n;
+	struct xs_handle *xs = fe->be->xs;
+	struct xs_permissions *xp;
+	struct displif_perm perms[8];
+	unsigned int n = 0;
+	char path[256];
+	char *v;
+	bool on = false, trusted;
 
-	if (!s || !(x = strchr(s, 'x')) || strlen(s) >= sizeof(buf)) {
+	v = xs_get(xs, fe->fe_path, XENDISPL_FIELD_BE_ALLOC);
+	if (!v) {
 		return false;
 	}
-	n = (size_t)(x - s);
-	memcpy(buf, s, n);
-	buf[n] = '\0';
-	return parse_u32(buf, DISPLIF_MAX_WIDTH, w) &&
-		parse_u32(x + 1, DISPLIF_MAX_HEIGHT, h) && *w > 0 && *h > 0;
+	if (!displif_parse_flag(v, &on)) {
+		char esc[40];
+
+		vd_log_limited(&fe->rl, "%s: be-alloc \"%s\" is not 0 or 1; "
+			       "taken as 0", fe->name,
+			       vd_escape(esc, sizeof(esc), v));
+	}
+	free(v);
+	if (!on) {
+		return false;
+	}
+	snprintf(path, sizeof(path), "%s/" XENDISPL_FIELD_BE_ALLOC,
+		 fe->fe_path);
+	xp = xs_get_permissions(xs, XBT_NULL, path, &n);
+	for (unsigned int i = 0; xp && i < n && i < 8; i++) {
+		perms[i].id = xp[i].id;
+		perms[i].perms = xp[i].perms;
+	}
+	trusted = xp && n <= 8 &&
+		displif_perms_readonly_for(perms, n, fe->domid);
+	free(xp);
+	if (!trusted) {
+		vd_log_limited(&fe->rl, "%s: be-alloc=1 ignored: the guest can "
+			       "write that node, so it is not the toolstack's "
+			       "word", fe->name);
+		return false;
+	}
+	if (fe->dcfg && !fe->dcfg->be_alloc) {
+		vd_log_limited(&fe->rl, "%s: be-alloc=1 ignored: forbidden by "
+			       "[vdispl-domain] be-alloc=false", fe->name);
+		return false;
+	}
+	return true;
 }
 
 /* Frontend configuration (guest-writable: validated). */
@@ -270,9 +286,7 @@ read_config(struct frontend *fe, char *err, size_t errlen)
 	char node[32];
 	char *v;
 
-	v = xs_get(xs, fe->fe_path, XENDISPL_FIELD_BE_ALLOC);
-	fe->be_alloc = v && strcmp(v, "1") == 0;
-	free(v);
+	fe->be_alloc = read_be_alloc(fe);
 
 	fe->nconn = 0;
 	for (uint32_t i = 0; i < DISPLIF_MAX_CONNECTORS; i++) {
@@ -282,10 +296,15 @@ read_config(struct frontend *fe, char *err, size_t errlen)
 		if (!v) {
 			break;
 		}
-		if (!parse_resolution(v, &fe->res_w[i], &fe->res_h[i])) {
+		if (!displif_parse_resolution(v, &fe->res_w[i],
+					      &fe->res_h[i])) {
+			char esc[40];
+
+			/* Guest bytes: escaped for the log and error node. */
 			snprintf(err, errlen,
-				 "connector %u: bad resolution \"%.32s\" "
-				 "(want WxH, 1..%ux1..%u)", i, v,
+				 "connector %u: bad resolution \"%s\" "
+				 "(want WxH, 1..%ux1..%u)", i,
+				 vd_escape(esc, sizeof(esc), v),
 				 DISPLIF_MAX_WIDTH, DISPLIF_MAX_HEIGHT);
 			free(v);
 			return false;
@@ -425,7 +444,7 @@ frontend_state_changed(struct frontend *fe)
 {
 	uint32_t st;
 	char *v = xs_get(fe->be->xs, fe->fe_path, "state");
-	bool ok = parse_u32(v, XenbusStateReconfigured, &st);
+	bool ok = displif_parse_u32(v, XenbusStateReconfigured, &st);
 
 	free(v);
 	if (!v) {
@@ -482,7 +501,7 @@ backend_state_changed(struct frontend *fe)
 {
 	uint32_t st;
 	char *v = xs_get(fe->be->xs, fe->be_path, "state");
-	bool ok = parse_u32(v, XenbusStateReconfigured, &st);
+	bool ok = displif_parse_u32(v, XenbusStateReconfigured, &st);
 
 	free(v);
 	if (!ok || (int)st == fe->be_state) {
@@ -696,13 +715,13 @@ rescan(struct backend *be)
 
 	doms = xs_directory(be->xs, XBT_NULL, be->root, &ndom);
 	for (unsigned int i = 0; doms && i < ndom && i < 1024; i++) {
-		if (!parse_u32(doms[i], 0xffff, &domid)) {
+		if (!displif_parse_u32(doms[i], 0xffff, &domid)) {
 			continue;
 		}
 		snprintf(path, sizeof(path), "%s/%u", be->root, domid);
 		devs = xs_directory(be->xs, XBT_NULL, path, &ndev);
 		for (unsigned int j = 0; devs && j < ndev && j < 64; j++) {
-			if (parse_u32(devs[j], 0xffff, &devid)) {
+			if (displif_parse_u32(devs[j], 0xffff, &devid)) {
 				device_check(be, domid, devid, NULL);
 			}
 		}
@@ -791,8 +810,8 @@ handle_watch(struct backend *be, const char *path, const char *token)
 	if (*p == '/') {
 		rest = p + 1;
 	}
-	if (!parse_u32(comp[0], 0xffff, &domid) ||
-	    !parse_u32(comp[1], 0xffff, &devid)) {
+	if (!displif_parse_u32(comp[0], 0xffff, &domid) ||
+	    !displif_parse_u32(comp[1], 0xffff, &devid)) {
 		return;
 	}
 	device_check(be, domid, devid, rest);
@@ -895,6 +914,9 @@ backend_create(struct wl_event_loop *loop, struct hv *hv,
 	be->cfg = cfg;
 	wl_list_init(&be->frontends);
 	wl_list_init(&be->graveyard);
+	if (!connector_budget_init(be)) {
+		goto err;
+	}
 
 	be->xs = xs_open(0);
 	if (!be->xs) {
@@ -961,6 +983,7 @@ backend_destroy(struct backend *be)
 	if (be->grave_timer) {
 		wl_event_source_remove(be->grave_timer);
 	}
+	connector_budget_finish(be);
 	if (be->evtchn_source) {
 		wl_event_source_remove(be->evtchn_source);
 	}

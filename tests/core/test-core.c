@@ -601,6 +601,93 @@ shown_pixel(int win, int *kind)
 
 /* --- Scenarios ------------------------------------------------------------ */
 
+/*
+ * XSA-332: one loop pass (one wl_event_loop_dispatch) serves at most the
+ * wakeup's budget over all ports together, whatever the guest notifies,
+ * and what is left is served on later passes, in order.
+ */
+static void
+test_budget(struct guest *g)
+{
+	const uint32_t budget = 5, per_ring = 30;
+	uint32_t old = cfg.max_requests, total = 0, max_pass = 0, passes = 0;
+	RING_IDX seen[2];
+	uint64_t end;
+	bool order_ok = true;
+	uint16_t first_id[2];
+
+	cfg.max_requests = budget;
+	/* The budget is reset to the new value when a pass that spent
+	 * some ends. */
+	guest_simple(g, XENDISPL_OP_DBUF_DESTROY, 0x7777);
+	spin(20);
+	for (uint32_t ci = 0; ci < 2; ci++) {
+		struct gconn *c = &g->c[ci];
+
+		first_id[ci] = g->req_id;
+		for (uint32_t k = 0; k < per_ring; k++) {
+			struct xendispl_req *r =
+				RING_GET_REQUEST(&c->front,
+						 c->front.req_prod_pvt);
+
+			memset(r, 0, sizeof(*r));
+			r->id = g->req_id++;
+			r->operation = 0x17;	/* unknown: cheap to answer */
+			c->front.req_prod_pvt++;
+		}
+		RING_PUSH_REQUESTS(&c->front);
+		seen[ci] = c->front.sring->rsp_prod;
+	}
+	for (int n = 0; n < 200; n++) {
+		xensim_evtchn_notify(g->ch, (uint32_t)g->c[0].req_port);
+		xensim_evtchn_notify(g->ch, (uint32_t)g->c[1].req_port);
+	}
+	usleep(100000);		/* both ports pending before the first pass */
+	end = vd_now_ms() + 3000;
+	while (total < 2 * per_ring && vd_now_ms() < end) {
+		uint32_t got = 0;
+
+		wl_event_loop_dispatch(loop, 10);
+		for (uint32_t ci = 0; ci < 2; ci++) {
+			RING_IDX prod = __atomic_load_n(
+				&g->c[ci].front.sring->rsp_prod,
+				__ATOMIC_ACQUIRE);
+
+			got += prod - seen[ci];
+			seen[ci] = prod;
+			/* ... and the guest keeps notifying. */
+			xensim_evtchn_notify(g->ch,
+					     (uint32_t)g->c[ci].req_port);
+		}
+		total += got;
+		passes += got > 0;
+		max_pass = got > max_pass ? got : max_pass;
+	}
+	for (uint32_t ci = 0; ci < 2; ci++) {
+		struct gconn *c = &g->c[ci];
+
+		for (uint32_t k = 0; RING_HAS_UNCONSUMED_RESPONSES(&c->front);
+		     k++) {
+			struct xendispl_resp *r =
+				RING_GET_RESPONSE(&c->front,
+						  c->front.rsp_cons);
+
+			order_ok &= r->id == (uint16_t)(first_id[ci] + k) &&
+				r->status == -XEN_EOPNOTSUPP;
+			c->front.rsp_cons++;
+		}
+	}
+	cfg.max_requests = old;
+	CHECK(total == 2 * per_ring && order_ok, "budget: all %u requests of "
+	      "two rings answered in order on later passes (%u)",
+	      2 * per_ring, total);
+	CHECK(max_pass == budget, "budget: one pass served at most the budget "
+	      "over both ports (%u, budget %u, 402 notifications)", max_pass,
+	      budget);
+	CHECK(passes >= 2 * per_ring / budget, "budget: %u passes for %u "
+	      "requests", passes, 2 * per_ring);
+}
+
 static void
 test_copy_path(struct guest *g, int win, struct gbuf *keep)
 {
@@ -906,6 +993,7 @@ main(int argc, char **argv)
 	/* 2. Buffers, flips, events, hostile requests. */
 	test_copy_path(&g1, 0, &kept);
 	test_dmabuf_path(&g1, 0);
+	test_budget(&g1);
 
 	/* 3. Frontend Closing -> teardown -> InitWait -> reconnect. */
 	write_str(g1.xs, g1.fe, "state", "%d", XenbusStateClosing);
