@@ -21,6 +21,7 @@
 #include "displif.h"
 #include "hv.h"
 #include "log.h"
+#include "quota.h"
 
 struct vd_display;
 struct vd_buffer;
@@ -53,6 +54,7 @@ struct backend {
 	struct wl_list deferred;	/* connector's deferred_link */
 	struct wl_event_source *deferred_timer;
 	bool deferred_armed;
+	struct wl_list quotas;		/* quota.link: one per domain */
 	/* be-alloc pages waiting for the guest to unmap them (dbuf.c). */
 	struct wl_list graveyard;
 	struct wl_event_source *grave_timer;
@@ -105,7 +107,7 @@ struct frontend {
 	/* dbuf.c state */
 	struct wl_list dbufs;		/* dbuf.link */
 	struct wl_list fbs;		/* fb.link */
-	uint32_t pages_used, ndbufs, nfbs;
+	struct quota *quota;		/* the domain's, shared by its devices */
 
 	struct wl_event_source *fatal_idle;
 	/* State watch events coalesce here (a guest may flood them). */

@@ -18,6 +18,8 @@ config_init(struct vdispl_config *cfg)
 {
 	memset(cfg, 0, sizeof(*cfg));
 	cfg->max_pages = VDISPL_DEFAULT_MAX_PAGES;
+	cfg->max_fds = VDISPL_DEFAULT_MAX_FDS;
+	cfg->max_copybufs = VDISPL_DEFAULT_MAX_COPYBUFS;
 	cfg->max_dbufs = VDISPL_DEFAULT_MAX_DBUFS;
 	cfg->max_fbs = VDISPL_DEFAULT_MAX_FBS;
 	cfg->max_requests = VDISPL_DEFAULT_MAX_REQUESTS;
@@ -200,6 +202,10 @@ vdispl_key(struct vdispl_config *cfg, const char *key, const char *v)
 		get_u32("vdispl", key, v, 1, 4096, &cfg->max_dbufs);
 	} else if (!strcmp(key, "max-fbs")) {
 		get_u32("vdispl", key, v, 1, 4096, &cfg->max_fbs);
+	} else if (!strcmp(key, "max-fds")) {
+		get_u32("vdispl", key, v, 4, 4096, &cfg->max_fds);
+	} else if (!strcmp(key, "max-copy-buffers")) {
+		get_u32("vdispl", key, v, 1, 4096, &cfg->max_copybufs);
 	} else if (!strcmp(key, "max-requests-per-wakeup")) {
 		get_u32("vdispl", key, v, 1, 1024, &cfg->max_requests);
 	} else if (!strcmp(key, "max-bytes-per-wakeup")) {

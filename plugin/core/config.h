@@ -13,6 +13,8 @@
 #define VDISPL_DEFAULT_MAX_PAGES 16384u		/* 64 MiB per domain */
 #define VDISPL_DEFAULT_MAX_DBUFS 32u
 #define VDISPL_DEFAULT_MAX_FBS 64u
+#define VDISPL_DEFAULT_MAX_FDS 96u
+#define VDISPL_DEFAULT_MAX_COPYBUFS 24u		/* 3 per connector, 8 connectors */
 #define VDISPL_DEFAULT_MAX_REQUESTS 32u		/* per wakeup (XSA-332) */
 #define VDISPL_DEFAULT_MAX_BYTES (16u << 20)	/* copied per wakeup */
 #define VDISPL_DEFAULT_EVT_QUEUE 64u		/* queued events per connector */
@@ -48,6 +50,8 @@ struct vdispl_config {
 	uint32_t max_pages;
 	uint32_t max_dbufs;
 	uint32_t max_fbs;
+	uint32_t max_fds;
+	uint32_t max_copybufs;
 	uint32_t max_requests;
 	uint32_t max_bytes;	/* copied or converted per wakeup */
 	uint32_t evt_queue;

@@ -53,6 +53,9 @@
 
 #define FLIPS_MAX 64u
 #define EVT_RETRY_MS 4
+/* A guest that never consumes its events: back off to this, not 4 ms
+ * forever (each miss doubles the wait). */
+#define EVT_RETRY_MAX_MS 512
 
 struct flip {
 	uint64_t seq;		/* the present that completes it */
@@ -65,7 +68,12 @@ struct copybuf {
 	void *addr;
 	size_t size;
 	int32_t width, height, stride;
+	struct quota *quota;		/* charged to it while set */
+	uint32_t pages;
 };
+
+/* A copy buffer that could not be made (memory, quota) is tried again. */
+#define COPY_RETRY_MS 100
 
 struct connector {
 	struct frontend *fe;
@@ -81,7 +89,9 @@ struct connector {
 	struct window *window;
 	struct wl_list deferred_link;	/* backend.deferred, or empty */
 	struct wl_event_source *evt_timer;
-	bool evt_armed;
+	struct wl_event_source *copy_timer;
+	bool evt_armed, copy_armed;
+	int evt_retry_ms;		/* next retry of a full event page */
 
 	uint64_t *evtq_pending;		/* queued PG_FLIP cookies (FIFO) */
 	uint32_t evtq_head, evtq_count, evtq_max;
@@ -159,10 +169,14 @@ evt_flush(struct connector *c)
 			return;
 		}
 		if (r == 0) {
-			arm(c->evt_timer, &c->evt_armed, EVT_RETRY_MS);
+			arm(c->evt_timer, &c->evt_armed, c->evt_retry_ms);
+			if (c->evt_retry_ms < EVT_RETRY_MAX_MS) {
+				c->evt_retry_ms *= 2;
+			}
 			break;
 		}
 		wrote = true;
+		c->evt_retry_ms = EVT_RETRY_MS;
 		c->evtq_head = (c->evtq_head + 1) % c->evtq_max;
 		c->evtq_count--;
 	}
@@ -202,6 +216,8 @@ send_pg_flip(struct connector *c, uint64_t cookie)
 void
 connector_evt_kick(struct connector *c)
 {
+	/* The guest says it consumed: retry soon again. */
+	c->evt_retry_ms = EVT_RETRY_MS;
 	evt_flush(c);
 }
 
@@ -243,6 +259,11 @@ static const struct window_listener window_listener = {
 static void
 copybuf_finish(struct copybuf *cb)
 {
+	if (cb->quota) {
+		quota_give(cb->quota, QUOTA_COPYBUFS, 1);
+		quota_give(cb->quota, QUOTA_FDS, 1);
+		quota_give(cb->quota, QUOTA_PAGES, cb->pages);
+	}
 	if (cb->buf) {
 		buffer_on_idle(cb->buf, NULL, NULL);
 		buffer_destroy(cb->buf);
@@ -262,10 +283,29 @@ copybuf_init(struct connector *c, struct copybuf *cb, int32_t w, int32_t h)
 {
 	struct vd_display *d = c->fe->be->display;
 
+	struct quota *q = c->fe->quota;
+	uint32_t pages;
+
 	cb->width = w;
 	cb->height = h;
 	cb->stride = w * 4;
 	cb->size = (size_t)cb->stride * (size_t)h;
+	/* The domain's: a page count, an fd and a copy buffer. */
+	pages = (uint32_t)((cb->size + HV_PAGE_SIZE - 1) / HV_PAGE_SIZE);
+	if (!quota_take(c->fe->be, q, QUOTA_COPYBUFS, 1, c->fe->name)) {
+		return false;
+	}
+	if (!quota_take(c->fe->be, q, QUOTA_FDS, 1, c->fe->name)) {
+		quota_give(q, QUOTA_COPYBUFS, 1);
+		return false;
+	}
+	if (!quota_take(c->fe->be, q, QUOTA_PAGES, pages, c->fe->name)) {
+		quota_give(q, QUOTA_FDS, 1);
+		quota_give(q, QUOTA_COPYBUFS, 1);
+		return false;
+	}
+	cb->quota = q;
+	cb->pages = pages;
 	cb->fd = memfd_create("vdispl-copy", MFD_CLOEXEC);
 	if (cb->fd < 0 || ftruncate(cb->fd, (off_t)cb->size) < 0) {
 		goto err;
@@ -340,6 +380,20 @@ copy_idle(void *data, struct vd_buffer *buf)
 	}
 }
 
+static int
+copy_timer_cb(void *data)
+{
+	struct connector *c = data;
+	struct fb *fb = c->waiting_fb;
+
+	c->copy_armed = false;
+	c->waiting_fb = NULL;
+	if (fb) {
+		present(c, fb);
+	}
+	return 0;
+}
+
 static void
 copy_pixels(struct connector *c, struct copybuf *cb, const struct fb *fb)
 {
@@ -376,13 +430,23 @@ present(struct connector *c, struct fb *fb)
 	} else if (fb->dbuf->map) {
 		cb = copybuf_get(c, (int32_t)fb->width, (int32_t)fb->height);
 		if (!cb) {
-			/* All busy: copy when one comes back (coalesces). */
+			bool busy = false;
+
+			/* All busy: copy when one comes back (coalesces).
+			 * None busy, so none could be made (memory, quota):
+			 * try again later, never wedge the connector. */
 			c->waiting_fb = fb;
 			for (uint32_t i = 0; i < VDISPL_COPY_BUFFERS; i++) {
-				if (c->copy[i].buf) {
+				if (c->copy[i].buf &&
+				    buffer_busy(c->copy[i].buf)) {
+					busy = true;
 					buffer_on_idle(c->copy[i].buf,
 							  copy_idle, c);
 				}
+			}
+			if (!busy) {
+				arm(c->copy_timer, &c->copy_armed,
+				    COPY_RETRY_MS);
 			}
 			return;
 		}
@@ -731,6 +795,7 @@ connector_create(struct frontend *fe, uint32_t index,
 	}
 	c->fe = fe;
 	c->index = index;
+	c->evt_retry_ms = EVT_RETRY_MS;
 	wl_list_init(&c->deferred_link);
 	c->width = fe->res_w[index];
 	c->height = fe->res_h[index];
@@ -763,7 +828,9 @@ connector_create(struct frontend *fe, uint32_t index,
 	c->evtq_max = fe->be->cfg->evt_queue ? fe->be->cfg->evt_queue : 1;
 	c->evtq_pending = calloc(c->evtq_max, sizeof(*c->evtq_pending));
 	c->evt_timer = wl_event_loop_add_timer(fe->be->loop, evt_timer_cb, c);
-	if (!c->evtq_pending || !c->evt_timer) {
+	c->copy_timer = wl_event_loop_add_timer(fe->be->loop, copy_timer_cb,
+						c);
+	if (!c->evtq_pending || !c->evt_timer || !c->copy_timer) {
 		goto err;
 	}
 
@@ -821,6 +888,9 @@ connector_destroy(struct connector *c)
 	wl_list_remove(&c->deferred_link);
 	if (c->evt_timer) {
 		wl_event_source_remove(c->evt_timer);
+	}
+	if (c->copy_timer) {
+		wl_event_source_remove(c->copy_timer);
 	}
 	/* Window first: its buffers are then no longer on screen. */
 	if (c->window) {

@@ -597,6 +597,7 @@ frontend_destroy(struct frontend *fe)
 		xs_unwatch(fe->be->xs, path, fe->state_token);
 	}
 	wl_list_remove(&fe->link);
+	quota_put(fe->quota);
 	free(fe->be_path);
 	free(fe->fe_path);
 	free(fe->state_token);
@@ -622,6 +623,10 @@ frontend_create(struct backend *be, uint32_t domid, uint32_t devid)
 	wl_list_init(&fe->dbufs);
 	wl_list_init(&fe->fbs);
 	wl_list_insert(be->frontends.prev, &fe->link);
+	fe->quota = quota_get(be, fe->domid);
+	if (!fe->quota) {
+		goto err;
+	}
 
 	if (asprintf(&fe->be_path, "%s/%u/%u", be->root, domid, devid) < 0) {
 		fe->be_path = NULL;
@@ -914,6 +919,7 @@ backend_create(struct wl_event_loop *loop, struct hv *hv,
 	be->cfg = cfg;
 	wl_list_init(&be->frontends);
 	wl_list_init(&be->graveyard);
+	wl_list_init(&be->quotas);
 	if (!connector_budget_init(be)) {
 		goto err;
 	}
