@@ -25,6 +25,7 @@ load), so the baseline is taken on both sides of the scenarios too.
 """
 
 import os
+import resource
 import subprocess
 import sys
 import time
@@ -48,6 +49,12 @@ MIN_WINDOW = 4.0
 # window of their own.
 ALONE = {'flood-pg-flip', 'flood-evtchn', 'no-read-events', 'xenstore-flood',
          'state-flood', 'state-cycle', 'destroy-while-flipping'}
+# Weston runs with the usual soft limit on open files: a guest that could
+# make it hold a few thousand fds would hang it here.
+NOFILE = 1024
+# Open fds weston may hold more after the scenarios than before them
+# (every hostile domain destroyed, its graveyard freed): noise only.
+FD_SLACK = 16
 # Quotas small enough that the quota scenarios reach them quickly.
 QUOTAS = {'max-pages': '4096', 'max-dbufs': '16', 'max-fbs': '24'}
 
@@ -63,6 +70,10 @@ def scenario_names():
     r = subprocess.run([build_path(TOOL), '--hostile', 'list'],
                        stdout=subprocess.PIPE, text=True, check=True)
     return r.stdout.split()
+
+
+def fd_count(pid):
+    return len(os.listdir(f'/proc/{pid}/fd'))
 
 
 def rss_kb(pid):
@@ -174,8 +185,13 @@ def main():
           flush=True)
 
     failed = []
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    want = NOFILE if hard == resource.RLIM_INFINITY else min(NOFILE, hard)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (want, hard))
+    print(f'RLIMIT_NOFILE {want} for weston (was {soft})', flush=True)
     with Xensim() as xs, hostile_weston(xs) as w:
         bases = []
+        fds0, rss0 = fd_count(w.proc.p.pid), rss_kb(w.proc.p.pid)
 
         def baseline(dom):
             g = RateGuest(xs, dom)
@@ -216,6 +232,15 @@ def main():
         rss = rss_kb(w.proc.p.pid)
         print(f'weston RSS after the scenarios: {rss} kB', flush=True)
         alive = w.proc.alive()
+        if alive:
+            time.sleep(2.5)     # the last graveyard (2 s) is freed
+            fds1 = fd_count(w.proc.p.pid)
+            bad = fds1 > fds0 + FD_SLACK
+            print(f'{"FAIL" if bad else "ok  "} weston fds before the '
+                  f'scenarios {fds0}, after {fds1} (limit {want}); RSS '
+                  f'{rss0} -> {rss} kB', flush=True)
+            if bad:
+                failed.append(f'weston fds {fds0} -> {fds1}')
     if rate:
         print(f'baseline: {base["eps"]:.1f} events/s alone', flush=True)
         if base['mismatched_ids']:
