@@ -46,7 +46,9 @@ config_finish(struct vdispl_config *cfg)
 	free(cfg->xensim_dir);
 	free(cfg->stats_file);
 	free(cfg->backend_path);
+	free(cfg->only_domain);
 	cfg->hypervisor = NULL;
+	cfg->only_domain = NULL;
 	cfg->xensim_dir = NULL;
 	cfg->stats_file = NULL;
 	cfg->backend_path = NULL;

@@ -60,6 +60,12 @@ struct vdispl_config {
 	enum config_mode mode;
 	enum config_isolation isolation;
 	char *backend_path;	/* NULL: the installed vdispl-backend */
+	/*
+	 * Serve this guest only: a domain id, or the domain's trusted name
+	 * (/local/domain/<id>/name). NULL: every guest. The backend's
+	 * --domain; not a weston.ini key.
+	 */
+	char *only_domain;
 	struct wl_list domains;	/* vdispl_domain_config.link */
 };
 

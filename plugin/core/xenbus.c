@@ -678,6 +678,28 @@ err:
 
 /* --- Watch dispatch ------------------------------------------------------- */
 
+/* --domain: is @domid the one guest this backend serves? */
+static bool
+domain_served(struct backend *be, uint32_t domid)
+{
+	const char *want = be->cfg->only_domain;
+	struct frontend probe;
+	uint32_t id;
+
+	if (!want) {
+		return true;
+	}
+	if (displif_parse_u32(want, 0x7fef, &id)) {
+		return id == domid;
+	}
+	/* By name: the same trusted, sanitised name the window shows. */
+	memset(&probe, 0, sizeof(probe));
+	probe.be = be;
+	probe.domid = (hv_domid_t)domid;
+	read_trusted_name(&probe);
+	return strcmp(probe.name, want) == 0;
+}
+
 static void
 device_check(struct backend *be, uint32_t domid, uint32_t devid,
 	     const char *rest)
@@ -698,7 +720,8 @@ device_check(struct backend *be, uint32_t domid, uint32_t devid,
 	}
 	free(v);
 	if (!fe) {
-		if (domid > 0x7fef || domid == be->self) {
+		if (domid > 0x7fef || domid == be->self ||
+		    !domain_served(be, domid)) {
 			return;
 		}
 		frontend_create(be, domid, devid);
