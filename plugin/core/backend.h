@@ -150,6 +150,10 @@ connector_req_port(const struct connector *c);
 hv_port_t
 connector_evt_port(const struct connector *c);
 
+/* The mapped request ring and event page (for the aliasing check). */
+void *
+connector_page(struct connector *c, bool evt);
+
 /*
  * The req channel fired: serve requests while the wakeup's budget lasts,
  * then yield; the rest is served on a later loop pass. A connector that

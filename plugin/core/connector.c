@@ -26,16 +26,19 @@
  * - A budget per wakeup (XSA-332), shared by every port that one loop
  *   pass serves: cfg->max_requests requests and cfg->max_bytes bytes
  *   copied or converted (a flip of a big fb costs more than a cheap
- *   request). The first request of a pass is always served, so a pass
- *   costs at most the budget plus one request. When it is spent, the
- *   connectors with work left go on the backend's deferred list, in
- *   order, and are served from a 1 ms timer on a later pass; a connector
- *   on that list is not served again by a notification in the meantime
- *   (a guest that keeps notifying cannot jump the queue). The budget is
- *   reset by an idle source, which libwayland runs once the pass's
- *   sources are dispatched. The deferred work runs from a timer, not an
- *   idle source: libwayland runs idle sources added from idle sources
- *   without polling in between.
+ *   request). A request is taken only while both are left, so a pass
+ *   serves at most max_requests requests and copies at most max_bytes
+ *   plus one frame, a frame being at most its connector's size (larger
+ *   fbs are refused). A copy made when the compositor releases a buffer
+ *   (one frame per connector) is charged but not put off. When the budget
+ *   is spent, the connectors with work left go on the backend's deferred
+ *   list, in order, and are served from a 1 ms timer on a later pass; a
+ *   connector on that list is not served again by a notification in the
+ *   meantime (a guest that keeps notifying cannot jump the queue). The
+ *   budget is reset by an idle source, which libwayland runs once the
+ *   pass's sources are dispatched. The deferred work runs from a timer,
+ *   not an idle source: libwayland runs idle sources added from idle
+ *   sources without polling in between.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -123,6 +126,12 @@ hv_port_t
 connector_evt_port(const struct connector *c)
 {
 	return c->evt_port < 0 ? (hv_port_t)-1 : (hv_port_t)c->evt_port;
+}
+
+void *
+connector_page(struct connector *c, bool evt)
+{
+	return evt ? c->evt_page : c->ring_page;
 }
 
 struct window *

@@ -367,6 +367,51 @@ read_refs(struct frontend *fe, uint32_t i, struct connector_refs *r,
 	return true;
 }
 
+/*
+ * Two different refs may grant one page, so distinct refs prove nothing:
+ * compare the pages. Each mapped ring and event page gets a mark of its
+ * own in bytes nobody uses (offset 56..63: the ring's __pad, the event
+ * page's reserved header); a page showing another's mark is that page.
+ * Marks are cleared again. A guest that scribbles there meanwhile only
+ * gets its own device refused.
+ */
+#define ALIAS_MARK_OFS 56
+
+static bool
+rings_share_a_page(struct frontend *fe)
+{
+	uint8_t *pages[2 * DISPLIF_MAX_CONNECTORS];
+	uint64_t marks[2 * DISPLIF_MAX_CONNECTORS];
+	uint64_t seed = vd_now_ms() * 0x9e3779b97f4a7c15ull ^
+		(uint64_t)(uintptr_t)fe;
+	uint32_t n = 0;
+	bool shared = false;
+
+	for (uint32_t i = 0; i < fe->nconn; i++) {
+		pages[n++] = connector_page(fe->conn[i], false);
+		pages[n++] = connector_page(fe->conn[i], true);
+	}
+	for (uint32_t i = 0; i < n; i++) {
+		marks[i] = seed + (i + 1) * 0xbf58476d1ce4e5b9ull;
+		__atomic_store_n((uint64_t *)(pages[i] + ALIAS_MARK_OFS),
+				 marks[i], __ATOMIC_RELAXED);
+	}
+	/* Every mark written before any is read back. */
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	for (uint32_t i = 0; i < n; i++) {
+		uint64_t v = __atomic_load_n((uint64_t *)(pages[i] +
+							  ALIAS_MARK_OFS),
+					     __ATOMIC_RELAXED);
+
+		shared |= v != marks[i];
+	}
+	for (uint32_t i = 0; i < n; i++) {
+		__atomic_store_n((uint64_t *)(pages[i] + ALIAS_MARK_OFS), 0,
+				 __ATOMIC_RELAXED);
+	}
+	return shared;
+}
+
 static void
 frontend_connect(struct frontend *fe)
 {
@@ -416,6 +461,11 @@ frontend_connect(struct frontend *fe)
 			fail(fe, err);
 			return;
 		}
+	}
+	if (rings_share_a_page(fe)) {
+		fail(fe, "ring page shared with another ring (two refs, one "
+		     "page)");
+		return;
 	}
 	fe->connected = true;
 	/* An error of an earlier attempt no longer applies. */

@@ -1396,6 +1396,34 @@ sc_same_ring_ref(struct guest *g)
 	return wait_refused(g, "ring");
 }
 
+/* Two refs, one page: the request ring and the event page alias. */
+static void
+mut_same_page(struct guest *g, uint32_t v[4])
+{
+	uint32_t refs[2];
+	int fd = xensim_gnt_share_one_page(g->xsim, g->backend_id, 2, true,
+					   refs);
+
+	if (fd < 0) {
+		check(false, "setup: one page under two refs: %s",
+		      strerror(-fd));
+		return;
+	}
+	printf("info: refs %u and %u grant one page\n", refs[0], refs[1]);
+	v[0] = refs[0];
+	v[2] = refs[1];
+}
+
+static bool
+sc_same_page_two_refs(struct guest *g)
+{
+	if (!publish_by_hand(g, mut_same_page) ||
+	    !hostile_set_fe_state(g, "3")) {
+		return false;
+	}
+	return wait_refused(g, "ring");
+}
+
 static void
 mut_same_channel(struct guest *g, uint32_t v[4])
 {
@@ -2213,6 +2241,9 @@ static const struct scenario scenarios[] = {
 	{ "res-newline", X, "connector 0 resolution with a newline and a "
 	  "forged log line", "device refused; error node escaped (\\x0a)",
 	  sc_res_newline },
+	{ "same-page-two-refs", X, "req-ring-ref and evt-ring-ref: two refs "
+	  "granting one page", "device refused: Closed, error node",
+	  sc_same_page_two_refs },
 	{ "ba-churn", X, "be-alloc: 256x256 dbufs created and destroyed as "
 	  "fast as answered", "-XEN_ENOMEM once the domain's pages or fds "
 	  "(graveyard included) run out; 0 again 2.6 s later", sc_ba_churn },
