@@ -688,6 +688,41 @@ test_budget(struct guest *g)
 	      "requests", passes, 2 * per_ring);
 }
 
+/* Quotas are the domain's: two devices of one domain share one allowance. */
+static void
+test_quota_per_domain(void)
+{
+	struct vdispl_config qc;
+	struct backend fake;
+	struct quota *dev0, *dev1, *other;
+	bool shared, refused, apart, again;
+
+	memset(&fake, 0, sizeof(fake));
+	config_init(&qc);
+	qc.max_pages = 100;
+	fake.cfg = &qc;
+	wl_list_init(&fake.quotas);
+	dev0 = quota_get(&fake, 7);
+	dev1 = quota_get(&fake, 7);
+	other = quota_get(&fake, 8);
+	shared = dev0 && dev0 == dev1 && other && other != dev0;
+	refused = shared && quota_take(&fake, dev0, QUOTA_PAGES, 60, "dev0") &&
+		!quota_take(&fake, dev1, QUOTA_PAGES, 60, "dev1");
+	apart = shared && quota_take(&fake, other, QUOTA_PAGES, 60, "other");
+	if (shared) {
+		quota_give(dev0, QUOTA_PAGES, 60);
+	}
+	again = shared && quota_take(&fake, dev1, QUOTA_PAGES, 60, "dev1");
+	quota_put(dev0);
+	quota_put(dev1);
+	quota_put(other);
+	CHECK(shared && refused && apart && again &&
+	      wl_list_empty(&fake.quotas), "quota per domain: two devices "
+	      "share 100 pages (60 + 60 refused), another domain has its "
+	      "own, freed counters go with the last reference");
+	config_finish(&qc);
+}
+
 static void
 test_copy_path(struct guest *g, int win, struct gbuf *keep)
 {
@@ -994,6 +1029,7 @@ main(int argc, char **argv)
 	test_copy_path(&g1, 0, &kept);
 	test_dmabuf_path(&g1, 0);
 	test_budget(&g1);
+	test_quota_per_domain();
 
 	/* 3. Frontend Closing -> teardown -> InitWait -> reconnect. */
 	write_str(g1.xs, g1.fe, "state", "%d", XenbusStateClosing);

@@ -61,9 +61,20 @@ QUOTAS = {'max-pages': '4096', 'max-dbufs': '16', 'max-fbs': '24'}
 
 def hostile_weston(xs, **kw):
     ini = {'vdispl': {'hypervisor': 'sim', 'xensim-dir': xs.dir, **QUOTAS}}
+    # vdispl-window traces say when a window's frames stop being
+    # presented (the fallback timer takes over) and when they are again.
     return Weston(shell='desktop', renderer='pixman', width=1280,
                   height=960, modules=[build_path('plugin/module/vdispl.so')],
-                  ini=ini, **kw)
+                  ini=ini, scopes='log,vdispl-window', **kw)
+
+
+def presentation(log, domain):
+    """(realised, fallback entries, presented again) of domain's window."""
+    tag = f"'{domain}: display 0':"
+    lines = [ln for ln in log.splitlines() if tag in ln]
+    return (any('realised' in ln for ln in lines),
+            sum('no presentation feedback' in ln for ln in lines),
+            sum('presented again' in ln for ln in lines))
 
 
 def scenario_names():
@@ -221,6 +232,7 @@ def main():
                     time.sleep(left)
                 d = good.finish()
                 d['scenarios'] = grp
+                d['domain'] = f'good{gi}'
                 windows.append(d)
                 xs.destroy(f'good{gi}')
         if rate:
@@ -231,6 +243,7 @@ def main():
                                           for b in bases)}
         rss = rss_kb(w.proc.p.pid)
         print(f'weston RSS after the scenarios: {rss} kB', flush=True)
+        wlog = w.log()
         alive = w.proc.alive()
         if alive:
             time.sleep(2.5)     # the last graveyard (2 s) is freed
@@ -256,6 +269,16 @@ def main():
                   f'{", ".join(d["scenarios"])}', flush=True)
             if bad:
                 failed.append(f'rate {ratio:.3f} during '
+                              f'{"+".join(d["scenarios"])}')
+            # Still presented: its frames are paced by Weston's
+            # presentation feedback, not left to the fallback timer.
+            seen, lost, back = presentation(wlog, d['domain'])
+            pbad = not seen or lost > back
+            print(f'{"FAIL" if pbad else "ok  "} {d["domain"]} presented: '
+                  f'window traced {seen}, fell back to the timer {lost}x, '
+                  f'presented again {back}x', flush=True)
+            if pbad:
+                failed.append(f'{d["domain"]} not presented during '
                               f'{"+".join(d["scenarios"])}')
     if not alive:
         failed.append('weston was not alive at the end')
