@@ -58,7 +58,7 @@
 #define EVT_RETRY_MS 4
 /* A guest that never consumes its events: back off to this, not 4 ms
  * forever (each miss doubles the wait). */
-#define EVT_RETRY_MAX_MS 512
+#define EVT_RETRY_MAX_MS 128
 
 struct flip {
 	uint64_t seq;		/* the present that completes it */

@@ -723,6 +723,44 @@ test_quota_per_domain(void)
 	config_finish(&qc);
 }
 
+/*
+ * A copy buffer that cannot be made (here: the domain's quota of copy
+ * buffers is 0) does not wedge the connector: the picture waits, and is
+ * shown and its flip completed once one can be made again.
+ */
+static void
+test_copy_retry(struct guest *g, uint32_t ci, int win)
+{
+	uint32_t old = cfg.max_copybufs, before = g->c[ci].events;
+	struct gbuf b;
+	int st;
+	bool early, ok;
+	uint32_t px;
+
+	cfg.max_copybufs = 0;
+	st = guest_dbuf_create(g, &b, 0x300, 64, 48, 32, false);
+	fill(b.data.addr, 64, 48, DRM_FORMAT_XRGB8888, 0x10, 0x20, 0x30);
+	st |= guest_fb_attach(g, 0x300, 0x3001, 64, 48, DRM_FORMAT_XRGB8888);
+	st |= guest_set_config(g, ci, 0x3001, 64, 48, 32);
+	st |= guest_flip(g, ci, 0x3001);
+	spin(300);
+	guest_poll_events(&g->c[ci]);
+	early = g->c[ci].events != before;
+	cfg.max_copybufs = old;
+	ok = wait_events(&g->c[ci], before + 1);
+	px = shown_pixel(win, NULL);
+	CHECK(st == 0 && !early && ok && px == 0x102030,
+	      "copy buffer refused (quota 0): flip held (%s), then shown and "
+	      "completed once allowed (%s, pixel %06x)", early ? "no" : "yes",
+	      ok ? "yes" : "no", px);
+	st = guest_set_config(g, ci, 0, 0, 0, 0);
+	st |= guest_simple(g, XENDISPL_OP_FB_DETACH, 0x3001);
+	st |= guest_simple(g, XENDISPL_OP_DBUF_DESTROY, 0x300);
+	CHECK(st == 0, "display off, fb and dbuf gone (%d)", st);
+	gunshare(g, &b.data);
+	gunshare(g, &b.dir);
+}
+
 static void
 test_copy_path(struct guest *g, int win, struct gbuf *keep)
 {
@@ -1030,6 +1068,7 @@ main(int argc, char **argv)
 	test_dmabuf_path(&g1, 0);
 	test_budget(&g1);
 	test_quota_per_domain();
+	test_copy_retry(&g1, 1, 1);
 
 	/* 3. Frontend Closing -> teardown -> InitWait -> reconnect. */
 	write_str(g1.xs, g1.fe, "state", "%d", XenbusStateClosing);
