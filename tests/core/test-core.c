@@ -950,6 +950,58 @@ test_shared_path(struct guest *g, int win)
 	      "DBUF_DESTROY of the shown shared dbuf: answered after the "
 	      "release, %llu ms", (unsigned long long)(t1 - t0));
 	gunshare(g, &b.dir);
+
+	/*
+	 * PRIME-style, with the picture 256 bytes into the buffer: still
+	 * zero copy, and the wl_shm pool ends where the fd does (the fake
+	 * sink refuses a pool past it, as gntalloc refuses the mmap).
+	 */
+	{
+		struct xendispl_req req = {
+			.operation = XENDISPL_OP_DBUF_CREATE,
+		};
+		uint32_t prime_refs[2];
+		uint8_t *p2;
+
+		memset(&b, 0, sizeof(b));
+		if (!gshare(g, 1, &b.dir)) {
+			CHECK(false, "directory page for the PRIME dbuf");
+			return;
+		}
+		dir = b.dir.addr;
+		dir[0] = 0;
+		req.op.dbuf_create.dbuf_cookie = 0x700;
+		req.op.dbuf_create.buffer_sz = 2 * 4096;
+		req.op.dbuf_create.data_ofs = 256;
+		req.op.dbuf_create.flags = XENDISPL_DBUF_FLG_REQ_ALLOC;
+		req.op.dbuf_create.gref_directory = b.dir.refs[0];
+		st = guest_req(g, 0, &req, NULL);
+		prime_refs[0] = dir[1];
+		prime_refs[1] = dir[2];
+		p2 = st == 0 ? xensim_gnt_map(g->hs, 0, 2, prime_refs, true) :
+			NULL;
+		if (!p2) {
+			CHECK(false, "be-alloc PRIME dbuf with data_ofs 256: "
+			      "status %d, mapped by the guest", st);
+			gunshare(g, &b.dir);
+			return;
+		}
+		fill(p2 + 256, 32, 24, DRM_FORMAT_XRGB8888, 0x40, 0x80, 0xc0);
+		st = guest_fb_attach(g, 0x700, 0x7001, 32, 24,
+				     DRM_FORMAT_XRGB8888);
+		st |= guest_set_config(g, 0, 0x7001, 32, 24, 32);
+		spin(20);
+		fill(p2 + 256, 32, 24, DRM_FORMAT_XRGB8888, 0xc0, 0x80, 0x40);
+		px = shown_pixel(win, NULL);
+		CHECK(st == 0 && px == 0xc08040, "be-alloc with data_ofs 256: "
+		      "zero copy (pixel %06x after drawing again), the pool "
+		      "within the fd", px);
+		st = guest_set_config(g, 0, 0, 0, 0, 0);
+		st |= guest_simple(g, XENDISPL_OP_DBUF_DESTROY, 0x700);
+		CHECK(st == 0, "its dbuf destroyed (%d)", st);
+		xensim_gnt_unmap(g->hs, p2, 2);
+		gunshare(g, &b.dir);
+	}
 }
 
 static void
