@@ -270,10 +270,13 @@ def main():
             if bad:
                 failed.append(f'rate {ratio:.3f} during '
                               f'{"+".join(d["scenarios"])}')
-            # Still presented: its frames are paced by Weston's
-            # presentation feedback, not left to the fallback timer.
+            # Still presented: Weston's presentation feedback paces it,
+            # not only the fallback timer. A window may fall back for a
+            # moment (a late repaint on a loaded machine, and at its end,
+            # when the guest stops); one that fell back and never had
+            # feedback again was left to the timer.
             seen, lost, back = presentation(wlog, d['domain'])
-            pbad = not seen or lost > back
+            pbad = not seen or (lost > 0 and back == 0)
             print(f'{"FAIL" if pbad else "ok  "} {d["domain"]} presented: '
                   f'window traced {seen}, fell back to the timer {lost}x, '
                   f'presented again {back}x', flush=True)
