@@ -11,7 +11,8 @@ DEB_PACKAGES := \
 	libdrm-dev libpixman-1-dev libxen-dev xenstore-utils \
 	clang libclang-rt-14-dev \
 	libegl1 libegl-mesa0 libgl1-mesa-dri libgles2 \
-	qemu-system-x86 debootstrap cpio busybox-static kmod zstd
+	qemu-system-x86 debootstrap cpio busybox-static kmod zstd \
+	sway grim mutter dbus-daemon wayland-utils
 
 .PHONY: all deps build check demo bench clean
 

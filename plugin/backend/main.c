@@ -330,9 +330,14 @@ main(int argc, char *argv[])
 	app.running = app_start(&app);
 	if (app.running) {
 		app.status = EXIT_STOPPED;
-		vd_log("vdispl-backend: serving %s guests (pid %d)",
-		       app.cfg.only_domain ? app.cfg.only_domain : "all",
-		       (int)getpid());
+		if (app.cfg.only_domain) {
+			vd_log("vdispl-backend: serving the guests of domain "
+			       "%s (pid %d)", app.cfg.only_domain,
+			       (int)getpid());
+		} else {
+			vd_log("vdispl-backend: serving all guests (pid %d)",
+			       (int)getpid());
+		}
 	}
 	while (app.running) {
 		if (wl_event_loop_dispatch(app.loop, -1) < 0 &&

@@ -116,6 +116,16 @@ display_flush(struct vd_display *d)
 	}
 }
 
+bool
+display_congested(struct vd_display *d)
+{
+	if (!d || d->dead) {
+		return false;
+	}
+	display_flush(d);
+	return d->want_write;
+}
+
 static int
 handle_client_fd(int fd, uint32_t mask, void *data)
 {
@@ -404,12 +414,36 @@ min_u32(uint32_t a, uint32_t b)
 	return a < b ? a : b;
 }
 
+/*
+ * VDISPL_IGNORE_GLOBALS=iface,iface: act as if the compositor lacked
+ * these (tests of compositors without wp_presentation, say).
+ */
+static bool
+ignored_global(const char *iface)
+{
+	const char *list = getenv("VDISPL_IGNORE_GLOBALS");
+	size_t n = strlen(iface);
+
+	for (const char *p = list; p && *p; p += strcspn(p, ",")) {
+		p += *p == ',';
+		if (strncmp(p, iface, n) == 0 && (p[n] == ',' || !p[n])) {
+			return true;
+		}
+	}
+	return false;
+}
+
 static void
 registry_global(void *data, struct wl_registry *reg, uint32_t name,
 		const char *iface, uint32_t version)
 {
 	struct vd_display *d = data;
 
+	if (ignored_global(iface)) {
+		vd_log("window client: ignoring %s (VDISPL_IGNORE_GLOBALS)",
+		       iface);
+		return;
+	}
 	if (strcmp(iface, wl_compositor_interface.name) == 0 &&
 	    !d->compositor) {
 		d->compositor = wl_registry_bind(reg, name,

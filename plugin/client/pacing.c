@@ -19,6 +19,10 @@
  * to Weston (else a visible window whose vblank falls just after the grid
  * would stay timer-paced). A hidden guest therefore runs at the refresh
  * rate instead of freezing.
+ *
+ * Without wp_presentation (a compositor that lacks it), the frame callback
+ * of the commit stands for `presented`: the compositor has used the frame
+ * and wants the next; the fallback timer still covers hidden windows.
  */
 #include "private.h"
 
@@ -245,6 +249,81 @@ static const struct wp_presentation_feedback_listener feedback_listener = {
 	.discarded = feedback_discarded,
 };
 
+void
+frame_cb_clear(struct window *w)
+{
+	if (w->inflight.frame_cb) {
+		wl_callback_destroy(w->inflight.frame_cb);
+		w->inflight.frame_cb = NULL;
+	}
+	if (w->late_frame_cb) {
+		wl_callback_destroy(w->late_frame_cb);
+		w->late_frame_cb = NULL;
+	}
+}
+
+/* The frame in flight was completed by the timer: keep its callback. */
+static void
+frame_cb_keep_late(struct window *w)
+{
+	if (!w->inflight.frame_cb) {
+		return;
+	}
+	if (w->late_frame_cb) {
+		wl_callback_destroy(w->late_frame_cb);
+	}
+	w->late_frame_cb = w->inflight.frame_cb;
+	w->inflight.frame_cb = NULL;
+}
+
+static void
+frame_cb_done(void *data, struct wl_callback *cb, uint32_t time)
+{
+	struct window *w = data;
+	bool late = cb == w->late_frame_cb;
+
+	wl_callback_destroy(cb);
+	if (late) {
+		w->late_frame_cb = NULL;
+	}
+	if (w->fallback_mode) {
+		/* The compositor draws us again: the fallback steps back. */
+		w->fallback_mode = false;
+		trace(w->d, "'%s': frame callbacks again, fallback timer off",
+		      w->title);
+		if (late && w->inflight.active && !w->inflight.presented) {
+			timer_set(w, w->inflight.commit_ns +
+				  FEEDBACK_MARGIN(refresh_period_ns(w)));
+		}
+	}
+	if (late || !w->inflight.active || w->inflight.frame_cb != cb) {
+		return;
+	}
+	w->inflight.frame_cb = NULL;
+	w->inflight.presented = true;
+	window_try_complete(w);
+}
+
+static const struct wl_callback_listener frame_cb_listener = {
+	.done = frame_cb_done,
+};
+
+/* Ask to hear when the commit about to be made is done. */
+static void
+request_done(struct window *w, struct wl_surface *surface)
+{
+	if (w->d->presentation) {
+		w->inflight.feedback = wp_presentation_feedback(
+			w->d->presentation, surface);
+		wp_presentation_feedback_add_listener(w->inflight.feedback,
+						      &feedback_listener, w);
+	} else {
+		w->inflight.frame_cb = wl_surface_frame(surface);
+		wl_callback_add_listener(w->inflight.frame_cb,
+					 &frame_cb_listener, w);
+	}
+}
+
 /*
  * Strip layout: the picture (or the blank, for none) on the toplevel's
  * own surface, with its presentation feedback, mapping first if needed.
@@ -268,12 +347,7 @@ strips_commit_picture(struct window *w, struct vd_buffer *buf)
 	if (!w->mapped) {
 		strips_map(w);
 	}
-	if (w->d->presentation) {
-		w->inflight.feedback = wp_presentation_feedback(
-			w->d->presentation, w->surface);
-		wp_presentation_feedback_add_listener(w->inflight.feedback,
-						      &feedback_listener, w);
-	}
+	request_done(w, w->surface);
 	strips_prepare(w, wl);
 	wl_surface_damage_buffer(w->surface, 0, 0, INT32_MAX, INT32_MAX);
 	wl_surface_commit(w->surface);
@@ -319,12 +393,7 @@ window_try_commit(struct window *w)
 		wl_surface_attach(w->content, NULL, 0, 0);
 		w->shown = NULL;
 	}
-	if (w->d->presentation) {
-		w->inflight.feedback = wp_presentation_feedback(
-			w->d->presentation, w->content);
-		wp_presentation_feedback_add_listener(w->inflight.feedback,
-						      &feedback_listener, w);
-	}
+	request_done(w, w->content);
 	/* Viewport and position follow the picture size. */
 	window_relayout(w, false, true);
 	wl_surface_commit(w->content);
@@ -360,6 +429,7 @@ window_try_complete(struct window *w)
 	if (w->inflight.feedback) {
 		late_feedback_add(w, w->inflight.feedback);
 	}
+	frame_cb_keep_late(w);
 	w->inflight = (struct inflight) { 0 };
 	timer_disarm(w);
 	/*

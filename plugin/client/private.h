@@ -159,6 +159,8 @@ struct inflight {
 	bool active;
 	bool presented;
 	struct wp_presentation_feedback *feedback;
+	/* No wp_presentation (some compositors): the frame callback. */
+	struct wl_callback *frame_cb;
 	uint64_t commit_ns;
 	struct vd_buffer *prev;	/* shown before; must be released */
 	size_t nseqs;		/* seqs (from the front) it completes */
@@ -205,6 +207,9 @@ struct window {
 	struct vd_buffer *queued;
 	bool has_queued;
 	struct inflight inflight;
+	/* The frame callback of a frame the fallback completed (no
+	 * wp_presentation): its `done` hands pacing back. */
+	struct wl_callback *late_frame_cb;
 	struct wl_array seqs;	/* uint64_t, outstanding, in order */
 
 	/*
@@ -294,6 +299,10 @@ int
 handle_timer(int fd, uint32_t mask, void *data);
 void
 late_feedback_clear(struct window *w);
+
+/* Drop the frame callback in flight, if any. */
+void
+frame_cb_clear(struct window *w);
 void
 seqs_push(struct window *w, uint64_t seq);
 void

@@ -181,6 +181,7 @@ window_unrealise(struct window *w)
 		wp_presentation_feedback_destroy(w->inflight.feedback);
 		w->inflight.feedback = NULL;
 	}
+	frame_cb_clear(w);
 	late_feedback_clear(w);
 	if (w->viewport) {
 		wp_viewport_destroy(w->viewport);

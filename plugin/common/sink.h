@@ -40,6 +40,16 @@ display_dmabuf_supports(const struct vd_display *d, uint32_t drm_fourcc);
 uint32_t
 display_refresh_mhz(const struct vd_display *d);
 
+/*
+ * Send what is queued; true when the compositor's socket is full. The
+ * core then takes no more guest requests until it is not: a guest's
+ * request storm becomes back-pressure on that guest's ring, never an
+ * overflow of our connection (libwayland treats a request that does not
+ * fit its buffer as a fatal error).
+ */
+bool
+display_congested(struct vd_display *d);
+
 /* --- Buffers -------------------------------------------------------------- */
 
 /*

@@ -38,7 +38,9 @@
  *   budget is reset by an idle source, which libwayland runs once the
  *   pass's sources are dispatched. The deferred work runs from a timer,
  *   not an idle source: libwayland runs idle sources added from idle
- *   sources without polling in between.
+ *   sources without polling in between. A congested compositor socket
+ *   (display_congested) puts a connector on the same list: its requests
+ *   wait in the ring, which is the guest's back-pressure.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -684,6 +686,12 @@ serve(struct connector *c)
 	for (;;) {
 		if (!budget_left(be)) {
 			/* Spent: let the compositor run, then continue. */
+			defer(c);
+			return;
+		}
+		if (display_congested(be->display)) {
+			/* Back-pressure: the requests wait in the ring until
+			 * the compositor's socket drains (a later pass). */
 			defer(c);
 			return;
 		}

@@ -13,26 +13,39 @@
 #include "log.h"
 #include "xensim.h"
 
-struct hv *
-hv_open(const struct vdispl_config *cfg)
+const char *
+hv_prepare_xenstore(const struct vdispl_config *cfg)
 {
 	char path[PATH_MAX];
 	const char *dir;
+
+	if (strcmp(cfg->hypervisor, "sim") != 0) {
+		return "";
+	}
+	dir = cfg->xensim_dir ? cfg->xensim_dir : getenv(XENSIM_DIR_ENV);
+	if (!dir) {
+		vd_log("hypervisor=sim needs [vdispl] xensim-dir= or "
+		       "$XENSIM_DIR");
+		return NULL;
+	}
+	/* libxenstore finds the simulator through XENSTORED_PATH. */
+	if (!getenv("XENSTORED_PATH")) {
+		snprintf(path, sizeof(path), "%s/xenstored", dir);
+		setenv("XENSTORED_PATH", path, 1);
+	}
+	return dir;
+}
+
+struct hv *
+hv_open(const struct vdispl_config *cfg)
+{
+	const char *dir = hv_prepare_xenstore(cfg);
 	struct hv *hv;
 
+	if (!dir) {
+		return NULL;
+	}
 	if (strcmp(cfg->hypervisor, "sim") == 0) {
-		dir = cfg->xensim_dir ? cfg->xensim_dir :
-			getenv(XENSIM_DIR_ENV);
-		if (!dir) {
-			vd_log("hypervisor=sim needs [vdispl] xensim-dir= or "
-			       "$XENSIM_DIR");
-			return NULL;
-		}
-		/* libxenstore finds the simulator through XENSTORED_PATH. */
-		if (!getenv("XENSTORED_PATH")) {
-			snprintf(path, sizeof(path), "%s/xenstored", dir);
-			setenv("XENSTORED_PATH", path, 1);
-		}
 		hv = hv_sim_create(dir, 0);
 	} else {
 		hv = hv_xen_create();

@@ -101,6 +101,14 @@ struct vdispl_config;
 struct hv *
 hv_open(const struct vdispl_config *cfg);
 
+/*
+ * Point libxenstore at the simulator when cfg says hypervisor=sim (sets
+ * XENSTORED_PATH unless already set). Returns the simulator's directory,
+ * "" for real Xen, NULL (logged) when sim has no directory.
+ */
+const char *
+hv_prepare_xenstore(const struct vdispl_config *cfg);
+
 static inline void
 hv_destroy(struct hv *hv)
 {

@@ -35,6 +35,15 @@ scaling   1, 2, 4, 8 guests at 1280x720 (copy, then shared), all at --fps
           frame-done timeouts over all guests' events in the window.
 gl        the latency and cpu rows again for --gl-sizes under the GL
           renderer (llvmpipe), as a second section "gl".
+modes     per backing and size (--mode-sizes), one guest in each of the
+          module's modes, each under a weston of its own: the compositor
+          process's CPU per guest flip (in-process: compositing plus all
+          of our work; helper: compositing and the Wayland requests only)
+          and, in helper mode, the backend process's CPU per flip; next to
+          them the native client's compositor CPU per commit.
+
+The latency, cpu and scaling runs use mode=in-process, so that their
+weston CPU figures stay comparable with earlier runs.
 
 Prints a table and writes JSON (default BUILD/bench.json). It asserts no
 speed: it fails only when something did not run at all.
@@ -77,6 +86,8 @@ def parse_args():
                     help='sizes of the second latency/CPU pass under the GL '
                          'renderer (llvmpipe); empty: none')
     ap.add_argument('--sizes', default=None)
+    ap.add_argument('--mode-sizes', default='1280x720,1920x1080',
+                    help='sizes of the helper/in-process comparison')
     ap.add_argument('--guests', default='1,2,4,8')
     ap.add_argument('--scale-backings', default='copy,shared')
     ap.add_argument('--markdown', metavar='JSON',
@@ -92,6 +103,8 @@ def parse_args():
     a.sizes = SIZES if a.sizes is None else [
         tuple(int(v) for v in s.split('x')) for s in a.sizes.split(',')]
     a.guests = [int(n) for n in a.guests.split(',') if n]
+    a.mode_sizes = [tuple(int(v) for v in s.split('x'))
+                    for s in a.mode_sizes.split(',') if s]
     a.gl_sizes = [tuple(int(v) for v in s.split('x'))
                   for s in a.gl_sizes.split(',') if s]
     a.scale_backings = [b for b in a.scale_backings.split(',') if b]
@@ -236,6 +249,7 @@ class Bench:
         self.tmp = tmp
         self.n = 0
         self.errors = []
+        self.backend_pid = None     # mode=helper: vdispl-backend
 
     # Clients ----------------------------------------------------------------
     def new_domain(self, backing, w, h):
@@ -290,6 +304,8 @@ class Bench:
     def proc_cpu(self, clients=()):
         cpu = {'weston': proc_cpu_s(self.w.proc.p.pid),
                'xensimd': proc_cpu_s(self.xs.proc.p.pid),
+               'backend': (proc_cpu_s(self.backend_pid)
+                           if self.backend_pid else 0.0),
                'clients': sum(proc_cpu_s(c['pid']) for c in clients),
                'machine': machine_cpu()}
         return cpu
@@ -360,7 +376,9 @@ class Bench:
         a, b, logs, summs = self.measure([self.start_guest(dom)])
         self.xs.destroy(dom)
         row = {'backing': backing, 'width': w, 'height': h}
-        row.update(self.figures(a, b, logs, summs, ('weston', 'xensimd')))
+        who = ('weston', 'xensimd') + (('backend',) if self.backend_pid
+                                       else ())
+        row.update(self.figures(a, b, logs, summs, who))
         return row, Stats.per_flip(a['stats'], b['stats'])
 
     def native_run(self, w, h, layout=None):
@@ -473,6 +491,7 @@ def print_table(res):
           f'{res["machine"]["cpu"]}, {res["machine"]["date"]}, '
           f'load {res["machine"]["loadavg_at_start"]}')
     print_latency_cpu(res, res['renderer'])
+    print_modes(res)
     print(f'\nscaling at 1280x720, target {REFRESH_HZ} Hz (late: latency > '
           f'{LATE_PERIODS:g} periods = {late_limit_ms():.1f} ms, or a '
           f'frame-done timeout)')
@@ -508,7 +527,8 @@ def run_pass(a, renderer, sizes, scale_backings, res, tmp):
                                 modules=[build_path('plugin/module/vdispl.so')],
                                 ini={'vdispl': {'hypervisor': 'sim',
                                                 'xensim-dir': xs.dir,
-                                                'stats-file': stats_path}},
+                                                'stats-file': stats_path,
+                                                'mode': 'in-process'}},
                                 ) as w:
         b = Bench(a, xs, w, Stats(stats_path), tmp)
         reason = DMABUF_REASON
@@ -557,6 +577,72 @@ def run_pass(a, renderer, sizes, scale_backings, res, tmp):
                 res['scaling'].append(row)
                 print(f'bench: scaling {backing} x{n}: {row}', flush=True)
         return b.errors
+
+
+def run_modes(a, sizes, res, tmp):
+    """The modes section (see the module comment). Returns errors."""
+    import re
+    from guestlib import Xensim
+    from harness import Weston, build_path, wait_for
+    errors = []
+    for mode in ('in-process', 'helper'):
+        d = os.path.join(tmp, f'mode-{mode}')
+        os.makedirs(d, exist_ok=True)
+        stats_path = os.path.join(d, 'stats')
+        with Xensim() as xs, Weston(
+                shell='desktop', renderer='pixman', width=OUTPUT_W,
+                height=OUTPUT_H,
+                modules=[build_path('plugin/module/vdispl.so')],
+                ini={'vdispl': {'hypervisor': 'sim', 'xensim-dir': xs.dir,
+                                'stats-file': stats_path,
+                                'mode': mode}}) as w:
+            b = Bench(a, xs, w, Stats(stats_path), d)
+            if mode == 'helper':
+                rx = r'serving all guests \(pid (\d+)\)'
+                wait_for(lambda: re.search(rx, w.log()), 20,
+                         what='vdispl-backend serving')
+                b.backend_pid = int(re.findall(rx, w.log())[-1])
+            for (wd, ht) in sizes:
+                for backing in ('copy', 'shared'):
+                    row, _ = b.guest_run(backing, wd, ht)
+                    m = {'mode': mode, 'backing': backing, 'width': wd,
+                         'height': ht, 'measured': row['measured'],
+                         'achieved_hz': row['achieved_hz'],
+                         'p50_ms': row['p50_ms'],
+                         'compositor_cpu_us_per_flip':
+                             row['weston_cpu_us_per_frame'],
+                         'backend_cpu_us_per_flip':
+                             row.get('backend_cpu_us_per_frame')}
+                    res['modes'].append(m)
+                    print(f'bench: mode {mode} {backing} {wd}x{ht}: {m}',
+                          flush=True)
+                if mode == 'helper':
+                    row = b.native_run(wd, ht)
+                    m = {'mode': 'native client', 'backing': 'native',
+                         'width': wd, 'height': ht,
+                         'measured': row['measured'],
+                         'achieved_hz': row['achieved_hz'],
+                         'p50_ms': row['p50_ms'],
+                         'compositor_cpu_us_per_flip':
+                             row['weston_cpu_us_per_frame'],
+                         'backend_cpu_us_per_flip': None}
+                    res['modes'].append(m)
+                    print(f'bench: native {wd}x{ht}: {m}', flush=True)
+            errors += b.errors
+    return errors
+
+
+def print_modes(res):
+    print('\nmodes: compositor process CPU per guest flip (native: per '
+          'commit) and the backend process\'s, us')
+    print(f'  {"mode":14} {"backing":8} {"size":>10} {"hz":>6} '
+          f'{"compositor":>10} {"backend":>8}')
+    for r in res.get('modes', []):
+        print(f'  {r["mode"]:14} {r["backing"]:8} '
+              f'{r["width"]}x{r["height"]:<5} '
+              f'{fmt(r["achieved_hz"], ".1f"):>6} '
+              f'{fmt(r["compositor_cpu_us_per_flip"], ".0f"):>10} '
+              f'{fmt(r["backend_cpu_us_per_flip"], ".0f"):>8}')
 
 
 def markdown(res):
@@ -622,6 +708,20 @@ def markdown(res):
                    f'{fmt(r.get("guests_cpu_pct"), ".0f")} | '
                    f'{fmt(r.get("machine_busy_pct"), ".0f")} |')
     out.append('')
+    if res.get('modes'):
+        out.extend(['**Modes**, one guest, pixman: the compositor '
+                    'process\'s CPU per guest flip (native client: per '
+                    'commit), and the backend process\'s in helper mode', '',
+                    '| mode | backing | size | events/s | compositor CPU/flip '
+                    'us | backend CPU/flip us |',
+                    '|---|---|---|---:|---:|---:|'])
+        for r in res['modes']:
+            out.append(f'| {r["mode"]} | {r["backing"]} | '
+                       f'{r["width"]}x{r["height"]} | '
+                       f'{fmt(r["achieved_hz"], ".1f")} | '
+                       f'{fmt(r["compositor_cpu_us_per_flip"], ".0f")} | '
+                       f'{fmt(r["backend_cpu_us_per_flip"], ".0f")} |')
+        out.append('')
     gl = res.get('gl')
     if gl and gl.get('measured', True):
         lat_table(gl['latency'], '**Latency**, GL renderer (llvmpipe)')
@@ -647,7 +747,7 @@ def main():
     import tempfile
     tmp = tempfile.mkdtemp(prefix='vdispl-bench-')
     res = {'refresh_hz': REFRESH_HZ, 'latency': [], 'cpu_per_flip': [],
-           'scaling': [], 'machine': machine(),
+           'scaling': [], 'modes': [], 'machine': machine(),
            'definitions': {
                'latency': 'guest: PG_FLIP sent -> EVT_PG_FLIP received; '
                           'native: wl_surface.commit -> '
@@ -729,6 +829,7 @@ def main():
                 gl['reason'] = 'weston could not start its GL renderer'
         del gl['scaling']
         res['gl'] = gl
+    errors += run_modes(a, a.mode_sizes, res, os.path.join(tmp, 'modes'))
     res['seconds'] = round(time.monotonic() - t_start, 1)
     os.makedirs(os.path.dirname(a.out), exist_ok=True)
     with open(a.out, 'w') as f:

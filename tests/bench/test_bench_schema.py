@@ -36,7 +36,8 @@ def main():
     r = subprocess.run([sys.executable, os.path.join(HERE, 'bench.py'),
                         '--build', build_dir(), '--out', out, '--quick',
                         '--sizes', f'{W}x{H}', '--guests', '1,2',
-                        '--scale-backings', 'copy'],
+                        '--scale-backings', 'copy',
+                        '--mode-sizes', f'{W}x{H}'],
                        stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                        stderr=subprocess.STDOUT, text=True, timeout=240)
     print(r.stdout[-3000:])
@@ -90,6 +91,17 @@ def main():
                 not num(row.get('late_pct')) or \
                 not 0 <= row['late_pct'] <= 100:
             errors.append(f'scaling row: {row}')
+    modes = {(r['mode'], r['backing']): r for r in res.get('modes', [])}
+    for key in (('in-process', 'copy'), ('in-process', 'shared'),
+                ('helper', 'copy'), ('helper', 'shared'),
+                ('native client', 'native')):
+        row = modes.get(key)
+        if not row or not row.get('measured') or \
+                not num(row.get('compositor_cpu_us_per_flip')):
+            errors.append(f'modes {key}: {row}')
+        elif key[0] == 'helper' and not num(
+                row.get('backend_cpu_us_per_flip')):
+            errors.append(f'modes {key}: no backend CPU: {row}')
     if errors:
         fail('\n'.join(errors))
     print('bench.json has the schema; copy counted one frame per flip, '

@@ -20,7 +20,7 @@ static bool windows_init;
 static int nbuffers;
 
 struct vd_display {
-	int dummy;
+	bool congested;
 };
 
 struct vd_buffer {
@@ -100,6 +100,18 @@ uint32_t
 display_refresh_mhz(const struct vd_display *d)
 {
 	return 60000;
+}
+
+bool
+display_congested(struct vd_display *d)
+{
+	return d && d->congested;
+}
+
+void
+fake_display_set_congested(struct vd_display *d, bool congested)
+{
+	d->congested = congested;
 }
 
 static struct vd_buffer *

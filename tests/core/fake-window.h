@@ -35,6 +35,10 @@ fake_display_create(void);
 void
 fake_display_destroy(struct vd_display *d);
 
+/* Make display_congested() say @congested (the socket is full). */
+void
+fake_display_set_congested(struct vd_display *d, bool congested);
+
 struct fake_window_info {
 	const char *title;
 	const char *app_id;

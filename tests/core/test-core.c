@@ -1170,6 +1170,21 @@ main(int argc, char **argv)
 	st = guest_simple(&g2, XENDISPL_OP_DBUF_DESTROY, 0x9999);
 	CHECK(st == -XEN_ENOENT, "guest2 unaffected by guest1's death (%d)",
 	      st);
+	/* Back-pressure: while the compositor's socket is full, requests
+	 * wait in the ring; they are answered once it drains. */
+	fake_display_set_congested(display, true);
+	st = guest_simple(&g2, XENDISPL_OP_DBUF_DESTROY, 0x9999);
+	CHECK(st == 1000, "congested display: the request waits in the "
+	      "ring, unanswered for 3 s (%d)", st);
+	fake_display_set_congested(display, false);
+	ok = run_until(has_response, &g2.c[0], 1000);
+	st = ok ? RING_GET_RESPONSE(&g2.c[0].front,
+				    g2.c[0].front.rsp_cons)->status : 0;
+	if (ok) {
+		g2.c[0].front.rsp_cons++;
+	}
+	CHECK(ok && st == -XEN_ENOENT, "display drained: the waiting request "
+	      "is answered (%d)", st);
 	st = cli("destroy", "guest2", NULL, NULL);
 	CHECK(st == 0, "xensim destroy guest2: exit %d", st);
 	guest_drop_rings(&g2);

@@ -17,9 +17,14 @@ vdispl-guest: guests destroyed mid-stream leave nothing behind.
    both the backend and the compositor's side is gone.
 5. The log has the connect/disconnect lines and the `vdispl` scope traced
    the requests.
+
+In mode=helper (the default) the counts are taken of both processes:
+weston (the windows' shm pools) and vdispl-backend (grant maps, memfds);
+in mode=in-process they are one process.
 """
 
 import os
+import re
 import sys
 import time
 
@@ -35,7 +40,21 @@ A = (240, 120)
 B = (200, 100)
 
 
-def counts(pid):
+def backend_pid(w):
+    """The process that maps the guests' pages."""
+    if os.environ.get('VDISPL_MODE') == 'in-process':
+        return w.proc.p.pid
+    wait_for(lambda: re.search(r'serving all guests \(pid (\d+)\)',
+                               w.log()), 20, what='backend started')
+    return int(re.findall(r'serving all guests \(pid (\d+)\)',
+                          w.log())[-1])
+
+
+def counts(pids):
+    if isinstance(pids, (list, tuple)):
+        c = [counts(p) for p in pids]
+        return tuple(sum(x) for x in zip(*c))
+    pid = pids
     fds = len(os.listdir(f'/proc/{pid}/fd'))
     with open(f'/proc/{pid}/maps') as f:
         maps = sum(1 for _ in f)
@@ -62,7 +81,9 @@ def main():
     errors = []
     with Xensim() as xs, vdispl_weston(xs, width=800, height=600,
                                        scopes='log,vdispl') as w:
-        pid = w.proc.p.pid
+        bpid = backend_pid(w)
+        pid = sorted({w.proc.p.pid, bpid})
+        print(f'weston pid {w.proc.p.pid}, backend pid {bpid}')
 
         xs.create('warm', f'be-alloc=1,connectors=a:{A[0]}x{A[1]}')
         g = Guest(xs, 'warm', '--pattern', 'bars', '--fps', '30').start()
@@ -76,6 +97,7 @@ def main():
         # (DBUF_SHARE_FREE_DELAY_MS): it unmaps them only after that.
         time.sleep(2.5)
         base = settle(pid)
+        base_backend = counts(bpid)
         print(f'baseline after warm-up: {base[0]} fds, {base[1]} maps')
 
         xs.create('shared', f'be-alloc=1,connectors=a:{A[0]}x{A[1]};'
@@ -94,6 +116,9 @@ def main():
         print(f'two guests running: {busy[0]} fds, {busy[1]} maps')
         if busy[0] <= base[0] or busy[1] <= base[1]:
             errors.append(f'counts did not grow with two guests: {busy}')
+        if len(pid) > 1 and counts(bpid)[0] <= base_backend[0]:
+            errors.append('the backend process holds no more fds with two '
+                          'guests: are they served elsewhere?')
 
         # Mid-stream: both are flipping at 30 fps.
         xs.destroy('shared')
@@ -113,7 +138,8 @@ def main():
         # leaks of memory are LSan's to report there.
         slack = 2 if os.environ.get('VDISPL_WESTON_LD_PRELOAD') else 0
         if after[0] != base[0] or not 0 <= after[1] - base[1] <= slack:
-            errors.append(f'weston leaked: baseline {base}, after {after}')
+            errors.append(f'leaked: baseline {base}, after {after} '
+                          f'(pids {pid})')
 
         log = w.log()
         for want in ('shared (dom 2 dev 0): connected',

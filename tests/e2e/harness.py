@@ -393,6 +393,16 @@ class Weston:
             sections['core']['modules'] = ','.join(self.modules)
         for sec, kv in self.ini.items():
             sections.setdefault(sec, {}).update(kv)
+        if any(os.path.basename(str(m)) == 'vdispl.so'
+               for m in self.modules):
+            # The backend from this build, not an installed one; the
+            # mode from the test's variant (VDISPL_MODE), unless the test
+            # chose one.
+            vd = sections.setdefault('vdispl', {})
+            vd.setdefault('backend-path',
+                          build_path('plugin/backend/vdispl-backend'))
+            if os.environ.get('VDISPL_MODE'):
+                vd.setdefault('mode', os.environ['VDISPL_MODE'])
         with open(self.config_path, 'w') as f:
             for sec, kv in sections.items():
                 f.write(f'[{sec}]\n')
@@ -450,6 +460,12 @@ class Weston:
                 wait_for(lambda: self._check_alive() and
                          'weston-desktop-shell' in self.log(), 20,
                          what='desktop-shell launch')
+            mode_line = self._mode_line()
+            if mode_line:
+                # The variant really runs in the mode its name says.
+                wait_for(lambda: self._check_alive() and
+                         mode_line in self.log(), 20,
+                         what=f'weston log "{mode_line}"')
             if self.ready:
                 rx = re.compile(self.ready)
                 wait_for(lambda: self._check_alive() and
@@ -466,6 +482,18 @@ class Weston:
                      'EGL: install libegl1 libegl-mesa0 libgl1-mesa-dri)')
             raise
         return self
+
+    def _mode_line(self):
+        """The log line that shows vdispl.so's mode, when VDISPL_MODE
+        chose it."""
+        mode = os.environ.get('VDISPL_MODE')
+        vd = self.ini.get('vdispl', {})
+        if (not mode or 'mode' in vd or not any(
+                os.path.basename(str(m)) == 'vdispl.so'
+                for m in self.modules)):
+            return None
+        return {'helper': 'vdispl: mode=helper',
+                'in-process': 'vdispl: mode=in-process'}[mode]
 
     def _check_alive(self):
         if not self.proc.alive():

@@ -1188,6 +1188,158 @@ sc_flood_pg_flip(struct guest *g)
 		probe(g, ch);
 }
 
+/*
+ * Storms (issue: one guest's request storm once filled the in-process
+ * window client's socket and every guest's windows went). 31 requests at
+ * a time, for STORM_MS, each batch answered before the next.
+ */
+#define STORM_MS 3000
+
+typedef void (*storm_fill)(struct xendispl_req *req, int i, void *data);
+
+static bool
+storm(struct guest *g, const char *what, storm_fill fill, void *data,
+      int *nonzero)
+{
+	struct evtchnl *ch = ring0(g);
+	struct xendispl_resp resp;
+	uint64_t end = guest_now_ns() + (uint64_t)STORM_MS * 1000000u;
+	int total = 0;
+
+	*nonzero = 0;
+	hostile_raw(true);
+	while (guest_now_ns() < end) {
+		uint16_t first = ch->next_id;
+
+		for (int i = 0; i < 31; i++) {
+			/* fill() sets the operation. */
+			struct xendispl_req *req =
+				evtchnl_prepare(ch, XENDISPL_OP_PG_FLIP);
+
+			fill(req, total + i, data);
+			ch->ring.req_prod_pvt++;
+		}
+		RING_PUSH_REQUESTS(&ch->ring);
+		xensim_evtchn_notify(g->ech, ch->port);
+		for (int i = 0; i < 31; i++) {
+			if (!hostile_wait_resp(g, ch, (uint16_t)(first + i),
+					       &resp, GUEST_WAIT_BACK_MS)) {
+				hostile_raw(false);
+				return check(false, "%s: request %d unanswered",
+					     what, total);
+			}
+			total++;
+			if (resp.status != 0) {
+				(*nonzero)++;
+			}
+		}
+	}
+	hostile_raw(false);
+	printf("info: %d requests in %d ms (%s)\n", total, STORM_MS, what);
+	return true;
+}
+
+struct storm_cfg {
+	uint64_t fb;
+	uint32_t w, h;
+};
+
+/* SET_CONFIG on, off, on, off ... */
+static void
+fill_cfg_toggle(struct xendispl_req *req, int i, void *data)
+{
+	const struct storm_cfg *a = data;
+
+	req->operation = XENDISPL_OP_SET_CONFIG;
+	memset(&req->op.set_config, 0, sizeof(req->op.set_config));
+	if (i % 2 == 0) {
+		req->op.set_config.width = a->w;
+		req->op.set_config.height = a->h;
+		req->op.set_config.bpp = 32;
+		req->op.set_config.fb_cookie = a->fb;
+	}
+}
+
+static bool
+sc_storm_set_config(struct guest *g)
+{
+	struct dbuf *bufs[2];
+	struct storm_cfg a;
+	int bad;
+
+	if (!good_pipe(g, bufs)) {
+		return false;
+	}
+	a = (struct storm_cfg){ .fb = bufs[0]->fb_cookie,
+				.w = g->conns[0].width,
+				.h = g->conns[0].height };
+	return storm(g, "SET_CONFIG on/off", fill_cfg_toggle, &a, &bad) &&
+		check(bad == 0, "every SET_CONFIG answered 0 (%d not)", bad) &&
+		probe(g, ring0(g));
+}
+
+struct storm_fb {
+	uint64_t dbuf;
+	uint32_t w, h;
+};
+
+/* FB_ATTACH of a new cookie, FB_DETACH of it, ... on one dbuf. */
+static void
+fill_fb_churn(struct xendispl_req *req, int i, void *data)
+{
+	const struct storm_fb *a = data;
+	uint64_t fb = COOKIE(0x5000) + (uint64_t)(i / 2);
+
+	if (i % 2 == 0) {
+		req->operation = XENDISPL_OP_FB_ATTACH;
+		req->op.fb_attach.dbuf_cookie = a->dbuf;
+		req->op.fb_attach.fb_cookie = fb;
+		req->op.fb_attach.width = a->w;
+		req->op.fb_attach.height = a->h;
+		req->op.fb_attach.pixel_format = DRM_FORMAT_XRGB8888;
+	} else {
+		req->operation = XENDISPL_OP_FB_DETACH;
+		req->op.fb_detach.fb_cookie = fb;
+	}
+}
+
+static bool
+storm_fb(struct guest *g)
+{
+	struct storm_fb a;
+	struct dbuf *b;
+	int bad;
+
+	/* Backend-allocated when the guest saw be-alloc=1. */
+	b = good_dbuf(g, g->conns[0].width, g->conns[0].height);
+	if (!b) {
+		return false;
+	}
+	a = (struct storm_fb){ .dbuf = b->dbuf_cookie,
+			       .w = g->conns[0].width,
+			       .h = g->conns[0].height };
+	return storm(g, "FB_ATTACH/FB_DETACH", fill_fb_churn, &a, &bad) &&
+		check(bad == 0, "every FB_ATTACH/FB_DETACH answered 0 (%d "
+		      "not)", bad) && probe(g, ring0(g));
+}
+
+static bool
+sc_storm_fb_attach(struct guest *g)
+{
+	return storm_fb(g);
+}
+
+static bool
+sc_storm_fb_attach_be_alloc(struct guest *g)
+{
+	if (!hostile_as_dom0(g, set_be_alloc, NULL) ||
+	    !hostile_connect(g, 10000) ||
+	    !check(g->be_alloc, "setup: be-alloc=1 seen")) {
+		return false;
+	}
+	return storm_fb(g);
+}
+
 static bool
 sc_flood_evtchn(struct guest *g)
 {
@@ -2271,6 +2423,14 @@ static const struct scenario scenarios[] = {
 	{ "flood-pg-flip", C, "1860 PG_FLIPs, 31 at a time, never waiting "
 	  "for frame done", "every PG_FLIP 0; event ids stay 0, 1, 2, ...",
 	  sc_flood_pg_flip },
+	{ "storm-set-config", C, "SET_CONFIG on/off, 31 at a time, for 3 s",
+	  "every SET_CONFIG 0; the window comes and goes",
+	  sc_storm_set_config },
+	{ "storm-fb-attach", C, "FB_ATTACH/FB_DETACH churn on one dbuf, "
+	  "31 at a time, for 3 s", "every request 0", sc_storm_fb_attach },
+	{ "storm-fb-attach-be-alloc", X, "FB_ATTACH/FB_DETACH churn on a "
+	  "backend-allocated dbuf, for 3 s", "every request 0",
+	  sc_storm_fb_attach_be_alloc },
 	{ "flood-evtchn", C, "40000 event-channel notifications, no requests",
 	  "nothing; the next request answered at once", sc_flood_evtchn },
 	{ "no-read-events", C, "flips for 3.5 s without reading events, then "

@@ -1,0 +1,272 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
+"""vdispl.so's supervision of vdispl-backend (mode=helper).
+
+1. kill -9 of the backend while two guests flip: a new backend is
+   serving within a second (the time is printed), both guests reconnect
+   through InitWait and show their bars again, weston stays up and its
+   fd count returns to where it was; the log names the signal.
+2. isolation=per-domain: one backend per guest domain. Killing one
+   guest's backend leaves the other guest's window presented: its event
+   rate (stats) holds within 10 %, and a native client's presentation
+   rate too; the killed guest comes back.
+3. A backend that cannot start (exits at once) is restarted with backoff:
+   at once, then after 1 s, 2 s, 4 s ... (a few starts a minute), each
+   logged; weston stays up.
+4. A backend-path that does not exist: one clear line, and the guests are
+   served in-process instead.
+"""
+
+import os
+import re
+import signal
+import stat
+import sys
+import tempfile
+import time
+
+from harness import Weston, build_path, fail, wait_for
+from guestlib import Guest, Xensim, bars_visible, require_built
+
+W, H = 256, 128
+VD = f'be-alloc=0,connectors=id0:{W}x{H}'
+VD_SHARED = f'be-alloc=1,connectors=id0:{W}x{H}'
+SERVING = re.compile(r'vdispl-backend: serving (all guests|the guests of '
+                     r'domain (\d+)) \(pid (\d+)\)')
+SECONDS = 3.0
+
+errors = []
+
+
+def check(cond, what):
+    print(('ok   ' if cond else 'FAIL ') + what, flush=True)
+    if not cond:
+        errors.append(what)
+    return cond
+
+
+def weston(xs, tmp, **vd):
+    ini = {'vdispl': {'hypervisor': 'sim', 'xensim-dir': xs.dir,
+                      'mode': 'helper', **vd}}
+    return Weston(width=1024, height=600, ini=ini,
+                  modules=[build_path('plugin/module/vdispl.so')])
+
+
+def backends(w):
+    """{domain or 'all': pid} of the latest serving line of each."""
+    out = {}
+    for m in SERVING.finditer(w.log()):
+        out[m.group(2) or 'all'] = int(m.group(3))
+    return out
+
+
+def fds(pid):
+    return len(os.listdir(f'/proc/{pid}/fd'))
+
+
+def settle_fds(pid, want, timeout=10):
+    end = time.monotonic() + timeout
+    n = fds(pid)
+    while n != want and time.monotonic() < end:
+        time.sleep(0.2)
+        n = fds(pid)
+    return n
+
+
+class Stats:
+    """A backend's stats file: 'events' = EVT_PG_FLIPs sent."""
+
+    def __init__(self, path):
+        self.path = path
+
+    def events(self):
+        try:
+            with open(self.path) as f:
+                for line in f:
+                    k, _, v = line.partition(' ')
+                    if k == 'events':
+                        return int(v)
+        except OSError:
+            pass
+        return None
+
+    def rate(self, secs=SECONDS):
+        a = self.events()
+        t0 = time.monotonic()
+        time.sleep(secs)
+        b = self.events()
+        t1 = time.monotonic()
+        if a is None or b is None:
+            return 0.0
+        return (b - a) / (t1 - t0)
+
+
+def native_rate(path, t0, t1):
+    n = 0
+    with open(path) as f:
+        for line in f:
+            p = line.split()
+            if len(p) == 2 and t0 * 1e3 <= float(p[0]) < t1 * 1e3:
+                n += 1
+    return n / (t1 - t0)
+
+
+def test_kill9(tmp):
+    print('# 1. kill -9 of the backend while two guests flip')
+    with Xensim() as xs:
+        xs.create('k-copy', VD, wait=False)
+        xs.create('k-shared', VD_SHARED, wait=False)
+        with weston(xs, tmp) as w:
+            gs = [Guest(xs, d, '--pattern', 'bars', '--fps', '0',
+                        '--reconnect').start()
+                  for d in ('k-copy', 'k-shared')]
+            for g in gs:
+                g.wait_connected()
+            w.wait_screenshot(lambda img: bars_visible(img, W, H),
+                              timeout=20, what='bars before the kill')
+            wpid = w.proc.p.pid
+            base = fds(wpid)
+            old = backends(w)['all']
+            n = [g.output().count('connected:') for g in gs]
+            t0 = time.monotonic()
+            os.kill(old, signal.SIGKILL)
+            wait_for(lambda: backends(w).get('all', old) != old, 10,
+                     interval=0.01, what='a new backend')
+            back = time.monotonic() - t0
+            print(f'# backend serving again {back * 1000:.0f} ms after '
+                  f'kill -9')
+            check(back < 3.0, f'new backend within 3 s of kill -9 '
+                  f'({back:.2f} s; restart is immediate)')
+            for g, k in zip(gs, n):
+                wait_for(lambda: g.output().count('connected:') > k, 20,
+                         what=f'{g.domain} reconnected')
+            check(True, 'both guests reconnected through InitWait')
+            w.wait_screenshot(lambda img: bars_visible(img, W, H),
+                              timeout=20, what='bars after the kill')
+            check('was killed by signal 9' in w.log(),
+                  'log names the signal')
+            check('restarting the backend for all guests now' in w.log(),
+                  'log says the restart is immediate')
+            time.sleep(1.0)
+            for g in gs:
+                st, s = g.stop()
+                check(st == 0 and s and s['mismatched_ids'] == 0 and
+                      s['events'] > 30,
+                      f'{g.domain} ends cleanly after the kill: {st} {s}')
+            after = settle_fds(wpid, base)
+            check(after == base, f'weston fds back to {base} ({after})')
+            check(w.proc.alive(), 'weston up')
+
+
+def test_isolation(tmp):
+    print('# 2. isolation=per-domain: killing one guest\'s backend')
+    stats = os.path.join(tmp, 'stats')
+    with Xensim() as xs:
+        xs.create('iso-a', VD, wait=False)
+        xs.create('iso-b', VD, wait=False)
+        with weston(xs, tmp, isolation='per-domain',
+                    **{'stats-file': stats}) as w:
+            ga = Guest(xs, 'iso-a', '--pattern', 'bars', '--fps', '0',
+                       '--reconnect').start()
+            gb = Guest(xs, 'iso-b', '--pattern', 'bars', '--fps', '0',
+                       '--reconnect').start()
+            ga.wait_connected()
+            gb.wait_connected()
+            da, db = str(xs.domid('iso-a')), str(xs.domid('iso-b'))
+            wait_for(lambda: da in backends(w) and db in backends(w), 10,
+                     what='one backend per domain')
+            pa, pb = backends(w)[da], backends(w)[db]
+            check(pa != pb, f'two backend processes ({pa}, {pb})')
+            log = os.path.join(tmp, 'native.log')
+            w.client([build_path('tests/bench/vdispl-bench-native'),
+                      '--width', 200, '--height', 100, '--fps', 60,
+                      '--frames', 1000000, '--log', log], name='native')
+            wait_for(lambda: os.path.exists(log) and
+                     os.path.getsize(log) > 0, 10, what='native client')
+            sb = Stats(f'{stats}.{db}')
+            wait_for(lambda: sb.events(), 10, what='stats of iso-b')
+            time.sleep(1.0)
+            t0 = time.monotonic()
+            before = sb.rate()
+            t1 = time.monotonic()
+            n = ga.output().count('connected:')
+            os.kill(pa, signal.SIGKILL)
+            t2 = time.monotonic()
+            during = sb.rate()
+            t3 = time.monotonic()
+            nb, nd = native_rate(log, t0, t1), native_rate(log, t2, t3)
+            print(f'# iso-b events/s: {before:.1f} before, {during:.1f} '
+                  f'while iso-a\'s backend died and restarted; native '
+                  f'client presented {nb:.1f} Hz, {nd:.1f} Hz')
+            check(before > 20 and during >= 0.9 * before,
+                  f'iso-b rate within 10 % ({during:.1f}/{before:.1f})')
+            check(nb > 20 and nd >= 0.9 * nb,
+                  f'native client still presented ({nd:.1f}/{nb:.1f} Hz)')
+            check(backends(w)[db] == pb, 'iso-b kept its backend')
+            wait_for(lambda: ga.output().count('connected:') > n, 20,
+                     what='iso-a reconnected')
+            check(backends(w)[da] != pa, 'iso-a got a new backend')
+            w.wait_screenshot(lambda img: bars_visible(img, W, H),
+                              timeout=20, what='bars after the kill')
+            for g in (ga, gb):
+                st, s = g.stop()
+                check(st == 0 and s and s['mismatched_ids'] == 0,
+                      f'{g.domain} ends cleanly: {st} {s}')
+            # A domain going away takes its backend with it.
+            xs.destroy('iso-b')
+            wait_for(lambda: f'domain {db} (pid {pb}) exited '
+                     'with status 0' in w.log(), 10,
+                     what='iso-b backend stopped with its domain')
+            check(True, 'destroying iso-b stopped its backend (exit 0)')
+
+
+def test_backoff(tmp):
+    print('# 3. a backend that exits at once is restarted with backoff')
+    bad = os.path.join(tmp, 'exit-at-once')
+    with open(bad, 'w') as f:
+        f.write('#!/bin/sh\necho "broken backend says hello"\nexit 1\n')
+    os.chmod(bad, stat.S_IRWXU)
+    with Xensim() as xs:
+        with weston(xs, tmp, **{'backend-path': bad}) as w:
+            time.sleep(6.0)
+            log = w.log()
+            starts = log.count('broken backend says hello')
+            print(f'# {starts} starts in 6 s')
+            check(3 <= starts <= 5, f'backoff: {starts} starts in 6 s '
+                  f'(at once, +1 s, +2 s, +4 s)')
+            check('exited with status 1' in log, 'exit status logged')
+            check('restarting the backend for all guests in 2.0 s' in log,
+                  'restart delay logged')
+            check(w.proc.alive(), 'weston up')
+
+
+def test_missing(tmp):
+    print('# 4. no backend executable: in-process with one clear line')
+    with Xensim() as xs:
+        xs.create('m-one', VD, wait=False)
+        with weston(xs, tmp, **{'backend-path': '/nonexistent/backend'}) \
+                as w:
+            g = Guest(xs, 'm-one', '--pattern', 'bars').start()
+            g.wait_connected()
+            w.wait_screenshot(lambda img: bars_visible(img, W, H),
+                              timeout=20, what='bars in-process')
+            check('cannot run the backend /nonexistent/backend' in w.log()
+                  and 'mode=in-process' in w.log(),
+                  'log says why and serves in-process')
+            g.stop()
+
+
+def main():
+    require_built()
+    tmp = tempfile.mkdtemp(prefix='vdispl-helper-')
+    test_kill9(tmp)
+    test_isolation(tmp)
+    test_backoff(tmp)
+    test_missing(tmp)
+    if errors:
+        fail('\n'.join(errors))
+    print('PASS')
+
+
+if __name__ == '__main__':
+    sys.exit(main())
