@@ -761,6 +761,48 @@ test_copy_retry(struct guest *g, uint32_t ci, int win)
 	gunshare(g, &b.dir);
 }
 
+/*
+ * [vdispl-domain] be-alloc=false forbids REQ_ALLOC for that domain even
+ * where the toolstack wrote be-alloc=1; its guest-allocated buffers work.
+ */
+static void
+test_be_alloc_forbidden(void)
+{
+	char path[] = "/tmp/vdispl-core-ini-XXXXXX";
+	static const char ini[] = "[vdispl-domain]\nname=guest3\n"
+		"be-alloc=false\n";
+	struct guest g3;
+	struct gbuf b;
+	int fd, st, st2;
+
+	fd = mkstemp(path);
+	if (fd < 0 || write(fd, ini, sizeof(ini) - 1) !=
+	    (ssize_t)(sizeof(ini) - 1)) {
+		die("temporary weston.ini");
+	}
+	close(fd);
+	CHECK(config_load(&cfg, path), "[vdispl-domain] name=guest3 "
+	      "be-alloc=false loaded");
+	unlink(path);
+	st = cli("create", "guest3", "--vdispl",
+		 "be-alloc=1,connectors=x:32x24");
+	CHECK(st == 0, "xensim create guest3 (be-alloc=1): exit %d", st);
+	guest_open(&g3, "guest3");
+	CHECK(guest_connect(&g3), "guest3 connected");
+	st = guest_dbuf_create(&g3, &b, 0x800, 32, 24, 32, true);
+	gunshare(&g3, &b.dir);
+	st2 = guest_dbuf_create(&g3, &b, 0x801, 32, 24, 32, false);
+	CHECK(st == -XEN_EPERM && st2 == 0, "REQ_ALLOC refused by "
+	      "[vdispl-domain] be-alloc=false (%d), a guest-allocated dbuf "
+	      "accepted (%d)", st, st2);
+	st = cli("destroy", "guest3", NULL, NULL);
+	CHECK(st == 0, "xensim destroy guest3: exit %d", st);
+	gunshare(&g3, &b.data);
+	gunshare(&g3, &b.dir);
+	guest_drop_rings(&g3);
+	guest_close(&g3);
+}
+
 static void
 test_copy_path(struct guest *g, int win, struct gbuf *keep)
 {
@@ -1140,6 +1182,7 @@ main(int argc, char **argv)
 	guest_open(&g2, "guest2");
 	CHECK(guest_connect(&g2), "guest2 connected");
 	test_shared_path(&g2, 2);
+	test_be_alloc_forbidden();
 
 	/* After reconnecting, event ids start again at 0. */
 	{
