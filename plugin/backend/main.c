@@ -45,6 +45,7 @@ struct app {
 	struct hv *hv;
 	struct vd_display *display;
 	struct backend *backend;
+	struct wl_event_source *signals[4];
 	bool trace[VD_SCOPE_COUNT];
 	bool running;
 	int status;
@@ -255,17 +256,16 @@ app_start(struct app *app)
 {
 	struct wl_display *conn;
 
-	if (!wl_event_loop_add_signal(app->loop, SIGTERM, on_stop_signal,
-				      app) ||
-	    !wl_event_loop_add_signal(app->loop, SIGINT, on_stop_signal,
-				      app) ||
-	    !wl_event_loop_add_signal(app->loop, SIGUSR1, on_trace_signal,
-				      app) ||
-	    !wl_event_loop_add_signal(app->loop, SIGUSR2, on_trace_signal,
-				      app)) {
-		vd_log("vdispl-backend: cannot watch signals: %s",
-		       strerror(errno));
-		return false;
+	static const int signos[4] = { SIGTERM, SIGINT, SIGUSR1, SIGUSR2 };
+
+	for (int i = 0; i < 4; i++) {
+		app->signals[i] = wl_event_loop_add_signal(app->loop, signos[i],
+			i < 2 ? on_stop_signal : on_trace_signal, app);
+		if (!app->signals[i]) {
+			vd_log("vdispl-backend: cannot watch signals: %s",
+			       strerror(errno));
+			return false;
+		}
 	}
 	/* WAYLAND_SOCKET first (and consumed), else WAYLAND_DISPLAY. */
 	conn = wl_display_connect(NULL);
@@ -351,6 +351,11 @@ main(int argc, char *argv[])
 	app_stop_guests(&app);
 	stats_stop();
 	hv_destroy(app.hv);
+	for (int i = 0; i < 4; i++) {
+		if (app.signals[i]) {
+			wl_event_source_remove(app.signals[i]);
+		}
+	}
 	wl_event_loop_destroy(app.loop);
 	config_finish(&app.cfg);
 	vd_log_set_hooks(NULL);

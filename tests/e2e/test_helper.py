@@ -33,7 +33,7 @@ VD = f'be-alloc=0,connectors=id0:{W}x{H}'
 VD_SHARED = f'be-alloc=1,connectors=id0:{W}x{H}'
 SERVING = re.compile(r'vdispl-backend: serving (all guests|the guests of '
                      r'domain (\d+)) \(pid (\d+)\)')
-SECONDS = 3.0
+SECONDS = 4.0
 
 errors = []
 
