@@ -740,7 +740,7 @@ deferred_timer_cb(void *data)
 	wl_list_init(&be->deferred);
 	while (!wl_list_empty(&todo)) {
 		if (!budget_left(be)) {
-			/* Still their turn first on the next pass. */
+			/* Spent by this pass already: all keep their turn. */
 			wl_list_insert_list(&be->deferred, &todo);
 			defer(wl_container_of(be->deferred.next, c,
 					      deferred_link));
@@ -750,6 +750,17 @@ deferred_timer_cb(void *data)
 		wl_list_remove(&c->deferred_link);
 		wl_list_init(&c->deferred_link);
 		serve(c);
+		if (!wl_list_empty(&c->deferred_link)) {
+			/*
+			 * @c stopped (budget spent, or the compositor's
+			 * socket congested) and went to the tail: the rest
+			 * keep their turn before it on the next pass. Round
+			 * robin, so a guest that keeps the socket full cannot
+			 * always go first.
+			 */
+			wl_list_insert_list(&be->deferred, &todo);
+			break;
+		}
 	}
 	return 0;
 }
