@@ -75,7 +75,7 @@ export UBSAN_OPTIONS="log_path=$reports/ubsan:print_stacktrace=1:halt_on_error=0
 if [ $# -eq 0 ]; then
 	mapfile -t tests < <(meson test -C "$build" --list --suite unit \
 		--suite fuzz --suite e2e --suite hostile 2>/dev/null |
-		sed -n 's|^weston-vdispl:[a-z0-9]* / ||p' | grep -v -- '-gl$')
+		sed -n 's|^weston-vdispl:[a-z0-9]* / ||p' | grep -v -E -- '-gl(-|$)')
 	echo "sanitize: not rerun under ASan (llvmpipe hangs with libasan" \
 		"preloaded): the *-gl e2e variants; they run in the plain build"
 	set -- "${tests[@]}"

@@ -480,6 +480,8 @@ registry_global(void *data, struct wl_registry *reg, uint32_t name,
 		   !d->xdg_output_manager && version >= 2) {
 		d->xdg_output_manager = wl_registry_bind(reg, name,
 			&zxdg_output_manager_v1_interface, 2);
+	} else if (strcmp(iface, wl_seat_interface.name) == 0) {
+		input_seat_add(d, reg, name, version);
 	} else if (strcmp(iface, wl_output_interface.name) == 0) {
 		struct vd_output *out = calloc(1, sizeof(*out));
 
@@ -508,6 +510,7 @@ registry_global_remove(void *data, struct wl_registry *reg, uint32_t name)
 			output_destroy(out);
 		}
 	}
+	input_seat_remove(d, name);
 }
 
 static const struct wl_registry_listener registry_listener = {
@@ -582,6 +585,7 @@ display_create(struct wl_display *conn, struct wl_event_loop *loop,
 	wl_list_init(&d->outputs);
 	wl_list_init(&d->windows);
 	wl_list_init(&d->buffers);
+	wl_list_init(&d->seats);
 	wl_array_init(&d->shm_formats);
 	wl_array_init(&d->dmabuf_formats);
 
@@ -693,6 +697,7 @@ display_destroy(struct vd_display *d)
 		wl_event_source_remove(d->idle_source);
 		d->idle_source = NULL;
 	}
+	input_destroy_all(d);
 	wl_list_for_each_safe(w, wtmp, &d->windows, link) {
 		window_free(w);
 	}

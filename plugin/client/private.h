@@ -91,6 +91,7 @@ struct vd_display {
 
 	struct wl_list windows;		/* window.link */
 	struct wl_list buffers;		/* vd_buffer.link */
+	struct wl_list seats;		/* vd_seat.link (input.c) */
 };
 
 enum buffer_kind {
@@ -293,6 +294,18 @@ void
 window_apply_configure(struct window *w);
 void
 window_relayout(struct window *w, bool commit_frame, bool in_commit);
+
+/* input.c */
+void
+input_seat_add(struct vd_display *d, struct wl_registry *reg, uint32_t name,
+	       uint32_t version);
+void
+input_seat_remove(struct vd_display *d, uint32_t name);
+void
+input_destroy_all(struct vd_display *d);
+/* Forget @w in every seat, silently (its surfaces are going away). */
+void
+input_window_gone(struct window *w);
 
 /* pacing.c */
 int

@@ -177,6 +177,8 @@ window_unrealise(struct window *w)
 	if (!w->realised) {
 		return;
 	}
+	/* Its surfaces go: no seat may point at it (input.c). */
+	input_window_gone(w);
 	if (w->inflight.feedback) {
 		wp_presentation_feedback_destroy(w->inflight.feedback);
 		w->inflight.feedback = NULL;

@@ -109,6 +109,36 @@ struct window_config {
 	const char *output;	/* output name for fullscreen, NULL: any */
 };
 
+/*
+ * Input to a window (client -> core). The client layer reports only what
+ * the compositor sent to this window's surfaces: keys while it has
+ * keyboard focus, pointer events while the pointer is over the picture,
+ * touches that began on the picture. Coordinates are picture pixels of
+ * the window_config size (0 <= x < width), whatever the window's scale.
+ */
+enum window_input_type {
+	WINDOW_INPUT_KEY,		/* code (evdev), pressed */
+	WINDOW_INPUT_KEYBOARD_LEAVE,	/* release every key */
+	WINDOW_INPUT_POINTER_MOTION,	/* x, y (also sent on enter) */
+	WINDOW_INPUT_POINTER_BUTTON,	/* code (BTN_*), pressed */
+	WINDOW_INPUT_POINTER_AXIS,	/* steps: wheel detents, + is down */
+	WINDOW_INPUT_POINTER_LEAVE,	/* release every button */
+	WINDOW_INPUT_TOUCH_DOWN,	/* id, x, y */
+	WINDOW_INPUT_TOUCH_MOTION,	/* id, x, y */
+	WINDOW_INPUT_TOUCH_UP,		/* id */
+	WINDOW_INPUT_TOUCH_FRAME,
+	WINDOW_INPUT_TOUCH_CANCEL,	/* lift every contact */
+};
+
+struct window_input {
+	enum window_input_type type;
+	uint32_t code;
+	bool pressed;
+	int32_t id;
+	double x, y;
+	int32_t steps;
+};
+
 struct window_listener {
 	/*
 	 * The frame of window_present(…, seq) is done: presented, discarded
@@ -117,6 +147,8 @@ struct window_listener {
 	 * released. Called exactly once per window_present(), in order.
 	 */
 	void (*frame_done)(void *data, uint64_t seq);
+	/* Input for this window (NULL: the window takes none). */
+	void (*input)(void *data, const struct window_input *ev);
 };
 
 /* Not mapped until the first window_present(). NULL on failure. */

@@ -58,6 +58,9 @@ struct backend {
 	/* be-alloc pages waiting for the guest to unmap them (dbuf.c). */
 	struct wl_list graveyard;
 	struct wl_event_source *grave_timer;
+	/* Input devices (vkbd.c): /local/domain/<self>/backend/vinput. */
+	char *kbd_root;
+	struct wl_list vkbds;		/* vkbd.link */
 };
 
 /*
@@ -100,6 +103,9 @@ struct frontend {
 	uint32_t nconn;
 	uint32_t res_w[DISPLIF_MAX_CONNECTORS];
 	uint32_t res_h[DISPLIF_MAX_CONNECTORS];
+	/* <i>/unique-id: toolstack-written, read-only to the guest; names
+	 * the connector a vkbd device belongs to. "" when absent. */
+	char uid[DISPLIF_MAX_CONNECTORS][64];
 
 	struct connector *conn[DISPLIF_MAX_CONNECTORS];
 	struct displif_limits limits;
@@ -124,6 +130,28 @@ struct frontend {
  */
 void
 frontend_fatal(struct frontend *fe, const char *why);
+
+/*
+ * Small xenstore helpers for the other xenbus device types (vkbd.c).
+ * xenbus_read: @dir/@node (NULL: @dir), malloc'd, or NULL.
+ * xenbus_parse_u32: strict decimal, at most @max.
+ */
+char *
+xenbus_read(struct xs_handle *xs, const char *dir, const char *node);
+
+bool
+xenbus_parse_u32(const char *s, uint32_t max, uint32_t *out);
+
+bool
+xenbus_write(struct xs_handle *xs, const char *dir, const char *node,
+	     const char *value);
+
+const char *
+xenbus_state_name(int state);
+
+/* --domain (cfg->only_domain): does this backend serve @domid? */
+bool
+xenbus_domain_served(struct backend *be, uint32_t domid);
 
 /* Find a bound connector by local port (the event-channel demux). */
 struct connector *

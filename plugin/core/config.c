@@ -280,6 +280,8 @@ domain_key(struct vdispl_domain_config *d, const char *key, const char *v)
 		get_bool("vdispl-domain", key, v, &d->fullscreen);
 	} else if (!strcmp(key, "be-alloc")) {
 		get_bool("vdispl-domain", key, v, &d->be_alloc);
+	} else if (!strcmp(key, "input")) {
+		get_bool("vdispl-domain", key, v, &d->input);
 	} else if (!strcmp(key, "x") || !strcmp(key, "y")) {
 		domain_position(d, key, v);
 	} else if (!strcmp(key, "colour") || !strcmp(key, "color")) {
@@ -375,6 +377,8 @@ config_load(struct vdispl_config *cfg, const char *path)
 				}
 				if (!dom) {
 					where = OTHER;
+				} else {
+					dom->input = true;
 				}
 			}
 			continue;

@@ -25,6 +25,7 @@ struct vdispl_domain_config {
 	char *name;
 	char *output;		/* NULL: any */
 	bool fullscreen;
+	bool input;		/* guest input (vkbd) served; default true */
 	bool has_colour;
 	uint32_t colour;	/* 0xRRGGBB */
 	bool has_position;	/* x=/y= given (xdg-shell cannot place) */

@@ -55,6 +55,7 @@
 #include "formats.h"
 #include "stats.h"
 #include "sink.h"
+#include "vkbd.h"
 
 #define FLIPS_MAX 64u
 #define EVT_RETRY_MS 4
@@ -263,8 +264,18 @@ frame_done(void *data, uint64_t seq)
 	stats_end(span, STATS_EVENT);
 }
 
+/* Input to the window goes to the guest's vkbd device(s) (vkbd.c). */
+static void
+window_input(void *data, const struct window_input *ev)
+{
+	struct connector *c = data;
+
+	vkbd_route(c->fe, c->index, c->width, c->height, ev);
+}
+
 static const struct window_listener window_listener = {
 	.frame_done = frame_done,
+	.input = window_input,
 };
 
 static void
@@ -549,6 +560,8 @@ set_config(struct connector *c, const struct displif_req *req)
 		vd_trace("%s:%u: display off", c->fe->name, c->index);
 		c->waiting_fb = NULL;
 		c->shown_fb = NULL;
+		/* The window goes: nothing stays pressed in the guest. */
+		vkbd_connector_gone(c->fe, c->index);
 		window_hide(c->window);
 		return 0;
 	}
@@ -922,6 +935,8 @@ connector_destroy(struct connector *c)
 	}
 	/* Window first: its buffers are then no longer on screen. */
 	if (c->window) {
+		/* No key or button stays down in the guest. */
+		vkbd_connector_gone(c->fe, c->index);
 		window_destroy(c->window);
 	}
 	for (uint32_t i = 0; i < VDISPL_COPY_BUFFERS; i++) {

@@ -51,6 +51,7 @@
 #include <xen/io/xenbus.h>
 
 #include "backend.h"
+#include "vkbd.h"
 
 /* --- Small xenstore helpers ----------------------------------------------- */
 
@@ -110,6 +111,31 @@ xs_put(struct xs_handle *xs, const char *dir, const char *node,
 		return false;
 	}
 	return xs_write(xs, XBT_NULL, path, value, strlen(value));
+}
+
+char *
+xenbus_read(struct xs_handle *xs, const char *dir, const char *node)
+{
+	return xs_get(xs, dir, node);
+}
+
+bool
+xenbus_parse_u32(const char *s, uint32_t max, uint32_t *out)
+{
+	return displif_parse_u32(s, max, out);
+}
+
+bool
+xenbus_write(struct xs_handle *xs, const char *dir, const char *node,
+	     const char *value)
+{
+	return xs_put(xs, dir, node, value);
+}
+
+const char *
+xenbus_state_name(int state)
+{
+	return state_name(state);
 }
 
 /* --- Frontends ------------------------------------------------------------ */
@@ -308,6 +334,13 @@ read_config(struct frontend *fe, char *err, size_t errlen)
 				 DISPLIF_MAX_WIDTH, DISPLIF_MAX_HEIGHT);
 			free(v);
 			return false;
+		}
+		free(v);
+		fe->uid[i][0] = '\0';
+		snprintf(node, sizeof(node), "%u/" XENDISPL_FIELD_UNIQUE_ID, i);
+		v = xs_get(xs, fe->fe_path, node);
+		if (v && strlen(v) < sizeof(fe->uid[i])) {
+			memcpy(fe->uid[i], v, strlen(v) + 1);
 		}
 		free(v);
 		fe->nconn = i + 1;
@@ -750,6 +783,12 @@ domain_served(struct backend *be, uint32_t domid)
 	return strcmp(probe.name, want) == 0;
 }
 
+bool
+xenbus_domain_served(struct backend *be, uint32_t domid)
+{
+	return domain_served(be, domid);
+}
+
 static void
 device_check(struct backend *be, uint32_t domid, uint32_t devid,
 	     const char *rest)
@@ -849,6 +888,10 @@ handle_watch(struct backend *be, const char *path, const char *token)
 			}
 		}
 		dbuf_graveyard_reap(be, domain_exists);
+		vkbd_domains_check(be, domain_exists);
+		return;
+	}
+	if (vkbd_handle_watch(be, path, token)) {
 		return;
 	}
 	if (strncmp(token, "fe/", 3) == 0) {
@@ -961,6 +1004,8 @@ evtchn_readable(int fd, uint32_t mask, void *data)
 			connector_evt_kick(c);
 		} else if (c) {
 			connector_kick(c);
+		} else {
+			vkbd_port_kick(be, (hv_port_t)port);
 		}
 		be->hv->ops->evtchn_unmask(be->hv, (hv_port_t)port);
 	}
@@ -993,6 +1038,7 @@ backend_create(struct wl_event_loop *loop, struct hv *hv,
 	wl_list_init(&be->frontends);
 	wl_list_init(&be->graveyard);
 	wl_list_init(&be->quotas);
+	wl_list_init(&be->vkbds);
 	if (!connector_budget_init(be)) {
 		goto err;
 	}
@@ -1034,6 +1080,9 @@ backend_create(struct wl_event_loop *loop, struct hv *hv,
 		goto err;
 	}
 	vd_log("serving displif on %s (%s grants)", be->root, hv->ops->name);
+	if (!vkbd_backend_start(be)) {
+		goto err;
+	}
 	return be;
 
 err:
@@ -1050,6 +1099,7 @@ backend_destroy(struct backend *be)
 		return;
 	}
 	be->shutting_down = true;
+	vkbd_backend_stop(be);
 	wl_list_for_each_safe(fe, tmp, &be->frontends, link) {
 		frontend_disconnect(fe);
 		if (fe->be_state != XenbusStateClosed) {

@@ -8,7 +8,8 @@
 #   $CACHE/<key>/vmlinuz        Debian's kernel (dom0 and domU)
 #   $CACHE/<key>/dom0.cpio      the whole dom0 (bookworm minbase + Xen tools +
 #                               weston), uncompressed initramfs, no /init
-#   $CACHE/<key>/domu-base.cpio.gz  busybox + drm_xen_front and its deps
+#   $CACHE/<key>/domu-base.cpio.gz  busybox + drm_xen_front, xen-kbdfront,
+#                                   evdev and their deps
 #   $CACHE/<key>/MANIFEST       what went in (package versions, sizes)
 #
 # <key> is a hash of the versions of every package that goes in (Xen, the
@@ -101,7 +102,7 @@ depmod -b x/kern "$KV"
 mkdir -p "$OUT.tmp"
 zcat x/xen/boot/xen-4.17-amd64.gz > "$OUT.tmp/xen"	# ELF multiboot image
 cp x/kern/boot/vmlinuz-"$KV" "$OUT.tmp/vmlinuz"
-grep -E '^CONFIG_(DRM_XEN_FRONTEND|XEN_GNTDEV|XEN_GRANT_DEV_ALLOC)=' \
+grep -E '^CONFIG_(DRM_XEN_FRONTEND|XEN_GNTDEV|XEN_GRANT_DEV_ALLOC|INPUT_XEN_KBDDEV_FRONTEND|INPUT_EVDEV)=' \
 	x/kern/boot/config-"$KV" > "$W/kconfig" || true
 
 # --- dom0 rootfs ---------------------------------------------------------------
@@ -156,12 +157,14 @@ t "pack dom0.cpio"
 (cd "$R" && find . | cpio -o -H newc --quiet) > "$OUT.tmp/dom0.cpio"
 
 # --- domU initramfs base ---------------------------------------------------------
-t "domU base initramfs: busybox + drm_xen_front"
+t "domU base initramfs: busybox + drm_xen_front + xen-kbdfront + evdev"
 D=$W/rootfs-domu
 mkdir -p "$D"/{bin,sbin,usr/bin,usr/sbin,proc,sys,dev,tmp,etc,lib/modules/"$KV"}
 cp x/bb/bin/busybox "$D/bin/busybox"
-copy_mods "$D" drm_xen_front > "$D/modlist"
-[ -s "$D/modlist" ] || die "drm_xen_front not found in $KPKG"
+# Guest input: xen-kbdfront and evdev (for the domU's reader); a module
+# built into the kernel prints nothing here, which is fine.
+copy_mods "$D" drm_xen_front xen_kbdfront evdev > "$D/modlist"
+grep -q drm_xen_front "$D/modlist" || die "drm_xen_front not found in $KPKG"
 (cd "$D" && find . | cpio -o -H newc --quiet) | gzip -1 > "$OUT.tmp/domu-base.cpio.gz"
 
 {

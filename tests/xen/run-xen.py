@@ -361,12 +361,56 @@ class Boot:
         return out if inside else None
 
 
+def check_input(check, boot, name, gtext):
+    """Guest input: xen-kbdfront made its devices (with the backend's
+    800x600 absolute range), and evread in the domU saw exactly what dom0's
+    test seat sent to the guest's window: A and B pressed and released, the
+    pointer at 400,300 of the 800x600 picture (identity scale), a left
+    click."""
+    check(re.search(r'evread: device Xen Virtual Keyboard', gtext) is not None,
+          '%s: xen-kbdfront created its keyboard' % name)
+    check(re.search(r'evread: device Xen Virtual Pointer abs_x 0\.\.800 '
+                    r'abs_y 0\.\.600', gtext) is not None,
+          '%s: xen-kbdfront created its absolute pointer (0..800 x 0..600)'
+          % name)
+    sent = boot.first(r'INPUT-SENT %s' % name)[1]
+    why = [l.split('] ')[1] for _, l in (boot.dom0log or boot.lines)
+           if re.search(r'INPUT-(NO|NOT)-\S+ %s' % name, l)]
+    check(sent is not None, '%s: dom0 sent input to the guest\'s window%s'
+          % (name, ' (%s)' % ', '.join(why) if why else ''))
+    # evread reads the two devices in turn: compare each device's own
+    # sequence (keys < 0x100 are the keyboard's, the rest the pointer's).
+    got = re.findall(r'evread: (key \d+ -?\d+|pos -?\d+ -?\d+)', gtext)
+    say('  guest input: %s' % ', '.join(got))
+    # The pointer may rest where the shell maps the new window (it stays
+    # where the previous scenario left it): positions before ours are its
+    # enter, and nothing else may come first.
+    def is_kbd(e):
+        return e.startswith('key ') and int(e.split()[1]) < 0x100
+    kbd = [e for e in got if is_kbd(e)]
+    ptr = [e for e in got if not is_kbd(e)]
+    want_kbd = ['key 30 1', 'key 30 0', 'key 48 1', 'key 48 0']
+    want_ptr = ['pos 400 300', 'key 272 1', 'key 272 0']
+    while len(ptr) > len(want_ptr) and ptr[0].startswith('pos '):
+        ptr = ptr[1:]
+    check(kbd == want_kbd, '%s: the guest keyboard read exactly the keys '
+          'sent to its window (%s; want %s)' % (name, ', '.join(kbd),
+                                               ', '.join(want_kbd)))
+    check(ptr == want_ptr, '%s: the guest pointer read exactly the position '
+          'and click sent to its window (%s; want %s)' % (
+              name, ', '.join(ptr), ', '.join(want_ptr)))
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument('--plugin', required=True)
     ap.add_argument('--backend', required=True,
                     help='vdispl-backend, which vdispl.so runs (mode=helper)')
     ap.add_argument('--kmsflip', required=True)
+    ap.add_argument('--evread', default=None,
+                    help='the domU input reader (guest input checks)')
+    ap.add_argument('--testseat', default=None,
+                    help='vdispl-testseat.so: dom0 weston injects input')
     ap.add_argument('--mode', default='real', choices=['real', 'handplay'])
     ap.add_argument('--out', default=None)
     ap.add_argument('--seconds', type=int, default=12)
@@ -414,16 +458,28 @@ def main():
     # 2. run-time cpios: our code only
     entries = [file_entry('init', os.path.join(HERE, 'init-domU')),
                file_entry('usr/bin/kmsflip', args.kmsflip)]
-    for lib in elf_libs(args.kmsflip):
+    libs = elf_libs(args.kmsflip)
+    input_checks = bool(args.evread and args.testseat and
+                        os.path.isfile(args.evread) and
+                        os.path.isfile(args.testseat) and
+                        args.mode == 'real')
+    if input_checks:
+        entries.append(file_entry('usr/bin/evread', args.evread))
+        libs += [l for l in elf_libs(args.evread) if l not in libs]
+    for lib in libs:
         entries.append(file_entry(lib.lstrip('/'), os.path.realpath(lib)))
     with open(os.path.join(images, 'domu-base.cpio.gz'), 'rb') as f:
         domu_initrd = cpio_newc(entries) + f.read()
     ini = os.path.join(out, 'weston.ini')
     with open(ini, 'w') as f:
-        f.write('[core]\nmodules=vdispl.so\nidle-time=0\n\n'
+        f.write('[core]\nmodules=vdispl.so%s\nidle-time=0\n\n'
                 '[shell]\nbackground-color=0xff%02x%02x%02x\npanel-position=none\n\n'
                 '[vdispl]\nhypervisor=xen\nmode=helper\n'
-                'backend-path=/usr/bin/vdispl-backend\n' % BACKGROUND)
+                'backend-path=/usr/bin/vdispl-backend\n' % (
+                    (',vdispl-testseat.so' if input_checks else ''),
+                    *BACKGROUND))
+        if input_checks:
+            f.write('\n[vdispl-testseat]\ncommands=/run/seat\n')
     with open(os.path.join(out, 'conf'), 'w') as f:
         f.write('MODE=%s\nSCENARIOS="%s"\nKMSFLIP_SECONDS=%d\n'
                 'SHOT_AFTER=2\n' % (args.mode, args.scenarios, args.seconds))
@@ -435,6 +491,10 @@ def main():
         dom0.append(file_entry('usr/lib/x86_64-linux-gnu/weston/vdispl.so',
                                args.plugin))
         dom0.append(file_entry('usr/bin/vdispl-backend', args.backend))
+    if input_checks:
+        dom0.append(file_entry(
+            'usr/lib/x86_64-linux-gnu/weston/vdispl-testseat.so',
+            args.testseat))
     # Xen hands dom0 one initrd module: the image, then our overlay (later
     # cpio entries win, so /init is ours).
     dom0_initrd = os.path.join(out, 'dom0-run.cpio')
@@ -589,12 +649,17 @@ def main():
         m = re.search(r'rc=(\d+) secs=([0-9.]+)', line or '')
         xlerr = [l for l in (boot.block('XL-DESTROY %s ' % name, 'SCENARIO-END %s' % name) or [])
                  if l.startswith('xl destroy: ')]
-        check(m is not None and m.group(1) == '0' and float(m.group(2)) < 8.0 and not xlerr,
+        # No time limit of ours: libxl waits 10 s for the backend's
+        # Closed and says so on stderr when it did not come; under a
+        # loaded TCG host a clean destroy takes 4 to 20 s.
+        check(m is not None and m.group(1) == '0' and not xlerr,
               '%s: xl destroy completes cleanly (%s)%s' % (
                   name, line.split('] ')[1] if line else 'never ran',
                   ''.join('\n         ' + l for l in xlerr)))
         check(boot.first(r'BACKEND-DIR-GONE %s' % name)[1] is not None,
               '%s: backend directory removed after destroy' % name)
+        if input_checks:
+            check_input(check, boot, name, gtext)
         check(boot.first(r'SCENARIO-END %s' % name)[1] is not None and
               boot.first(r'WESTON-GONE during %s' % name)[1] is None,
               '%s: scenario ended with weston alive' % name)

@@ -2,7 +2,8 @@
 /*
  * xensim: the toolstack of the simulated Xen host (an `xl` for xensimd).
  *
- *   xensim [--dir DIR] create NAME [--vdispl SPEC]... [--no-wait]
+ *   xensim [--dir DIR] create NAME [--vdispl SPEC]... [--vkb SPEC]...
+ *                              [--no-wait]
  *   xensim [--dir DIR] destroy NAME|DOMID [--no-wait] [--timeout SEC]
  *   xensim [--dir DIR] list
  *
@@ -21,6 +22,20 @@
  * then, like libxl__wait_device_connection(), waits up to 10 s for the
  * backend to reach InitWait, else fails with "unable to add vdispl
  * devices" and destroys the domain.
+ *
+ * --vkb SPEC is xl's vkb= syntax for backend-type=linux (the only type
+ * xensim serves): backend=DOM, devid=N, unique-id=ID, width=, height=,
+ * feature-disable-keyboard=, feature-disable-pointer=,
+ * feature-abs-pointer=, feature-raw-pointer=, feature-multi-touch=,
+ * multi-touch-width=, multi-touch-height=, multi-touch-num-contacts=.
+ * Like libxl_vkb.c with libxl__device_generic_add(), it writes
+ *   /libxl/D/device/vkbd/N/{frontend,backend,frontend-id,online,state}
+ *   frontend /local/domain/D/device/vkbd/N: backend, backend-id, state=1
+ *   backend /local/domain/B/backend/vinput/D/N ("vinput" is libxl's kind
+ *     for backend-type=linux): frontend, frontend-id, online=1, state=1,
+ *     and of the features only those set (non-zero), unique-id if given,
+ *     multi-touch-* only with feature-multi-touch.
+ * libxl does not wait for a vkb backend; neither does create.
  *
  * destroy does what libxl's device removal does: backend online=0 and
  * state=5 (Closing) in one transaction, waits up to 10 s for state 6
@@ -58,17 +73,56 @@ struct vdispl {
 	struct connector conn[MAX_CONNECTORS];
 };
 
+#define MAX_VKB 4
+
+/* One vkb= entry: the nodes libxl_vkb.c writes, in its order. */
+enum {
+	VKB_FEAT_DSBL_KEYBRD,
+	VKB_FEAT_DSBL_POINTER,
+	VKB_FEAT_ABS_POINTER,
+	VKB_FEAT_RAW_POINTER,
+	VKB_FEAT_MTOUCH,
+	VKB_MT_WIDTH,
+	VKB_MT_HEIGHT,
+	VKB_MT_NUM_CONTACTS,
+	VKB_WIDTH,
+	VKB_HEIGHT,
+	VKB_NKEYS,
+};
+
+static const char *const vkb_keys[VKB_NKEYS] = {
+	"feature-disable-keyboard", "feature-disable-pointer",
+	"feature-abs-pointer", "feature-raw-pointer", "feature-multi-touch",
+	"multi-touch-width", "multi-touch-height",
+	"multi-touch-num-contacts", "width", "height",
+};
+
+struct vkb {
+	int devid;
+	int backend;
+	char backend_name[XENSIM_NAME_MAX];
+	char unique_id[64];
+	unsigned long val[VKB_NKEYS];
+};
+
 static const char *prog = "xensim";
 
 static void
 usage(FILE *f)
 {
 	fprintf(f,
-		"usage: xensim [--dir DIR] create NAME [--vdispl SPEC]... [--no-wait]\n"
+		"usage: xensim [--dir DIR] create NAME [--vdispl SPEC]... "
+		"[--vkb SPEC]... [--no-wait]\n"
 		"       xensim [--dir DIR] destroy NAME|DOMID [--no-wait] [--timeout SEC]\n"
 		"       xensim [--dir DIR] list\n"
 		"SPEC (xl vdispl=): backend=DOM,be-alloc=0|1,devid=N,"
 		"connectors=ID:WxH;ID:WxH\n"
+		"SPEC (xl vkb=): backend-type=linux,backend=DOM,devid=N,"
+		"unique-id=ID,width=W,height=H,\n"
+		"  feature-abs-pointer=1,feature-multi-touch=1,"
+		"multi-touch-width=W,multi-touch-height=H,\n"
+		"  multi-touch-num-contacts=N,feature-raw-pointer=1,"
+		"feature-disable-keyboard=1,feature-disable-pointer=1\n"
 		"DIR defaults to $" XENSIM_DIR_ENV ".\n");
 }
 
@@ -233,6 +287,84 @@ parse_vdispl(const char *spec, struct vdispl *v, const char **why)
 	if (ok && !have_conn) {
 		*why = "connectors= is required";
 		ok = false;
+	}
+	free(copy);
+	return ok;
+}
+
+static bool
+parse_vkb(const char *spec, struct vkb *v, const char **why)
+{
+	char *copy = strdup(spec), *save = NULL;
+	bool ok = true;
+
+	memset(v, 0, sizeof(*v));
+	v->devid = -1;
+	if (!copy) {
+		*why = "out of memory";
+		return false;
+	}
+	for (char *kv = strtok_r(copy, ",", &save); kv && ok;
+	     kv = strtok_r(NULL, ",", &save)) {
+		char *eq = strchr(kv, '=');
+		unsigned long n;
+		int k;
+
+		while (*kv == ' ') {
+			kv++;
+		}
+		if (!eq) {
+			*why = "expected KEY=VALUE";
+			ok = false;
+			break;
+		}
+		*eq = '\0';
+		for (k = 0; k < VKB_NKEYS; k++) {
+			if (strcmp(kv, vkb_keys[k]) == 0) {
+				break;
+			}
+		}
+		if (k < VKB_NKEYS) {
+			if (!parse_uint(eq + 1, 0x7fffffff, &n)) {
+				*why = "feature values are decimal numbers";
+				ok = false;
+			}
+			v->val[k] = n;
+		} else if (strcmp(kv, "backend-type") == 0) {
+			if (strcmp(eq + 1, "linux") != 0) {
+				*why = "only backend-type=linux is served";
+				ok = false;
+			}
+		} else if (strcmp(kv, "backend") == 0) {
+			if (parse_uint(eq + 1, 0x7fef, &n)) {
+				v->backend = (int)n;
+			} else if (*(eq + 1) &&
+				   strlen(eq + 1) < sizeof(v->backend_name)) {
+				snprintf(v->backend_name,
+					 sizeof(v->backend_name), "%s", eq + 1);
+			} else {
+				*why = "bad backend";
+				ok = false;
+			}
+		} else if (strcmp(kv, "devid") == 0) {
+			if (!parse_uint(eq + 1, 0x7fffffff, &n)) {
+				*why = "bad devid";
+				ok = false;
+			}
+			v->devid = (int)n;
+		} else if (strcmp(kv, "unique-id") == 0) {
+			if (!valid_id(eq + 1) ||
+			    strlen(eq + 1) >= sizeof(v->unique_id)) {
+				*why = "bad unique-id";
+				ok = false;
+			} else {
+				snprintf(v->unique_id, sizeof(v->unique_id),
+					 "%s", eq + 1);
+			}
+		} else {
+			*why = "unknown key";
+			ok = false;
+		}
 	}
 	free(copy);
 	return ok;
@@ -443,6 +575,98 @@ add_vdispl(struct xs_handle *h, int domid, const struct vdispl *v)
 	return false;
 }
 
+/* libxl__device_generic_add() + libxl__set_xenstore_vkb(), in @t. */
+static bool
+write_vkb(struct xs_handle *h, xs_transaction_t t, int domid,
+	  const struct vkb *v)
+{
+	struct xs_permissions fe_perms[2] = {
+		{ .id = (unsigned)domid, .perms = XS_PERM_NONE },
+		{ .id = (unsigned)v->backend, .perms = XS_PERM_READ },
+	};
+	struct xs_permissions be_perms[2] = {
+		{ .id = (unsigned)v->backend, .perms = XS_PERM_NONE },
+		{ .id = (unsigned)domid, .perms = XS_PERM_READ },
+	};
+	char fe[128], be[128], lx[128], val[32], path[256];
+	bool ok = true;
+
+	snprintf(fe, sizeof(fe), "/local/domain/%d/device/vkbd/%d", domid,
+		 v->devid);
+	snprintf(be, sizeof(be), "/local/domain/%d/backend/vinput/%d/%d",
+		 v->backend, domid, v->devid);
+	snprintf(lx, sizeof(lx), "/libxl/%d/device/vkbd/%d", domid,
+		 v->devid);
+
+	xs_rm(h, t, lx);
+	ok &= xwritef(h, t, fe, "%s/frontend", lx);
+	ok &= xwritef(h, t, be, "%s/backend", lx);
+
+	xs_rm(h, t, fe);
+	ok &= xs_mkdir(h, t, fe);
+	ok &= xs_set_permissions(h, t, fe, fe_perms, 2);
+	ok &= xwritef(h, t, be, "%s/backend", fe);
+	snprintf(val, sizeof(val), "%d", v->backend);
+	ok &= xwritef(h, t, val, "%s/backend-id", fe);
+	ok &= xwritef(h, t, "1", "%s/state", fe);
+	snprintf(path, sizeof(path), "%s/state", fe);
+	ok &= xs_set_permissions(h, t, path, fe_perms, 2);
+
+	xs_rm(h, t, be);
+	ok &= xs_mkdir(h, t, be);
+	ok &= xs_set_permissions(h, t, be, be_perms, 2);
+	ok &= xwritef(h, t, fe, "%s/frontend", be);
+	snprintf(val, sizeof(val), "%d", domid);
+	ok &= xwritef(h, t, val, "%s/frontend-id", be);
+	ok &= xwritef(h, t, "1", "%s/online", be);
+	ok &= xwritef(h, t, "1", "%s/state", be);
+	if (v->unique_id[0]) {
+		ok &= xwritef(h, t, v->unique_id, "%s/unique-id", be);
+	}
+	for (int k = 0; k < VKB_NKEYS; k++) {
+		bool mt = k == VKB_MT_WIDTH || k == VKB_MT_HEIGHT ||
+			k == VKB_MT_NUM_CONTACTS;
+
+		/* libxl writes the multi-touch sizes with the feature only,
+		 * and then even when 0; the others only when set. */
+		if (mt ? !v->val[VKB_FEAT_MTOUCH] : !v->val[k]) {
+			continue;
+		}
+		snprintf(val, sizeof(val), "%lu", v->val[k]);
+		ok &= xwritef(h, t, val, "%s/%s", be, vkb_keys[k]);
+	}
+
+	snprintf(val, sizeof(val), "%d", domid);
+	ok &= xwritef(h, t, val, "%s/frontend-id", lx);
+	ok &= xwritef(h, t, "1", "%s/online", lx);
+	ok &= xwritef(h, t, "1", "%s/state", lx);
+	return ok;
+}
+
+static bool
+add_vkb(struct xs_handle *h, int domid, const struct vkb *v)
+{
+	for (int tries = 0; tries < 100; tries++) {
+		xs_transaction_t t = xs_transaction_start(h);
+
+		if (t == XBT_NULL) {
+			return false;
+		}
+		if (!write_vkb(h, t, domid, v)) {
+			err("writing vkbd/%d: %s", v->devid, strerror(errno));
+			xs_transaction_end(h, t, true);
+			return false;
+		}
+		if (xs_transaction_end(h, t, false)) {
+			return true;
+		}
+		if (errno != EAGAIN) {
+			return false;
+		}
+	}
+	return false;
+}
+
 /* Remove @path and then its parents while they are empty. */
 static void
 rm_cleanup(struct xs_handle *h, xs_transaction_t t, const char *path,
@@ -485,15 +709,16 @@ resolve_domain(struct xensim *xs, const char *s)
 	return xensim_domain_lookup(xs, s);
 }
 
+/* libxl's device removal for every device of one kind; 1 on a timeout. */
 static int
-destroy_domain(struct xensim *xs, struct xs_handle *h, int domid,
+remove_devices(struct xs_handle *h, int domid, const char *kind,
 	       double timeout)
 {
 	char path[128], **devs;
 	unsigned ndev = 0;
 	int rc = 0;
 
-	snprintf(path, sizeof(path), "/libxl/%d/device/vdispl", domid);
+	snprintf(path, sizeof(path), "/libxl/%d/device/%s", domid, kind);
 	devs = xs_directory(h, XBT_NULL, path, &ndev);
 	for (unsigned i = 0; devs && i < ndev; i++) {
 		char lp[192], *be, *fe, sp[192];
@@ -519,9 +744,9 @@ destroy_domain(struct xensim *xs, struct xs_handle *h, int domid,
 			}
 		} while (!xs_transaction_end(h, t, false) && errno == EAGAIN);
 		if (timeout > 0 && !wait_state(h, sp, 6, 6, timeout)) {
-			err("vdispl/%s: backend did not reach Closed (6) "
-			    "within %g s; removing it anyway", devs[i],
-			    timeout);
+			err("%s/%s: backend did not reach Closed (6) "
+			    "within %g s; removing it anyway", kind,
+			    devs[i], timeout);
 			rc = 1;
 		}
 		do {
@@ -539,6 +764,18 @@ destroy_domain(struct xensim *xs, struct xs_handle *h, int domid,
 		free(fe);
 	}
 	free(devs);
+	return rc;
+}
+
+static int
+destroy_domain(struct xensim *xs, struct xs_handle *h, int domid,
+	       double timeout)
+{
+	char path[128];
+	int rc = 0;
+
+	rc |= remove_devices(h, domid, "vdispl", timeout);
+	rc |= remove_devices(h, domid, "vkbd", timeout);
 	snprintf(path, sizeof(path), "/libxl/%d", domid);
 	xs_rm(h, XBT_NULL, path);
 	{
@@ -554,7 +791,8 @@ destroy_domain(struct xensim *xs, struct xs_handle *h, int domid,
 
 static int
 cmd_create(struct xensim *xs, struct xs_handle *h, const char *name,
-	   struct vdispl *v, int nv, bool wait, double timeout)
+	   struct vdispl *v, int nv, struct vkb *k, int nk, bool wait,
+	   double timeout)
 {
 	struct xs_permissions noperm = { .id = 0, .perms = XS_PERM_NONE };
 	char path[64];
@@ -571,6 +809,17 @@ cmd_create(struct xensim *xs, struct xs_handle *h, const char *name,
 			v[i].backend = b;
 		}
 	}
+	for (int i = 0; i < nk; i++) {
+		if (k[i].backend_name[0]) {
+			int b = xensim_domain_lookup(xs, k[i].backend_name);
+			if (b < 0) {
+				err("backend domain '%s' not found",
+				    k[i].backend_name);
+				return 1;
+			}
+			k[i].backend = b;
+		}
+	}
 	domid = xensim_domain_create(xs, name);
 	if (domid < 0) {
 		err("cannot create domain '%s': %s", name, strerror(-domid));
@@ -585,6 +834,11 @@ cmd_create(struct xensim *xs, struct xs_handle *h, const char *name,
 	}
 	for (int i = 0; i < nv; i++) {
 		if (!add_vdispl(h, domid, &v[i])) {
+			goto fail;
+		}
+	}
+	for (int i = 0; i < nk; i++) {
+		if (!add_vkb(h, domid, &k[i])) {
 			goto fail;
 		}
 	}
@@ -637,12 +891,15 @@ main(int argc, char **argv)
 	static const struct option opts[] = {
 		{ "dir", required_argument, NULL, 'd' },
 		{ "vdispl", required_argument, NULL, 'v' },
+		{ "vkb", required_argument, NULL, 'k' },
 		{ "no-wait", no_argument, NULL, 'n' },
 		{ "timeout", required_argument, NULL, 't' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
 	struct vdispl v[MAX_VDISPL];
+	struct vkb k[MAX_VKB];
+	int nk = 0;
 	const char *dir = getenv(XENSIM_DIR_ENV), *cmd = NULL, *why = "";
 	struct xs_handle *h = NULL;
 	struct xensim *xs = NULL;
@@ -670,6 +927,16 @@ main(int argc, char **argv)
 							 optarg, why);
 				}
 				nv++;
+				break;
+			case 'k':
+				if (nk == MAX_VKB) {
+					return bad_usage("too many --vkb");
+				}
+				if (!parse_vkb(optarg, &k[nk], &why)) {
+					return bad_usage("--vkb '%s': %s",
+							 optarg, why);
+				}
+				nk++;
 				break;
 			case 'n':
 				wait = false;
@@ -726,6 +993,17 @@ main(int argc, char **argv)
 				}
 			}
 		}
+		for (int i = 0; i < nk; i++) {
+			if (k[i].devid < 0) {
+				k[i].devid = i;
+			}
+			for (int j = 0; j < i; j++) {
+				if (k[j].devid == k[i].devid) {
+					return bad_usage("duplicate vkb devid "
+							 "%d", k[i].devid);
+				}
+			}
+		}
 	} else if (strcmp(cmd, "destroy") == 0) {
 		if (argc - optind != 1) {
 			return bad_usage("destroy takes one NAME or DOMID");
@@ -737,8 +1015,8 @@ main(int argc, char **argv)
 	} else {
 		return bad_usage("unknown command '%s'", cmd);
 	}
-	if (nv > 0 && strcmp(cmd, "create") != 0) {
-		return bad_usage("--vdispl only goes with create");
+	if ((nv > 0 || nk > 0) && strcmp(cmd, "create") != 0) {
+		return bad_usage("--vdispl and --vkb only go with create");
 	}
 
 	xs = xensim_open(dir, 0);
@@ -757,7 +1035,8 @@ main(int argc, char **argv)
 		goto out;
 	}
 	if (strcmp(cmd, "create") == 0) {
-		rc = cmd_create(xs, h, argv[optind], v, nv, wait, timeout);
+		rc = cmd_create(xs, h, argv[optind], v, nv, k, nk, wait,
+				timeout);
 	} else {
 		int domid = resolve_domain(xs, argv[optind]);
 		if (domid <= 0) {
