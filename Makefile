@@ -9,9 +9,13 @@ DEB_PACKAGES := \
 	gcc libc6-dev pkg-config meson ninja-build python3 \
 	libweston-10-dev weston libwayland-dev wayland-protocols \
 	libdrm-dev libpixman-1-dev libxen-dev xenstore-utils \
+	libpango1.0-dev libcairo2-dev libfontconfig-dev fonts-dejavu-core \
+	pango1.0-tools groff-base man-db \
 	clang libclang-rt-14-dev \
 	libegl1 libegl-mesa0 libgl1-mesa-dri libgles2 \
 	qemu-system-x86 debootstrap cpio busybox-static kmod zstd \
+	qemu-system-arm gcc-aarch64-linux-gnu libc6-dev-arm64-cross xz-utils make \
+	libelf1 libssl3 \
 	sway grim mutter dbus-daemon wayland-utils
 
 .PHONY: all deps build check demo bench clean

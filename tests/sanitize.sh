@@ -75,9 +75,16 @@ export UBSAN_OPTIONS="log_path=$reports/ubsan:print_stacktrace=1:halt_on_error=0
 if [ $# -eq 0 ]; then
 	mapfile -t tests < <(meson test -C "$build" --list --suite unit \
 		--suite fuzz --suite e2e --suite hostile 2>/dev/null |
-		sed -n 's|^weston-vdispl:[a-z0-9]* / ||p' | grep -v -E -- '-gl(-|$)')
+		sed -n 's|^weston-vdispl:[a-z0-9]* / ||p' |
+		grep -v -E -- '-gl(-|$)|-inproc$'
+		# in-process teardown and reconnect: the module's own paths
+		echo core-weston-teardown-inproc
+		echo guest-reconnect-inproc)
 	echo "sanitize: not rerun under ASan (llvmpipe hangs with libasan" \
 		"preloaded): the *-gl e2e variants; they run in the plain build"
+	echo "sanitize: not rerun under ASan: the *-inproc variants but" \
+		"teardown and reconnect (the same core and client code as the" \
+		"helper variants, which are rerun; all run in the plain build)"
 	set -- "${tests[@]}"
 fi
 

@@ -31,6 +31,7 @@
 #include "display.h"
 #include "hv.h"
 #include "log.h"
+#include "report.h"
 #include "stats.h"
 
 enum exit_code {
@@ -93,7 +94,8 @@ parse_trace(struct app *app, const char *arg)
 		for (int i = 0; i < VD_SCOPE_COUNT; i++) {
 			bool short_name = (i == VD_SCOPE_CORE &&
 					   !strcmp(tok, "core")) ||
-				(i == VD_SCOPE_WINDOW && !strcmp(tok, "window"));
+				(i == VD_SCOPE_WINDOW && !strcmp(tok, "window")) ||
+				(i == VD_SCOPE_STATS && !strcmp(tok, "stats"));
 
 			if (!strcmp(tok, "all") || short_name ||
 			    !strcmp(tok, vd_scope_names[i])) {
@@ -103,7 +105,7 @@ parse_trace(struct app *app, const char *arg)
 		}
 		if (!found) {
 			fprintf(stderr, "vdispl-backend: unknown trace scope "
-				"\"%s\" (known: core, window, all)\n", tok);
+				"\"%s\" (known: core, window, stats, all)\n", tok);
 			ok = false;
 		}
 	}
@@ -160,6 +162,8 @@ on_trace_signal(int signo, void *data)
 	for (int i = 0; i < VD_SCOPE_COUNT; i++) {
 		app->trace[i] = signo == SIGUSR1;
 	}
+	/* vdispl-stats: report now and every second while on. */
+	report_kick(app->backend);
 	return 0;
 }
 
@@ -176,7 +180,8 @@ usage(FILE *f)
 "  -s, --set=KEY=VALUE   override one key, after the file; \"[vdispl-domain]\n"
 "                        name=N key=value\" for a domain; repeatable\n"
 "  -d, --domain=NAME|ID  serve this guest domain only\n"
-"  -t, --trace=SCOPES    trace to stderr: core, window, all\n"
+"  -t, --trace=SCOPES    trace to stderr: core, window, stats (per guest\n"
+"                        figures once a second), all\n"
 "                        (SIGUSR1 turns every scope on, SIGUSR2 off)\n"
 "  -h, --help            this text\n"
 "  -V, --version         the version\n"
@@ -292,6 +297,8 @@ app_start(struct app *app)
 	if (!app->backend) {
 		return false;
 	}
+	/* --trace=stats: per guest figures from the start. */
+	report_kick(app->backend);
 	if (app->cfg.stats_file &&
 	    !stats_start(app->loop, app->cfg.stats_file)) {
 		vd_log("vdispl-backend: cannot write stats to %s",

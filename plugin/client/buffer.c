@@ -313,6 +313,14 @@ buffer_create_dmabuf(struct vd_display *d, int fd, uint32_t offset,
 	return buffer_start(buf);
 }
 
+void
+buffer_set_copy(struct vd_buffer *buf)
+{
+	if (buf) {
+		buf->copy = true;
+	}
+}
+
 bool
 buffer_busy(const struct vd_buffer *buf)
 {

@@ -38,6 +38,8 @@
  *   buffer (or none, or is destroyed), visible or not; re-attaching the
  *   same wl_buffer sends no release.
  */
+#include <sys/eventfd.h>
+
 #include "private.h"
 
 static void display_realise_pending(struct vd_display *d);
@@ -180,6 +182,11 @@ handle_idle(void *data)
 		}
 		if (called) {
 			continue;
+		}
+		wl_list_for_each(w, &d->windows, link) {
+			if (w->hide_due) {
+				window_hide_now(w);
+			}
 		}
 		wl_list_for_each(buf, &d->buffers, link) {
 			void (*fn)(void *, struct vd_buffer *) = buf->idle;
@@ -327,11 +334,24 @@ output_mode(void *data, struct wl_output *o, uint32_t flags, int32_t w,
 static void
 output_done(void *data, struct wl_output *o)
 {
+	struct vd_output *out = data;
+	struct window *w;
+
+	if (out->pending_scale == out->scale) {
+		return;
+	}
+	out->scale = out->pending_scale;
+	wl_list_for_each(w, &out->d->windows, link) {
+		window_update_scale(w);
+	}
 }
 
 static void
 output_scale(void *data, struct wl_output *o, int32_t factor)
 {
+	struct vd_output *out = data;
+
+	out->pending_scale = factor > 0 ? factor : 1;
 }
 
 static const struct wl_output_listener output_listener = {
@@ -390,7 +410,12 @@ output_get_xdg_output(struct vd_display *d, struct vd_output *out)
 static void
 output_destroy(struct vd_output *out)
 {
+	struct window *w;
+
 	wl_list_remove(&out->link);
+	wl_list_for_each(w, &out->d->windows, link) {
+		window_output_gone(w, out);
+	}
 	if (out->xdg_output) {
 		zxdg_output_v1_destroy(out->xdg_output);
 	}
@@ -455,6 +480,11 @@ registry_global(void *data, struct wl_registry *reg, uint32_t name,
 	} else if (strcmp(iface, wl_shm_interface.name) == 0 && !d->shm) {
 		d->shm = wl_registry_bind(reg, name, &wl_shm_interface, 1);
 		wl_shm_add_listener(d->shm, &shm_listener, d);
+	} else if (strcmp(iface, vd_ivi_application_interface.name) == 0 &&
+		   !d->ivi) {
+		/* ivi-shell: the IVI controller places our surfaces by id. */
+		d->ivi = wl_registry_bind(reg, name,
+			&vd_ivi_application_interface, 1);
 	} else if (strcmp(iface, xdg_wm_base_interface.name) == 0 &&
 		   !d->wm_base) {
 		d->wm_base = wl_registry_bind(reg, name,
@@ -490,6 +520,8 @@ registry_global(void *data, struct wl_registry *reg, uint32_t name,
 		}
 		out->d = d;
 		out->global_name = name;
+		out->scale = 1;
+		out->pending_scale = 1;
 		out->wl = wl_registry_bind(reg, name, &wl_output_interface,
 					   min_u32(version, 3));
 		wl_output_add_listener(out->wl, &output_listener, out);
@@ -531,13 +563,14 @@ sync_done(void *data, struct wl_callback *cb, uint32_t serial)
 	if (d->sync_round == 0) {
 		/* Globals bound; one more round for formats and modes. */
 		if (!d->compositor || !d->subcompositor || !d->shm ||
-		    !d->wm_base) {
+		    (!d->wm_base && !d->ivi)) {
 			vd_log("window client: compositor lacks "
 				   "%s%s%s%s; no guest windows",
 				   d->compositor ? "" : "wl_compositor ",
 				   d->subcompositor ? "" : "wl_subcompositor ",
 				   d->shm ? "" : "wl_shm ",
-				   d->wm_base ? "" : "xdg_wm_base");
+				   d->wm_base || d->ivi ? "" :
+				   "xdg_wm_base and ivi_application");
 			d->sync_round = -1;
 			return;
 		}
@@ -551,6 +584,11 @@ sync_done(void *data, struct wl_callback *cb, uint32_t serial)
 	}
 	d->sync_round = 2;
 	d->ready = true;
+	if (d->ivi) {
+		vd_log("window client: ivi_application offered; guest "
+		       "displays are IVI surfaces, placed by the IVI "
+		       "controller, without frames");
+	}
 	vd_log("window client ready: %zu shm formats, %zu "
 		   "dma-buf format/modifier pairs%s%s, refresh %u mHz",
 		   d->shm_formats.size / sizeof(uint32_t),
@@ -567,6 +605,44 @@ static const struct wl_callback_listener sync_listener = {
 
 /* --- display ------------------------------------------------------------- */
 
+/* The title font is ready (or failed): draw the titles drawn without. */
+static int
+handle_font_fd(int fd, uint32_t mask, void *data)
+{
+	struct vd_display *d = data;
+	struct window *w;
+	uint64_t n;
+
+	if (read(fd, &n, sizeof(n)) < 0 && errno != EAGAIN) {
+		vd_log("title font notification: %s", strerror(errno));
+	}
+	if (!title_font_ready()) {
+		return 0;
+	}
+	wl_list_for_each(w, &d->windows, link) {
+		w->title_dirty = true;
+		if (w->realised && w->configured) {
+			window_apply_configure(w);
+		}
+	}
+	display_flush(d);
+	return 0;
+}
+
+static void
+font_stop(struct vd_display *d)
+{
+	if (d->font_source) {
+		wl_event_source_remove(d->font_source);
+		d->font_source = NULL;
+	}
+	if (d->font_fd >= 0) {
+		title_font_forget(d->font_fd);
+		close(d->font_fd);
+		d->font_fd = -1;
+	}
+}
+
 struct vd_display *
 display_create(struct wl_display *conn, struct wl_event_loop *loop,
 	       const struct display_listener *listener, void *data)
@@ -580,6 +656,7 @@ display_create(struct wl_display *conn, struct wl_event_loop *loop,
 	}
 	d->loop = loop;
 	d->display = conn;
+	d->font_fd = -1;
 	d->listener = listener;
 	d->listener_data = data;
 	wl_list_init(&d->outputs);
@@ -588,6 +665,21 @@ display_create(struct wl_display *conn, struct wl_event_loop *loop,
 	wl_list_init(&d->seats);
 	wl_array_init(&d->shm_formats);
 	wl_array_init(&d->dmabuf_formats);
+
+	/* The title font loads on a thread; we hear of it on our loop. */
+	d->font_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (d->font_fd < 0) {
+		goto err;
+	}
+	d->font_source = wl_event_loop_add_fd(d->loop, d->font_fd,
+		WL_EVENT_READABLE, handle_font_fd, d);
+	if (!d->font_source) {
+		goto err;
+	}
+	if (!title_font_start(d->font_fd)) {
+		/* Titles stay blank (logged there); windows still work. */
+		vd_log("window client: the title font will not be drawn");
+	}
 
 	d->fd_source = wl_event_loop_add_fd(d->loop,
 		wl_display_get_fd(d->display), WL_EVENT_READABLE,
@@ -603,6 +695,7 @@ display_create(struct wl_display *conn, struct wl_event_loop *loop,
 	return d;
 
 err:
+	font_stop(d);
 	wl_display_disconnect(d->display);
 	wl_array_release(&d->shm_formats);
 	wl_array_release(&d->dmabuf_formats);
@@ -697,6 +790,7 @@ display_destroy(struct vd_display *d)
 		wl_event_source_remove(d->idle_source);
 		d->idle_source = NULL;
 	}
+	font_stop(d);
 	input_destroy_all(d);
 	wl_list_for_each_safe(w, wtmp, &d->windows, link) {
 		window_free(w);
@@ -723,6 +817,9 @@ display_destroy(struct vd_display *d)
 	}
 	if (d->presentation) {
 		wp_presentation_destroy(d->presentation);
+	}
+	if (d->ivi) {
+		ivi_application_destroy(d->ivi);
 	}
 	if (d->wm_base) {
 		xdg_wm_base_destroy(d->wm_base);

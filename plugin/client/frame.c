@@ -4,7 +4,8 @@
  * picture inside the window.
  *
  * Layout. What the user sees: a title bar (TITLE_H px) with the trusted
- * title in the built-in font on the per-domain colour, a BORDER px border
+ * title (title.c: pango, at the output's scale, escapes marked) on the
+ * per-domain colour, a BORDER px border
  * of the same colour, and the guest picture inside. Unconstrained
  * (floating), the window is content + frame and the picture is shown 1:1.
  * When the shell imposes a size (fullscreen, maximised: kiosk-shell always
@@ -104,8 +105,10 @@ frame_buffer_drop(struct frame_buffer *fb)
 }
 
 /*
- * A buffer of the window colour, @width x @height; with @title, the title
- * at its place in the title bar (the buffer's top-left is the window's).
+ * A buffer of the window colour for a surface of @width x @height; with
+ * @title, the title at its place in the title bar (the buffer's top-left
+ * is the window's), and at the window's output scale (the caller sets the
+ * surface's buffer scale to fb->scale).
  */
 struct frame_buffer *
 frame_draw(struct window *w, int32_t width, int32_t height, bool title)
@@ -113,8 +116,10 @@ frame_draw(struct window *w, int32_t width, int32_t height, bool title)
 	struct vd_display *d = w->d;
 	struct frame_buffer *fb;
 	struct wl_shm_pool *pool;
+	int32_t scale = title && w->scale > 1 ? w->scale : 1;
+	int32_t bw = width * scale, bh = height * scale;
+	int32_t stride = bw * 4;
 	uint32_t *px;
-	int32_t stride = width * 4;
 	int fd;
 
 	fb = calloc(1, sizeof(*fb));
@@ -124,7 +129,8 @@ frame_draw(struct window *w, int32_t width, int32_t height, bool title)
 	fb->w = w;
 	fb->width = width;
 	fb->height = height;
-	fb->size = (size_t)stride * (size_t)height;
+	fb->scale = scale;
+	fb->size = (size_t)stride * (size_t)bh;
 	fd = create_memfd(fb->size);
 	if (fd < 0) {
 		free(fb);
@@ -143,14 +149,14 @@ frame_draw(struct window *w, int32_t width, int32_t height, bool title)
 	}
 	/* The title: left-aligned, vertically centred in the title bar. */
 	if (title) {
-		font_draw_text(px, width, height, width, BORDER + 4,
-			       (TITLE_H - FONT_GLYPH_H * FONT_SCALE) / 2,
-			       FONT_SCALE, width - BORDER - 4,
-			       0xff000000u | text_colour(w->colour), w->title);
+		title_draw(&w->title_layout, w->title, px, bw, bh, stride,
+			   scale, (BORDER + 4) * scale, TITLE_H * scale,
+			   (width - BORDER - 4) * scale, text_colour(w->colour),
+			   w->colour);
 	}
 
 	pool = wl_shm_create_pool(d->shm, fd, (int32_t)fb->size);
-	fb->wl = wl_shm_pool_create_buffer(pool, 0, width, height, stride,
+	fb->wl = wl_shm_pool_create_buffer(pool, 0, bw, bh, stride,
 					   WL_SHM_FORMAT_XRGB8888);
 	wl_shm_pool_destroy(pool);
 	close(fd);
@@ -323,7 +329,9 @@ strips_place(struct window *w, int32_t x, int32_t y, int32_t dw, int32_t dh)
 			}
 			continue;
 		}
-		if (!st->fb || st->fb->width != sw || st->fb->height != sh) {
+		if (!st->fb || st->fb->width != sw || st->fb->height != sh ||
+		    (i == STRIP_TOP && (w->title_dirty ||
+					st->fb->scale != w->scale))) {
 			struct frame_buffer *fb = frame_draw(w, sw, sh,
 							     i == STRIP_TOP);
 
@@ -332,6 +340,7 @@ strips_place(struct window *w, int32_t x, int32_t y, int32_t dw, int32_t dh)
 					   "frame");
 				continue;
 			}
+			wl_surface_set_buffer_scale(st->surface, fb->scale);
 			wl_surface_attach(st->surface, fb->wl, 0, 0);
 			wl_surface_damage_buffer(st->surface, 0, 0, INT32_MAX,
 						 INT32_MAX);
@@ -362,11 +371,25 @@ strips_prepare(struct window *w, struct wl_buffer *wl)
 {
 	int32_t x, y, vw, vh, pw, ph, dw, dh;
 
+	if (w->ivi_surface) {
+		/* The picture alone, 1:1; the blank stretched to its size. */
+		if (w->shown) {
+			viewport_set(w, 0, 0);
+		} else {
+			viewport_set(w, w->width, w->height);
+		}
+		if (wl) {
+			wl_surface_attach(w->surface, wl, 0, 0);
+		}
+		return;
+	}
+
 	layout_picture(w, &x, &y, &vw, &vh);
 	picture_size(w, &pw, &ph);
 	dw = vw > 0 ? vw : pw;
 	dh = vh > 0 ? vh : ph;
 	strips_place(w, x, y, dw, dh);
+	w->title_dirty = false;
 	if (!w->shown) {
 		/* The blank is 1x1: always scaled to the picture's place. */
 		vw = dw;
@@ -394,6 +417,15 @@ strips_prepare(struct window *w, struct wl_buffer *wl)
 void
 strips_map(struct window *w)
 {
+	if (w->ivi_surface) {
+		wl_surface_attach(w->surface, w->blank->wl, 0, 0);
+		wl_surface_damage_buffer(w->surface, 0, 0, INT32_MAX,
+					 INT32_MAX);
+		viewport_set(w, w->width, w->height);
+		wl_surface_commit(w->surface);
+		w->mapped = true;
+		return;
+	}
 	wl_surface_attach(w->surface, w->blank->wl, 0, 0);
 	wl_surface_damage_buffer(w->surface, 0, 0, INT32_MAX, INT32_MAX);
 	viewport_set(w, w->win_w, w->win_h);
@@ -429,6 +461,9 @@ window_apply_configure(struct window *w)
 {
 	int32_t ww, wh;
 
+	if (w->ivi_surface) {
+		return;		/* no frame: nothing to size or redraw */
+	}
 	window_configured_size(w, &ww, &wh);
 	if (w->strips) {
 		w->win_w = ww;
@@ -439,7 +474,8 @@ window_apply_configure(struct window *w)
 		}
 		return;
 	}
-	if (!w->fb || ww != w->win_w || wh != w->win_h) {
+	if (!w->fb || ww != w->win_w || wh != w->win_h || w->title_dirty ||
+	    w->fb->scale != w->scale) {
 		struct frame_buffer *fb = frame_draw(w, ww, wh, true);
 
 		if (!fb) {
@@ -457,7 +493,9 @@ window_apply_configure(struct window *w)
 		w->win_w = ww;
 		w->win_h = wh;
 		xdg_surface_set_window_geometry(w->xdg_surface, 0, 0, ww, wh);
+		w->title_dirty = false;
 		if (w->mapped) {
+			wl_surface_set_buffer_scale(w->frame, fb->scale);
 			wl_surface_attach(w->frame, fb->wl, 0, 0);
 			wl_surface_damage_buffer(w->frame, 0, 0, INT32_MAX,
 						 INT32_MAX);

@@ -1,28 +1,43 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * pacing: when a committed frame is done (presentation feedback, release
- * of the buffer shown before, or the fallback timer).
+ * pacing: when a committed frame is done, that is, when the guest may
+ * write into its buffers again and should draw the next frame.
  *
- * Presentation. One commit in flight per window: window_present() commits
- * at once if nothing is in flight, else queues (a later present replaces
- * the queued buffer, whose seq then completes with the next commit). A
- * commit is done when it was presented or discarded (feedback) or the
- * fallback timer fired, AND the buffer shown before it was released; then
- * all seqs it covers get frame_done in order and the queued one, if any,
- * is committed. The fallback timer (a timerfd, ns precision) fires 2
- * refresh periods after a commit while feedback arrives normally (a
- * commit that just missed a repaint is presented up to ~2 periods later);
- * once it
- * has fired (window not repainted), it ticks on a grid of exactly one
- * refresh period until real feedback comes back: the feedback of frames
- * the timer completed is kept, and a late `presented` hands pacing back
- * to Weston (else a visible window whose vblank falls just after the grid
- * would stay timer-paced). A hidden guest therefore runs at the refresh
- * rate instead of freezing.
+ * One commit in flight per window: window_present() commits at once if
+ * nothing is in flight, else queues (a later present replaces the queued
+ * buffer, whose seq then completes with the next commit). When the commit
+ * is done, all seqs it covers get frame_done in order and the queued one,
+ * if any, is committed. Done means, by what the commit shows:
  *
- * Without wp_presentation (a compositor that lacks it), the frame callback
- * of the commit stands for `presented`: the compositor has used the frame
- * and wants the next; the fallback timer still covers hidden windows.
+ *   wl_shm (the copy backing's own buffer, a shared guest buffer, the
+ *   blank): latched, i.e. the frame callback of that commit came: the
+ *   compositor has taken the picture into a repaint. That is one repaint
+ *   earlier than its presentation (a full period on Weston's headless
+ *   backend), and it gives the guest a whole period to draw the next
+ *   frame, as a native client paced by frame callbacks has.
+ *   dma-buf: presented or discarded (presentation feedback). A renderer or
+ *   a scanout plane may read it until then. Without wp_presentation (a
+ *   compositor that lacks it), the frame callback stands for `presented`.
+ *
+ * AND the buffer shown before it was released, when that buffer is guest
+ * memory (shared, dma-buf): the guest draws into it as soon as it has the
+ * event. The copy backing's own buffers (buffer_set_copy()) are not waited
+ * for: the guest's pages were copied from before the commit, and the core
+ * copies into one of its buffers only once it is idle.
+ *
+ * The fallback timer (a timerfd, ns precision) fires 2 refresh periods
+ * after a commit while the compositor repaints us normally (a commit that
+ * just missed a repaint is presented up to ~2 periods later) and counts as
+ * presented; once it has fired (window not repainted: hidden, occluded,
+ * asleep), it ticks on a grid of exactly one refresh period until the
+ * compositor answers again: the feedback and frame callback of frames the
+ * timer completed are kept, and a late `presented` (without
+ * wp_presentation: a late frame callback) hands pacing back (else a
+ * visible window whose vblank falls just after the grid would stay
+ * timer-paced). A hidden guest therefore runs at the refresh rate, never
+ * faster, instead of freezing. The compositor should answer at most once
+ * per refresh, but not every one keeps to that: frames done by its answers
+ * are held to the refresh rate (too_early()).
  */
 #include "private.h"
 
@@ -212,7 +227,8 @@ feedback_end(struct window *w, struct wp_presentation_feedback *fb,
 		w->fallback_mode = false;
 		trace(w->d, "'%s': presented again, fallback timer off",
 		      w->title);
-		if (late && w->inflight.active && !w->inflight.presented) {
+		if (late && w->inflight.active && !w->inflight.presented &&
+		    !w->inflight.held) {
 			/* The frame in flight gets feedback's full margin. */
 			uint64_t p = refresh_period_ns(w);
 
@@ -286,12 +302,16 @@ frame_cb_done(void *data, struct wl_callback *cb, uint32_t time)
 	if (late) {
 		w->late_frame_cb = NULL;
 	}
-	if (w->fallback_mode) {
-		/* The compositor draws us again: the fallback steps back. */
+	if (w->fallback_mode && !w->d->presentation) {
+		/*
+		 * The compositor draws us again: the fallback steps back
+		 * (with wp_presentation, a late `presented` says so).
+		 */
 		w->fallback_mode = false;
 		trace(w->d, "'%s': frame callbacks again, fallback timer off",
 		      w->title);
-		if (late && w->inflight.active && !w->inflight.presented) {
+		if (late && w->inflight.active && !w->inflight.presented &&
+		    !w->inflight.held) {
 			timer_set(w, w->inflight.commit_ns +
 				  FEEDBACK_MARGIN(refresh_period_ns(w)));
 		}
@@ -300,7 +320,7 @@ frame_cb_done(void *data, struct wl_callback *cb, uint32_t time)
 		return;
 	}
 	w->inflight.frame_cb = NULL;
-	w->inflight.presented = true;
+	w->inflight.latched = true;
 	window_try_complete(w);
 }
 
@@ -308,16 +328,24 @@ static const struct wl_callback_listener frame_cb_listener = {
 	.done = frame_cb_done,
 };
 
-/* Ask to hear when the commit about to be made is done. */
+/*
+ * Ask to hear when the commit about to be made, showing @buf, is done: its
+ * frame callback (latched) for wl_shm or none, its presentation feedback,
+ * and the frame callback in place of feedback where there is none.
+ */
 static void
-request_done(struct window *w, struct wl_surface *surface)
+request_done(struct window *w, struct wl_surface *surface,
+	     const struct vd_buffer *buf)
 {
+	w->inflight.latch_enough = !buf || !buf->wl ||
+				   buf->kind == BUFFER_SHM;
 	if (w->d->presentation) {
 		w->inflight.feedback = wp_presentation_feedback(
 			w->d->presentation, surface);
 		wp_presentation_feedback_add_listener(w->inflight.feedback,
 						      &feedback_listener, w);
-	} else {
+	}
+	if (w->inflight.latch_enough || !w->d->presentation) {
 		w->inflight.frame_cb = wl_surface_frame(surface);
 		wl_callback_add_listener(w->inflight.frame_cb,
 					 &frame_cb_listener, w);
@@ -347,7 +375,7 @@ strips_commit_picture(struct window *w, struct vd_buffer *buf)
 	if (!w->mapped) {
 		strips_map(w);
 	}
-	request_done(w, w->surface);
+	request_done(w, w->surface, buf);
 	strips_prepare(w, wl);
 	wl_surface_damage_buffer(w->surface, 0, 0, INT32_MAX, INT32_MAX);
 	wl_surface_commit(w->surface);
@@ -369,7 +397,7 @@ window_try_commit(struct window *w)
 		.active = true,
 		.commit_ns = now_ns(),
 		.nseqs = seqs_count(w),
-		.prev = (w->shown && w->shown != buf &&
+		.prev = (w->shown && w->shown != buf && !w->shown->copy &&
 			 w->shown->releases_pending > 0) ? w->shown : NULL,
 	};
 	if (buf) {
@@ -393,12 +421,13 @@ window_try_commit(struct window *w)
 		wl_surface_attach(w->content, NULL, 0, 0);
 		w->shown = NULL;
 	}
-	request_done(w, w->content);
+	request_done(w, w->content, buf);
 	/* Viewport and position follow the picture size. */
 	window_relayout(w, false, true);
 	wl_surface_commit(w->content);
 	if (!w->mapped) {
 		/* First picture: map the frame with it. */
+		wl_surface_set_buffer_scale(w->frame, w->fb->scale);
 		wl_surface_attach(w->frame, w->fb->wl, 0, 0);
 		wl_surface_damage_buffer(w->frame, 0, 0, INT32_MAX, INT32_MAX);
 		w->fb->busy = true;
@@ -408,6 +437,37 @@ window_try_commit(struct window *w)
 	timer_arm_fallback(w);
 }
 
+/*
+ * A frame done by the compositor's answer (frame callback or presentation
+ * feedback): no faster than the refresh rate. Some compositors answer more
+ * often than they refresh (sway 1.7 headless repaints, calls every visible
+ * surface back and reports it presented, whenever a client commits after a
+ * repaint with nothing to draw: two guests drive each other to about 95
+ * answers/s on a 60 Hz output). A cell-rate check (GCRA) on the completion
+ * times: a steady rate of one per refresh period, with a quarter period of
+ * jitter allowed, passes untouched (as Weston's answers do); faster ones
+ * are held on the timer until their turn. The fallback timer's own
+ * completions are on its grid already: never held, but they count (under
+ * sway 1.7 headless our frames got almost no presentation feedback, so the
+ * fallback timer paced them, with frame callbacks in between). True: held.
+ */
+static bool
+too_early(struct window *w)
+{
+	uint64_t period = refresh_period_ns(w), now = now_ns();
+
+	if (!w->inflight.timed_out && now + period / 4 < w->done_tat_ns) {
+		if (!w->inflight.held) {
+			w->inflight.held = true;
+			timer_set(w, w->done_tat_ns - period / 4);
+		}
+		return true;
+	}
+	w->done_tat_ns = (w->done_tat_ns > now ? w->done_tat_ns : now) +
+			 period;
+	return false;
+}
+
 /* Finish the in-flight frame if it is done; report; commit the next. */
 void
 window_try_complete(struct window *w)
@@ -415,11 +475,17 @@ window_try_complete(struct window *w)
 	uint64_t local[8], *done;
 	size_t n;
 
-	if (!w->inflight.active || !w->inflight.presented) {
+	if (!w->inflight.active ||
+	    !(w->inflight.presented ||
+	      (w->inflight.latched &&
+	       (w->inflight.latch_enough || !w->d->presentation)))) {
 		return;
 	}
 	if (w->inflight.prev && w->inflight.prev->releases_pending > 0) {
 		return;	/* wl_buffer.release will call us again */
+	}
+	if (too_early(w)) {
+		return;	/* the timer calls us again */
 	}
 	n = w->inflight.nseqs;
 	if (n > seqs_count(w)) {
@@ -456,6 +522,13 @@ handle_timer(int fd, uint32_t mask, void *data)
 		return 0;
 	}
 	w->timer_armed = false;
+	if (w->inflight.active && w->inflight.held) {
+		/* A held frame's turn (too_early()). */
+		w->inflight.held = false;
+		window_try_complete(w);
+		display_flush(d);
+		return 0;
+	}
 	if (!w->fallback_mode) {
 		trace(d, "'%s': no presentation feedback, fallback timer "
 		      "paces frames", w->title);
@@ -464,6 +537,7 @@ handle_timer(int fd, uint32_t mask, void *data)
 	w->last_tick_ns = now_ns();
 	if (w->inflight.active) {
 		w->inflight.presented = true;
+		w->inflight.timed_out = true;
 		window_try_complete(w);
 	} else if (w->has_queued && !window_can_commit(w)) {
 		/* Nowhere to show it (not configured yet, or no client). */

@@ -23,13 +23,14 @@
 #include <wayland-client.h>
 #include <wayland-server-core.h>	/* wl_event_loop */
 
-#include "font.h"
 #include "linux-dmabuf-unstable-v1-client-protocol.h"
 #include "presentation-time-client-protocol.h"
 #include "viewporter-client-protocol.h"
 #include "display.h"
+#include "ivi.h"
 #include "log.h"
 #include "sink.h"
+#include "title.h"
 #include "xdg-output-unstable-v1-client-protocol.h"
 #include "xdg-shell-client-protocol.h"
 
@@ -39,7 +40,6 @@
 
 #define TITLE_H 24
 #define BORDER 4
-#define FONT_SCALE 2
 #define DEFAULT_REFRESH_MHZ 60000
 /* How long feedback may take before the fallback steps in. */
 #define FEEDBACK_MARGIN(period_ns) (2 * (period_ns))
@@ -54,6 +54,8 @@ struct vd_output {
 	char *model;
 	struct zxdg_output_v1 *xdg_output;
 	char *name;		/* xdg_output name: "HDMI-A-1", "headless" */
+	int32_t scale;		/* wl_output.scale (applied at done) */
+	int32_t pending_scale;
 };
 
 struct dmabuf_format {
@@ -79,6 +81,7 @@ struct vd_display {
 	struct wl_subcompositor *subcompositor;
 	struct wl_shm *shm;
 	struct xdg_wm_base *wm_base;
+	struct ivi_application *ivi;	/* ivi-shell: used instead of xdg */
 	struct wp_presentation *presentation;
 	struct wp_viewporter *viewporter;
 	struct zwp_linux_dmabuf_v1 *dmabuf;
@@ -90,6 +93,8 @@ struct vd_display {
 	bool ready;
 
 	struct wl_list windows;		/* window.link */
+	int font_fd;			/* eventfd: the title font is loaded */
+	struct wl_event_source *font_source;
 	struct wl_list buffers;		/* vd_buffer.link */
 	struct wl_list seats;		/* vd_seat.link (input.c) */
 };
@@ -106,6 +111,11 @@ struct vd_buffer {
 	struct wl_buffer *wl;
 	struct zwp_linux_buffer_params_v1 *params;
 	bool failed;		/* dma-buf import failed */
+	/*
+	 * The caller's own copy target (buffer_set_copy()): it writes into
+	 * it again only once idle, so no frame waits for its release.
+	 */
+	bool copy;
 
 	/* Kept (dup'ed fd) until the globals arrived. */
 	bool deferred;
@@ -133,7 +143,8 @@ struct frame_buffer {
 	struct wl_buffer *wl;
 	void *data;
 	size_t size;
-	int32_t width, height;
+	int32_t width, height;	/* surface size; the buffer's x scale */
+	int32_t scale;
 	bool busy;
 	bool stale;	/* replaced: destroy on release */
 	struct window *w;
@@ -158,30 +169,46 @@ struct strip {
 
 struct inflight {
 	bool active;
-	bool presented;
+	bool presented;		/* presented, discarded or timer-covered */
+	bool latched;		/* its frame callback came: Weston took it */
+	bool latch_enough;	/* wl_shm or none: done once latched */
+	bool timed_out;		/* the fallback timer completed it */
+	bool held;		/* done too early: the timer reports it */
 	struct wp_presentation_feedback *feedback;
-	/* No wp_presentation (some compositors): the frame callback. */
+	/* Latched; and presented where there is no wp_presentation. */
 	struct wl_callback *frame_cb;
 	uint64_t commit_ns;
-	struct vd_buffer *prev;	/* shown before; must be released */
+	struct vd_buffer *prev;	/* shown before, guest memory: released? */
 	size_t nseqs;		/* seqs (from the front) it completes */
 };
 
 struct window {
 	struct vd_display *d;
 	struct wl_list link;
-	char *title;
+	char *title;		/* sanitised (title.h) */
+	struct title_layout *title_layout;
+	bool title_dirty;	/* redraw the title (font loaded) */
+	int32_t scale;		/* buffer scale of the title */
+	struct wl_array entered;	/* struct vd_output *, surface on them */
 	char *app_id;
 	uint32_t colour;
 	int32_t width, height;
 	bool fullscreen;
 	char *output_name;
+	bool has_ivi_id;
+	uint32_t ivi_id;
+	bool ivi_warned;	/* said once why it is not shown */
 	const struct window_listener *listener;
 	void *data;
 
 	/* Surfaces: exist between realise() and unrealise(). */
 	bool realised;
 	bool strips;		/* this realisation: strip layout */
+	/*
+	 * This realisation: an IVI surface (ivi-shell). The picture alone on
+	 * w->surface, no frame: the strip layout's pacing without strips.
+	 */
+	struct ivi_surface *ivi_surface;
 	bool frame_layout;	/* the shell constrains us: frame layout */
 	struct wl_surface *surface;	/* the xdg_surface's */
 	struct wl_surface *frame;	/* frame layout: == surface */
@@ -204,6 +231,12 @@ struct window {
 	int32_t geo_x, geo_y, geo_w, geo_h;	/* window geometry sent */
 
 	bool hidden;		/* window_hide() until next present */
+	/*
+	 * window_hide() takes effect at the end of the loop pass (the
+	 * display's idle), unless a present came after it: a guest's
+	 * SET_CONFIG off/on storm then costs no surface churn.
+	 */
+	bool hide_due;
 	struct vd_buffer *shown;	/* last buffer committed on content */
 	struct vd_buffer *queued;
 	bool has_queued;
@@ -224,6 +257,8 @@ struct window {
 	bool timer_armed;
 	bool fallback_mode;
 	uint64_t last_tick_ns;
+	/* The refresh-rate cap on completions (pacing.c too_early()). */
+	uint64_t done_tat_ns;
 
 	int emitting;
 	bool destroy_requested;
@@ -295,6 +330,11 @@ window_apply_configure(struct window *w);
 void
 window_relayout(struct window *w, bool commit_frame, bool in_commit);
 
+/* scale of the outputs @w is on (else of all), at least 1 */
+void
+window_update_scale(struct window *w);
+void
+window_output_gone(struct window *w, struct vd_output *out);
 /* input.c */
 void
 input_seat_add(struct vd_display *d, struct wl_registry *reg, uint32_t name,
@@ -312,6 +352,10 @@ int
 handle_timer(int fd, uint32_t mask, void *data);
 void
 late_feedback_clear(struct window *w);
+
+/* A window_hide() of this loop pass that no present undid. */
+void
+window_hide_now(struct window *w);
 
 /* Drop the frame callback in flight, if any. */
 void

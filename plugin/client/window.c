@@ -98,6 +98,205 @@ find_output(struct window *w)
 	return NULL;
 }
 
+/* --- windows: output scale ---------------------------------------------- */
+
+static int32_t
+scale_of(const struct window *w)
+{
+	struct vd_output *const *o;
+	struct vd_output *out;
+	int32_t scale = 1;
+
+	/* The outputs the window is on; before it is shown, all of them. */
+	if (w->entered.size > 0) {
+		wl_array_for_each(o, &w->entered) {
+			if ((*o)->scale > scale) {
+				scale = (*o)->scale;
+			}
+		}
+		return scale;
+	}
+	wl_list_for_each(out, &w->d->outputs, link) {
+		if (out->scale > scale) {
+			scale = out->scale;
+		}
+	}
+	return scale;
+}
+
+/*
+ * The title is drawn at the largest scale of the outputs the window is on:
+ * when that changes (it moved, an output changed its scale), redraw the
+ * title-bearing buffer, and only that.
+ */
+void
+window_update_scale(struct window *w)
+{
+	int32_t scale = scale_of(w);
+
+	/* Bounded: a buffer of 8x the surface is already 64x the memory. */
+	if (scale > 8) {
+		scale = 8;
+	}
+	if (scale == w->scale) {
+		return;
+	}
+	trace(w->d, "'%s': title at scale %d", w->title, scale);
+	w->scale = scale;
+	if (w->realised && w->configured) {
+		window_apply_configure(w);
+		display_flush(w->d);
+	}
+}
+
+void
+window_output_gone(struct window *w, struct vd_output *out)
+{
+	struct vd_output **o;
+	size_t i = 0;
+
+	wl_array_for_each(o, &w->entered) {
+		if (*o == out) {
+			size_t n = w->entered.size / sizeof(*o);
+			struct vd_output **all = w->entered.data;
+
+			all[i] = all[n - 1];
+			w->entered.size -= sizeof(*o);
+			break;
+		}
+		i++;
+	}
+}
+
+static struct vd_output *
+output_of(struct window *w, struct wl_output *wl)
+{
+	struct vd_output *out;
+
+	wl_list_for_each(out, &w->d->outputs, link) {
+		if (out->wl == wl) {
+			return out;
+		}
+	}
+	return NULL;
+}
+
+static void
+surface_enter(void *data, struct wl_surface *surface, struct wl_output *wl)
+{
+	struct window *w = data;
+	struct vd_output *out = output_of(w, wl), **o;
+
+	if (!out) {
+		return;
+	}
+	wl_array_for_each(o, &w->entered) {
+		if (*o == out) {
+			return;
+		}
+	}
+	o = wl_array_add(&w->entered, sizeof(*o));
+	if (o) {
+		*o = out;
+	}
+	window_update_scale(w);
+}
+
+static void
+surface_leave(void *data, struct wl_surface *surface, struct wl_output *wl)
+{
+	struct window *w = data;
+	struct vd_output *out = output_of(w, wl);
+
+	if (out) {
+		window_output_gone(w, out);
+		window_update_scale(w);
+	}
+}
+
+static const struct wl_surface_listener surface_listener = {
+	.enter = surface_enter,
+	.leave = surface_leave,
+};
+
+static void
+ivi_configure(void *data, struct ivi_surface *s, int32_t width,
+	      int32_t height)
+{
+	struct window *w = data;
+
+	/* The controller scales the picture itself: nothing to redraw. */
+	trace(w->d, "'%s': ivi configure %dx%d", w->title, width, height);
+}
+
+static const struct ivi_surface_listener ivi_surface_listener = {
+	.configure = ivi_configure,
+};
+
+/*
+ * Under ivi-shell: the picture on a plain surface that is an IVI surface
+ * (ivi.h). A taken id would be a protocol error that ends our connection
+ * and every guest's window with it: ids our own windows use are refused
+ * here, with a log line.
+ */
+static bool
+ivi_realise(struct window *w)
+{
+	struct vd_display *d = w->d;
+	struct window *other;
+
+	if (!w->has_ivi_id) {
+		if (!w->ivi_warned) {
+			vd_log("'%s': no IVI id (no numeric unique-id, no "
+			       "[vdispl-domain] ivi-id=): not shown under "
+			       "ivi-shell", w->title);
+			w->ivi_warned = true;
+		}
+		return false;
+	}
+	wl_list_for_each(other, &d->windows, link) {
+		if (other != w && other->ivi_surface &&
+		    other->ivi_id == w->ivi_id) {
+			if (!w->ivi_warned) {
+				vd_log("'%s': IVI id %u is '%s''s already: not "
+				       "shown", w->title, w->ivi_id,
+				       other->title);
+				w->ivi_warned = true;
+			}
+			return false;
+		}
+	}
+	w->strips = true;
+	w->surface = wl_compositor_create_surface(d->compositor);
+	wl_surface_add_listener(w->surface, &surface_listener, w);
+	w->entered.size = 0;
+	w->scale = scale_of(w);
+	w->content = w->surface;
+	w->frame = NULL;
+	w->sub = NULL;
+	if (d->viewporter) {
+		w->viewport = wp_viewporter_get_viewport(d->viewporter,
+							 w->surface);
+	}
+	/* Without a viewport the blank must have the picture's size. */
+	w->blank = d->viewporter ? frame_draw(w, 1, 1, false) :
+		frame_draw(w, w->width, w->height, false);
+	w->ivi_surface = ivi_application_surface_create(d->ivi, w->ivi_id,
+							w->surface);
+	ivi_surface_add_listener(w->ivi_surface, &ivi_surface_listener, w);
+	trace(d, "'%s': realised as IVI surface %u", w->title, w->ivi_id);
+	w->ivi_warned = false;
+	w->realised = true;
+	/* No configure handshake: the first commit maps. */
+	w->configured = true;
+	w->mapped = false;
+	w->view_w = w->view_h = 0;
+	w->win_w = w->width;
+	w->win_h = w->height;
+	w->pic_x = w->pic_y = 0;
+	return true;
+}
+
 bool
 window_realise(struct window *w)
 {
@@ -106,8 +305,14 @@ window_realise(struct window *w)
 	if (w->realised || !d->ready || d->dead) {
 		return w->realised;
 	}
+	if (d->ivi) {
+		return ivi_realise(w);
+	}
 	w->strips = d->viewporter && !w->fullscreen && !w->frame_layout;
 	w->surface = wl_compositor_create_surface(d->compositor);
+	wl_surface_add_listener(w->surface, &surface_listener, w);
+	w->entered.size = 0;
+	w->scale = scale_of(w);
 	if (w->strips) {
 		struct wl_region *opaque;
 
@@ -210,10 +415,18 @@ window_unrealise(struct window *w)
 		wl_surface_destroy(w->content);
 	}
 	w->content = NULL;
-	xdg_toplevel_destroy(w->toplevel);
-	w->toplevel = NULL;
-	xdg_surface_destroy(w->xdg_surface);
-	w->xdg_surface = NULL;
+	if (w->ivi_surface) {
+		ivi_surface_destroy(w->ivi_surface);
+		w->ivi_surface = NULL;
+	}
+	if (w->toplevel) {
+		xdg_toplevel_destroy(w->toplevel);
+		w->toplevel = NULL;
+	}
+	if (w->xdg_surface) {
+		xdg_surface_destroy(w->xdg_surface);
+		w->xdg_surface = NULL;
+	}
 	wl_surface_destroy(w->surface);
 	w->surface = NULL;
 	w->frame = NULL;
@@ -223,6 +436,7 @@ window_unrealise(struct window *w)
 	}
 	frame_buffer_free(w->blank);
 	w->blank = NULL;
+	w->entered.size = 0;
 	w->realised = false;
 	w->configured = false;
 	w->mapped = false;
@@ -254,7 +468,10 @@ window_create(struct vd_display *d, const struct window_config *cfg,
 	w->timer_fd = -1;
 	wl_array_init(&w->seqs);
 	wl_array_init(&w->late_feedback);
-	w->title = strdup_or_empty(cfg->title);
+	wl_array_init(&w->entered);
+	w->scale = 1;
+	/* Trusted, and escaped again here: this layer draws it. */
+	w->title = title_sanitise(cfg->title ? cfg->title : "");
 	w->app_id = strdup_or_empty(cfg->app_id);
 	w->output_name = cfg->output ? strdup(cfg->output) : NULL;
 	if (!w->title || !w->app_id || (cfg->output && !w->output_name)) {
@@ -264,6 +481,8 @@ window_create(struct vd_display *d, const struct window_config *cfg,
 	w->width = cfg->width;
 	w->height = cfg->height;
 	w->fullscreen = cfg->fullscreen;
+	w->has_ivi_id = cfg->has_ivi_id;
+	w->ivi_id = cfg->ivi_id;
 	w->listener = listener;
 	w->data = data;
 	w->timer_fd = timerfd_create(CLOCK_MONOTONIC,
@@ -288,6 +507,8 @@ err:
 	free(w->app_id);
 	free(w->output_name);
 	wl_array_release(&w->seqs);
+	wl_array_release(&w->late_feedback);
+	wl_array_release(&w->entered);
 	free(w);
 	return NULL;
 }
@@ -319,6 +540,8 @@ window_free(struct window *w)
 	}
 	wl_array_release(&w->seqs);
 	wl_array_release(&w->late_feedback);
+	wl_array_release(&w->entered);
+	title_layout_destroy(w->title_layout);
 	free(w->title);
 	free(w->app_id);
 	free(w->output_name);
@@ -366,6 +589,7 @@ window_present(struct window *w, struct vd_buffer *buf, uint64_t seq)
 		buf->queued_on = w;
 	}
 	w->hidden = false;
+	w->hide_due = false;
 	if (!w->realised) {
 		window_realise(w);
 	}
@@ -408,11 +632,25 @@ window_hide(struct window *w)
 	window_drop_queued(w);
 	/*
 	 * Unmapping an xdg_toplevel means redoing the initial commit and
-	 * configure, so drop the surfaces and build them again on the next
-	 * present. A frame in flight completes on the fallback timer.
+	 * configure, so the surfaces are dropped and built again on the next
+	 * present; at the end of this loop pass (window_hide_now()), so that
+	 * hide/show storms cost nothing. A frame in flight completes on the
+	 * fallback timer.
 	 */
+	w->hidden = true;
+	if (w->realised) {
+		w->hide_due = true;
+		display_schedule_idle(w->d);
+	}
+}
+
+void
+window_hide_now(struct window *w)
+{
+	w->hide_due = false;
+	if (!w->hidden || !w->realised) {
+		return;
+	}
 	trace(w->d, "'%s': hidden", w->title);
 	window_unrealise(w);
-	w->hidden = true;
-	display_flush(w->d);
 }

@@ -42,6 +42,7 @@ vd_log(const char *fmt, ...)
 const char *const vd_scope_names[VD_SCOPE_COUNT] = {
 	[VD_SCOPE_CORE] = "vdispl",
 	[VD_SCOPE_WINDOW] = "vdispl-window",
+	[VD_SCOPE_STATS] = "vdispl-stats",
 };
 
 bool

@@ -17,6 +17,7 @@
 enum vd_scope {
 	VD_SCOPE_CORE,		/* "vdispl": xenbus states, requests, events */
 	VD_SCOPE_WINDOW,	/* "vdispl-window": windows and pacing */
+	VD_SCOPE_STATS,		/* "vdispl-stats": per guest figures, 1/s */
 	VD_SCOPE_COUNT,
 };
 

@@ -77,6 +77,16 @@ buffer_create_dmabuf(struct vd_display *d, int fd, uint32_t offset,
 			uint32_t drm_fourcc, uint64_t modifier,
 			buffer_ready_fn ready, void *data);
 
+/*
+ * @buf is the caller's own copy of a picture (the copy backing), not guest
+ * memory: the caller writes into it again only once it is idle (see
+ * buffer_busy()), so a frame shown after it need not wait for its release
+ * before frame_done. Buffers over guest memory (shared, dma-buf) must not
+ * be marked: the guest writes into them as soon as it has the event.
+ */
+void
+buffer_set_copy(struct vd_buffer *buf);
+
 /* Attached or queued for a window and not yet released by the compositor. */
 bool
 buffer_busy(const struct vd_buffer *buf);
@@ -107,6 +117,13 @@ struct window_config {
 	int32_t height;
 	bool fullscreen;
 	const char *output;	/* output name for fullscreen, NULL: any */
+	/*
+	 * Under ivi-shell (ivi_application offered) the window is an IVI
+	 * surface with this id and no frame; without an id it is not shown
+	 * there (its frames still complete).
+	 */
+	bool has_ivi_id;
+	uint32_t ivi_id;
 };
 
 /*
@@ -141,10 +158,13 @@ struct window_input {
 
 struct window_listener {
 	/*
-	 * The frame of window_present(…, seq) is done: presented, discarded
-	 * in favour of a later one, or covered by the fallback timer (window
-	 * hidden, occluded or unmapped), and the buffer shown before it was
-	 * released. Called exactly once per window_present(), in order.
+	 * The frame of window_present(…, seq) is done: the earliest moment
+	 * the guest may draw into its buffers again. A wl_shm frame once the
+	 * compositor latched it (its frame callback), a dma-buf frame once
+	 * presented; or discarded in favour of a later one, or covered by the
+	 * fallback timer (window hidden, occluded or unmapped); and the buffer
+	 * shown before it released, unless that was a buffer_set_copy() one.
+	 * Called exactly once per window_present(), in order.
 	 */
 	void (*frame_done)(void *data, uint64_t seq);
 	/* Input for this window (NULL: the window takes none). */

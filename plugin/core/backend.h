@@ -20,6 +20,8 @@
 #include "config.h"
 #include "displif.h"
 #include "hv.h"
+#include "label.h"
+#include "report.h"
 #include "log.h"
 #include "quota.h"
 
@@ -58,6 +60,10 @@ struct backend {
 	/* be-alloc pages waiting for the guest to unmap them (dbuf.c). */
 	struct wl_list graveyard;
 	struct wl_event_source *grave_timer;
+	/* The vdispl-stats scope's reports (report.c). */
+	struct wl_event_source *report_timer;
+	bool report_armed;
+	struct report report;
 	/* Input devices (vkbd.c): /local/domain/<self>/backend/vinput. */
 	char *kbd_root;
 	struct wl_list vkbds;		/* vkbd.link */
@@ -89,7 +95,13 @@ struct frontend {
 	char *fe_path;			/* /local/domain/<domid>/device/vdispl/<devid> */
 	char *state_token;
 	bool watching;
-	char name[64];			/* trusted: /local/domain/<domid>/name */
+	/*
+	 * Trusted: /local/domain/<domid>/name, as the toolstack wrote it
+	 * (raw_name, for the label) and escaped (name: logs, [vdispl-domain]
+	 * matching, app_id). See label.h for the escapes.
+	 */
+	char *raw_name;
+	char name[LABEL_MAX];
 	uint32_t colour;
 	const struct vdispl_domain_config *dcfg;
 
@@ -219,6 +231,21 @@ connector_show(struct connector *c, struct fb *fb, bool flip,
 /* The connector is showing or about to show @fb's buffer: take it off. */
 void
 connector_forget_fb(struct connector *c, struct fb *fb);
+
+/* Counters since the connector was created (report.c prints them). */
+struct connector_figures {
+	uint64_t flips;		/* PG_FLIP requests taken */
+	uint64_t events;	/* EVT_PG_FLIP sent (flips completed) */
+	uint64_t latency_sum_ns;	/* PG_FLIP seen -> EVT_PG_FLIP, summed */
+	uint64_t latency_max_ns;
+	uint64_t copies;	/* pictures copied (copy backing) */
+	uint64_t bytes_copied;
+	const char *backing;	/* of the picture shown: copy, shared, ... */
+	uint32_t width, height;
+};
+
+void
+connector_figures(const struct connector *c, struct connector_figures *f);
 
 struct window *
 connector_window(struct connector *c);

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "config.h"
+#include "label.h"
 #include "log.h"
 
 void
@@ -46,6 +47,8 @@ config_finish(struct vdispl_config *cfg)
 	free(cfg->xensim_dir);
 	free(cfg->stats_file);
 	free(cfg->backend_path);
+	free(cfg->label);
+	cfg->label = NULL;
 	free(cfg->only_domain);
 	cfg->hypervisor = NULL;
 	cfg->only_domain = NULL;
@@ -242,6 +245,15 @@ vdispl_key(struct vdispl_config *cfg, const char *key, const char *v)
 		}
 	} else if (!strcmp(key, "backend-path")) {
 		set_string(&cfg->backend_path, v);
+	} else if (!strcmp(key, "label")) {
+		const char *why = NULL;
+
+		if (!label_format_valid(v, &why)) {
+			vd_log("[vdispl] label=%s: %s; using \"%s\"", v, why,
+			       cfg->label ? cfg->label : LABEL_DEFAULT_FORMAT);
+			return;
+		}
+		set_string(&cfg->label, v);
 	} else {
 		vd_log("[vdispl] unknown key \"%s\" ignored", key);
 	}
@@ -284,6 +296,12 @@ domain_key(struct vdispl_domain_config *d, const char *key, const char *v)
 		get_bool("vdispl-domain", key, v, &d->input);
 	} else if (!strcmp(key, "x") || !strcmp(key, "y")) {
 		domain_position(d, key, v);
+	} else if (!strcmp(key, "ivi-id")) {
+		/* Room for the connectors' N + i (at most 4 of them). */
+		if (get_u32("vdispl-domain", key, v, 0, UINT32_MAX - 4,
+			    &d->ivi_id)) {
+			d->has_ivi_id = true;
+		}
 	} else if (!strcmp(key, "colour") || !strcmp(key, "color")) {
 		if (parse_colour(v, &d->colour)) {
 			d->has_colour = true;

@@ -33,6 +33,8 @@ struct vdispl_domain_config {
 	/* be-alloc=false: never honour REQ_ALLOC for this domain, whatever
 	 * the toolstack wrote (true: as the toolstack says). */
 	bool be_alloc;
+	bool has_ivi_id;	/* ivi-id=N: connector i is IVI surface N + i */
+	uint32_t ivi_id;
 };
 
 enum config_mode {
@@ -61,6 +63,7 @@ struct vdispl_config {
 	enum config_mode mode;
 	enum config_isolation isolation;
 	char *backend_path;	/* NULL: the installed vdispl-backend */
+	char *label;		/* window label format (label.h), NULL: default */
 	/*
 	 * Serve this guest only: a domain id, or the domain's trusted name
 	 * (/local/domain/<id>/name). NULL: every guest. The backend's

@@ -10,8 +10,10 @@
  *   connector 0's (we accept them on any ring: they are per frontend).
  *   The frontend sends one request at a time and waits up to 3 s for its
  *   response; a page flip blocks the guest's commit until answered. So a
- *   PG_FLIP is answered at once, and EVT_PG_FLIP follows when the frame
- *   was presented and the previous buffer released (window.h frame_done).
+ *   PG_FLIP is answered at once, and EVT_PG_FLIP follows at the earliest
+ *   moment the guest may draw again (sink.h frame_done): copy, once the
+ *   compositor latched our copy; shared, once it latched the new buffer
+ *   and released the one before; dma-buf, once presented and released.
  *   The frontend gives up on the event after 3100 ms ("Frame done
  *   timed-out") and goes on: a guest at 0.3 fps.
  * - A SET_CONFIG with an fb enables the display and shows that fb; the
@@ -47,6 +49,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <xen/errno.h>
@@ -66,6 +69,7 @@
 struct flip {
 	uint64_t seq;		/* the present that completes it */
 	uint64_t cookie;
+	uint64_t t_ns;		/* PG_FLIP seen (CLOCK_MONOTONIC) */
 };
 
 struct copybuf {
@@ -109,9 +113,31 @@ struct connector {
 	struct copybuf copy[VDISPL_COPY_BUFFERS];
 	struct fb *waiting_fb;		/* copy waiting for an idle buffer */
 	struct fb *shown_fb;
+	struct connector_figures fig;	/* report.c */
 };
 
 static void defer(struct connector *c);
+
+static uint64_t
+mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+void
+connector_figures(const struct connector *c, struct connector_figures *f)
+{
+	*f = c->fig;
+	f->backing = !c->shown_fb ? "none" :
+		c->shown_fb->backing == DBUF_BACKING_SHARED ? "shared" :
+		c->shown_fb->backing == DBUF_BACKING_DMABUF &&
+		c->shown_fb->buf_ready ? "dma-buf" : "copy";
+	f->width = c->width;
+	f->height = c->height;
+}
 
 static struct hv *
 hv_of(struct connector *c)
@@ -250,10 +276,18 @@ frame_done(void *data, uint64_t seq)
 {
 	struct connector *c = data;
 	struct stats_span span = stats_begin();
+	uint64_t now = c->nflips ? mono_ns() : 0;
 	uint32_t n = 0;
 
 	while (n < c->nflips && c->flips[n].seq <= seq) {
+		uint64_t lat = now - c->flips[n].t_ns;
+
 		send_pg_flip(c, c->flips[n].cookie);
+		c->fig.events++;
+		c->fig.latency_sum_ns += lat;
+		if (lat > c->fig.latency_max_ns) {
+			c->fig.latency_max_ns = lat;
+		}
 		n++;
 	}
 	if (n) {
@@ -343,6 +377,8 @@ copybuf_init(struct connector *c, struct copybuf *cb, int32_t w, int32_t h)
 	if (!cb->buf) {
 		goto err;
 	}
+	/* Copied into only when idle: no guest frame waits for its release. */
+	buffer_set_copy(cb->buf);
 	return true;
 
 err:
@@ -473,6 +509,8 @@ present(struct connector *c, struct fb *fb)
 			return;
 		}
 		copy_pixels(c, cb, fb);
+		c->fig.copies++;
+		c->fig.bytes_copied += (uint64_t)fb->width * 4 * fb->height;
 		buf = cb->buf;
 	}
 	if (!buf) {
@@ -494,7 +532,9 @@ connector_show(struct connector *c, struct fb *fb, bool flip,
 		/* Completed by the next present, whenever that happens. */
 		c->flips[c->nflips].seq = c->next_seq;
 		c->flips[c->nflips].cookie = fb_cookie;
+		c->flips[c->nflips].t_ns = mono_ns();
 		c->nflips++;
+		c->fig.flips++;
 	}
 	if (c->waiting_fb) {
 		c->waiting_fb = fb;	/* a newer picture replaces it */
@@ -820,6 +860,36 @@ sanitise_id(char *dst, size_t len, const char *src)
 	dst[n] = '\0';
 }
 
+/*
+ * The IVI surface id under ivi-shell: [vdispl-domain] ivi-id= plus the
+ * connector index (the administrator's, so it wins), else the connector's
+ * unique-id when it is a decimal number (what displ_be does). unique-id
+ * lives in the frontend directory, which the guest can write: a guest can
+ * pick an id already in use; window.c refuses our own duplicates.
+ */
+static void
+ivi_id(const struct frontend *fe, uint32_t index, struct window_config *wc)
+{
+	const char *uid = fe->uid[index];
+	unsigned long long n;
+	char *end;
+
+	if (fe->dcfg && fe->dcfg->has_ivi_id) {
+		wc->has_ivi_id = true;
+		wc->ivi_id = fe->dcfg->ivi_id + index;
+		return;
+	}
+	if (!uid || *uid < '0' || *uid > '9') {
+		return;
+	}
+	errno = 0;
+	n = strtoull(uid, &end, 10);
+	if (!errno && !*end && n <= UINT32_MAX) {
+		wc->has_ivi_id = true;
+		wc->ivi_id = (uint32_t)n;
+	}
+}
+
 struct connector *
 connector_create(struct frontend *fe, uint32_t index,
 		 const struct connector_refs *refs)
@@ -827,7 +897,8 @@ connector_create(struct frontend *fe, uint32_t index,
 	struct hv *hv = fe->be->hv;
 	struct window_config wc;
 	struct connector *c;
-	char title[128], app_id[128], id[72];
+	char title[LABEL_MAX], app_id[128], id[72];
+	struct label_fields lf;
 	int port;
 
 	c = calloc(1, sizeof(*c));
@@ -892,7 +963,14 @@ connector_create(struct frontend *fe, uint32_t index,
 	}
 	c->evt_port = port;
 
-	snprintf(title, sizeof(title), "%s: display %u", fe->name, index);
+	/* Toolstack data only, escaped (label.h); never guest data. */
+	memset(&lf, 0, sizeof(lf));
+	lf.name = fe->raw_name ? fe->raw_name : fe->name;
+	lf.domid = fe->domid;
+	lf.connector = index;
+	lf.unique_id = fe->uid[index][0] ? fe->uid[index] : NULL;
+	label_format(title, sizeof(title), fe->be->cfg->label ?
+		     fe->be->cfg->label : LABEL_DEFAULT_FORMAT, &lf);
 	sanitise_id(id, sizeof(id), fe->name);
 	snprintf(app_id, sizeof(app_id), "vdispl.%s.%u", id, index);
 	memset(&wc, 0, sizeof(wc));
@@ -903,6 +981,7 @@ connector_create(struct frontend *fe, uint32_t index,
 	wc.height = (int32_t)c->height;
 	wc.fullscreen = fe->dcfg && fe->dcfg->fullscreen;
 	wc.output = fe->dcfg ? fe->dcfg->output : NULL;
+	ivi_id(fe, index, &wc);
 	c->window = window_create(fe->be->display, &wc, &window_listener, c);
 	if (!c->window) {
 		vd_log("%s:%u: cannot create a window", fe->name, index);

@@ -158,22 +158,22 @@ read_trusted_name(struct frontend *fe)
 {
 	char path[64];
 	char *name;
-	size_t n = 0;
 
 	snprintf(path, sizeof(path), "/local/domain/%u", fe->domid);
 	name = xs_get(fe->be->xs, path, "name");
-	if (name) {
-		for (const char *p = name; *p && n < sizeof(fe->name) - 1;
-		     p++) {
-			fe->name[n++] = (*p >= 0x20 && *p < 0x7f) ? *p : '?';
+	if (!name || !*name) {
+		free(name);
+		if (asprintf(&name, "domain-%u", fe->domid) < 0) {
+			name = NULL;
 		}
 	}
-	free(name);
-	if (n == 0) {
-		n = (size_t)snprintf(fe->name, sizeof(fe->name), "domain-%u",
-				     fe->domid);
+	free(fe->raw_name);
+	fe->raw_name = name;
+	/* Escaped: safe in logs, titles and app_ids (label.h). */
+	fe->name[0] = '\0';
+	if (name) {
+		label_append(fe->name, sizeof(fe->name), name, strlen(name));
 	}
-	fe->name[n] = '\0';
 
 	fe->dcfg = config_domain(fe->be->cfg, fe->name);
 	fe->colour = (fe->dcfg && fe->dcfg->has_colour) ?
@@ -684,6 +684,7 @@ frontend_destroy(struct frontend *fe)
 	free(fe->be_path);
 	free(fe->fe_path);
 	free(fe->state_token);
+	free(fe->raw_name);
 	free(fe);
 }
 
@@ -780,6 +781,8 @@ domain_served(struct backend *be, uint32_t domid)
 	probe.be = be;
 	probe.domid = (hv_domid_t)domid;
 	read_trusted_name(&probe);
+	free(probe.raw_name);
+	/* The escaped name (label.h), as [vdispl-domain] name= matches. */
 	return strcmp(probe.name, want) == 0;
 }
 
@@ -1038,6 +1041,7 @@ backend_create(struct wl_event_loop *loop, struct hv *hv,
 	wl_list_init(&be->frontends);
 	wl_list_init(&be->graveyard);
 	wl_list_init(&be->quotas);
+	report_init(&be->report);
 	wl_list_init(&be->vkbds);
 	if (!connector_budget_init(be)) {
 		goto err;
@@ -1113,6 +1117,10 @@ backend_destroy(struct backend *be)
 		wl_event_source_remove(be->grave_timer);
 	}
 	connector_budget_finish(be);
+	if (be->report_timer) {
+		wl_event_source_remove(be->report_timer);
+	}
+	report_finish(&be->report);
 	if (be->evtchn_source) {
 		wl_event_source_remove(be->evtchn_source);
 	}

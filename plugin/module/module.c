@@ -39,6 +39,7 @@
 #include "domwatch.h"
 #include "helper.h"
 #include "inproc.h"
+#include "report.h"
 #include "stats.h"
 #include "xensim.h"
 
@@ -118,6 +119,8 @@ scope_subscribed(struct weston_log_subscription *sub, void *data)
 	struct vdispl_module *m = data;
 
 	for_each_helper(m, helper_trace_on);
+	/* In-process: vdispl-stats reports start now (report.h). */
+	report_kick(m->backend);
 }
 
 static const char *const scope_descriptions[VD_SCOPE_COUNT] = {
@@ -125,6 +128,8 @@ static const char *const scope_descriptions[VD_SCOPE_COUNT] = {
 		"event\n",
 	[VD_SCOPE_WINDOW] = "vdispl window layer: windows, configures, frame "
 		"pacing\n",
+	[VD_SCOPE_STATS] = "vdispl: per guest and connector figures once a "
+		"second (fps, flip latency, flips, copies, backing)\n",
 };
 
 /* --- In-process mode -------------------------------------------------------
@@ -175,6 +180,8 @@ inprocess_start(struct vdispl_module *m)
 		inprocess_stop(m);
 		return false;
 	}
+	/* --logger-scopes=vdispl-stats: reports from the start. */
+	report_kick(m->backend);
 	return true;
 }
 

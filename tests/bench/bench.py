@@ -35,6 +35,26 @@ scaling   1, 2, 4, 8 guests at 1280x720 (copy, then shared), all at --fps
           frame-done timeouts over all guests' events in the window.
 gl        the latency and cpu rows again for --gl-sizes under the GL
           renderer (llvmpipe), as a second section "gl".
+slow      a slow-drawing guest (--slow-size, default 640x480): after each
+          EVT_PG_FLIP it spends --slow-fractions (0.5, 0.75) of a refresh
+          period drawing (vdispl-guest --draw-fraction: it waits, burning
+          no CPU, so the shared machine's figures stay clean), then flips;
+          copy and shared, next to the native client doing the same after
+          each frame callback. achieved_hz is what it keeps of 60 Hz.
+          Fraction 0 (first by default) is the ceiling: each flips as
+          soon as the event (frame callback) comes.
+hidden    per backing, a guest flipping as fast as events allow (--fps 0)
+          while a fullscreen opaque client (vdispl-cover) covers its
+          window: events/s (pacing must hold it at the refresh rate, not
+          faster), the plugin's thread CPU and weston's CPU per second.
+          Weston 10 still repaints covered views, so frame callbacks pace
+          it; the fallback timer's own pace is checked by e2e window-*.
+          Both sections use mode=in-process, as older modules know no
+          other.
+--compare-module PATH runs the slow and hidden sections once more with
+another vdispl.so (e.g. the previous main's) in the same bench run, with
+the same guests and clients; those rows carry "module": "compare".
+--only slow runs only those two sections.
 modes     per backing and size (--mode-sizes), one guest in each of the
           module's modes, each under a weston of its own: the compositor
           process's CPU per guest flip (in-process: compositing plus all
@@ -93,6 +113,16 @@ def parse_args():
     ap.add_argument('--markdown', metavar='JSON',
                     help='print the tables of a finished run (bench.json) '
                          'as markdown and exit')
+    ap.add_argument('--slow-fractions', default='0,0.5,0.75',
+                    help='draw time of the slow guest, in refresh periods; '
+                         'empty: no slow section')
+    ap.add_argument('--slow-size', default='640x480')
+    ap.add_argument('--no-hidden', action='store_true',
+                    help='leave out the hidden (covered) window runs')
+    ap.add_argument('--compare-module', default=None, metavar='SO',
+                    help='also run slow and hidden with this vdispl.so')
+    ap.add_argument('--only', choices=('all', 'slow'), default='all',
+                    help='slow: only the slow and hidden sections')
     ap.add_argument('--quick', action='store_true',
                     help='tiny durations (a sanity run, not a measurement)')
     a = ap.parse_args()
@@ -108,10 +138,15 @@ def parse_args():
     a.gl_sizes = [tuple(int(v) for v in s.split('x'))
                   for s in a.gl_sizes.split(',') if s]
     a.scale_backings = [b for b in a.scale_backings.split(',') if b]
+    a.slow_fractions = [float(f) for f in a.slow_fractions.split(',') if f]
+    a.slow_size = tuple(int(v) for v in a.slow_size.split('x'))
+    if a.compare_module:
+        a.compare_module = os.path.abspath(a.compare_module)
     if a.quick:
         a.seconds = min(a.seconds, 0.6)
         a.warmup = min(a.warmup, 0.4)
         a.gl_sizes = []
+        a.slow_fractions = a.slow_fractions[-1:]
     return a
 
 
@@ -259,13 +294,14 @@ class Bench:
                             f'connectors=id0:{w}x{h}')
         return dom
 
-    def start_guest(self, dom):
+    def start_guest(self, dom, fps=REFRESH_HZ, draw=0.0):
         from harness import build_path, Proc
         log = os.path.join(self.tmp, f'{dom}.lat')
         env = self.xs.env()
         env['VDISPL_GUEST_LATENCY_LOG'] = log
         p = Proc([build_path('tests/guest/vdispl-guest'), '--dir',
-                  self.xs.dir, '--domain', dom, '--fps', str(REFRESH_HZ),
+                  self.xs.dir, '--domain', dom, '--fps', str(fps),
+                  *(['--draw-fraction', str(draw)] if draw else []),
                   '--pattern', 'box', '--wait-timeout', '15000'],
                  env=env, name=f'guest-{dom}',
                  log_path=os.path.join(self.tmp, f'{dom}.out'))
@@ -275,13 +311,15 @@ class Bench:
                 'ready': lambda: 'connected:' in g.output(),
                 'alive': p.alive, 'output': g.output}
 
-    def start_native(self, w, h, layout=None):
+    def start_native(self, w, h, layout=None, draw=None):
         from harness import build_path
         log = os.path.join(self.tmp, f'native-{w}x{h}-{self.n}.log')
         p = self.w.client([build_path('tests/bench/vdispl-bench-native'),
                            '--width', w, '--height', h, '--fps', REFRESH_HZ,
                            '--frames', 1000000, '--log', log,
-                           *([f'--{layout}'] if layout else [])],
+                           *([f'--{layout}'] if layout else []),
+                           *(['--draw-fraction', draw] if draw is not None
+                             else [])],
                           name=f'native-{w}x{h}')
         return {'what': f'native {w}x{h}', 'log': log, 'proc': p,
                 'pid': p.p.pid,
@@ -390,6 +428,60 @@ class Bench:
                'width': w, 'height': h}
         row.update(self.figures(a, b, logs, summs, ('weston',)))
         return row
+
+    def slow_run(self, backing, w, h, fraction):
+        """A guest (or the native client) that draws for @fraction of a
+        period after each event: what it keeps of the refresh rate."""
+        if backing == 'native':
+            self.n += 1
+            clients = [self.start_native(w, h, draw=fraction)]
+        else:
+            dom = self.new_domain(backing, w, h)
+            # 0: no drawing, the next flip as soon as the event comes.
+            clients = [self.start_guest(dom, fps=REFRESH_HZ if fraction
+                                        else 0, draw=fraction)]
+        a, b, logs, summs = self.measure(clients)
+        if backing != 'native':
+            self.xs.destroy(dom)
+        f = self.figures(a, b, logs, summs, ('weston',))
+        return {'backing': backing, 'width': w, 'height': h,
+                'draw_fraction': fraction, 'target_hz': REFRESH_HZ,
+                'achieved_hz': f['achieved_hz'],
+                'of_refresh': (r2(f['achieved_hz'] / REFRESH_HZ)
+                               if f['achieved_hz'] is not None else None),
+                'p50_ms': f['p50_ms'], 'p99_ms': f['p99_ms'],
+                'timeouts': f.get('timeouts', 0),
+                'weston_cpu_pct': f['weston_cpu_pct'],
+                'seconds': f['seconds'], 'measured': f['measured']}
+
+    def hidden_run(self, backing, w, h):
+        """A guest flipping as fast as events allow, its window covered by
+        a fullscreen opaque client: events/s and CPU per second."""
+        from harness import build_path
+        cover = self.w.client([build_path('tests/tools/vdispl-cover'),
+                               '0x808080'], ready=r'cover: shown',
+                              name='cover')
+        try:
+            dom = self.new_domain(backing, w, h)
+            a, b, logs, summs = self.measure([self.start_guest(dom, fps=0)])
+            self.xs.destroy(dom)
+        finally:
+            cover.stop()
+            if cover in self.w.clients:
+                self.w.clients.remove(cover)
+        f = self.figures(a, b, logs, summs, ('weston',))
+        secs = f['seconds']
+        d = {k: b['stats'].get(k, 0) - a['stats'].get(k, 0)
+             for k in ('flip_ns', 'present_ns', 'event_ns')}
+        return {'backing': backing, 'width': w, 'height': h,
+                'events_per_s': f['achieved_hz'], 'target_hz': REFRESH_HZ,
+                'of_refresh': (r2(f['achieved_hz'] / REFRESH_HZ)
+                               if f['achieved_hz'] is not None else None),
+                'plugin_cpu_ms_per_s': (r2(sum(d.values()) / 1e6 / secs)
+                                        if secs else None),
+                'weston_cpu_pct': f['weston_cpu_pct'],
+                'timeouts': f.get('timeouts', 0), 'seconds': secs,
+                'measured': f['measured']}
 
     def memcpy_us(self, w, h):
         import subprocess
@@ -579,6 +671,95 @@ def run_pass(a, renderer, sizes, scale_backings, res, tmp):
         return b.errors
 
 
+def run_slow(a, module, label, res, tmp, native=True):
+    """The slow and hidden sections under one weston with @module."""
+    from guestlib import Xensim
+    from harness import Weston
+    os.makedirs(tmp, exist_ok=True)
+    stats_path = os.path.join(tmp, 'stats')
+    wd, ht = a.slow_size
+    with Xensim() as xs, Weston(shell='desktop', renderer='pixman',
+                                width=OUTPUT_W, height=OUTPUT_H,
+                                modules=[module],
+                                ini={'vdispl': {'hypervisor': 'sim',
+                                                'xensim-dir': xs.dir,
+                                                'stats-file': stats_path,
+                                                'mode': 'in-process'}},
+                                ) as w:
+        b = Bench(a, xs, w, Stats(stats_path), tmp)
+        for frac in a.slow_fractions:
+            for backing in ('copy', 'shared') + (('native',) if native
+                                                 else ()):
+                row = b.slow_run(backing, wd, ht, frac)
+                row['module'] = 'native' if backing == 'native' else label
+                res['slow'].append(row)
+                print(f'bench: slow {label} {backing} {frac}: {row}',
+                      flush=True)
+        if not a.no_hidden:
+            for backing in ('copy', 'shared'):
+                row = b.hidden_run(backing, wd, ht)
+                row['module'] = label
+                res['hidden'].append(row)
+                print(f'bench: hidden {label} {backing}: {row}', flush=True)
+        return b.errors
+
+
+def print_slow(res):
+    if res.get('slow'):
+        print(f'\nslow-drawing guest: draws a share of each refresh period '
+              f'after each event, then flips; pixman, {REFRESH_HZ} Hz')
+        print(f'  {"module":8} {"backing":8} {"size":>9} {"draw":>5} '
+              f'{"hz":>6} {"of60":>5} {"p50":>6} {"p99":>6} {"tmo":>4} '
+              f'{"weston%":>7}')
+        for r in res['slow']:
+            print(f'  {r["module"]:8} {r["backing"]:8} '
+                  f'{r["width"]}x{r["height"]:<5} {r["draw_fraction"]:>5.2f} '
+                  f'{fmt(r["achieved_hz"], ".1f"):>6} '
+                  f'{fmt(r["of_refresh"]):>5} {fmt(r["p50_ms"]):>6} '
+                  f'{fmt(r["p99_ms"]):>6} {r.get("timeouts", 0):>4} '
+                  f'{fmt(r["weston_cpu_pct"], ".0f"):>7}')
+    if res.get('hidden'):
+        print('\nhidden (covered) window, guest at --fps 0: events/s, the '
+              'plugin\'s thread CPU ms per s, weston CPU %')
+        print(f'  {"module":8} {"backing":8} {"events/s":>8} {"of60":>5} '
+              f'{"plugin":>7} {"weston%":>7}')
+        for r in res['hidden']:
+            print(f'  {r["module"]:8} {r["backing"]:8} '
+                  f'{fmt(r["events_per_s"], ".1f"):>8} '
+                  f'{fmt(r["of_refresh"]):>5} '
+                  f'{fmt(r["plugin_cpu_ms_per_s"]):>7} '
+                  f'{fmt(r["weston_cpu_pct"], ".0f"):>7}')
+
+
+def markdown_slow(res, out):
+    if res.get('slow'):
+        out.extend(['**Slow-drawing guest**, pixman, '
+                    f'{res["slow"][0]["width"]}x{res["slow"][0]["height"]}: '
+                    'after each event it draws for a share of a refresh '
+                    'period, then flips (the native client: after each '
+                    'frame callback)', '',
+                    '| module | backing | draw (periods) | events/s | of '
+                    'refresh | weston CPU % |',
+                    '|---|---|---:|---:|---:|---:|'])
+        for r in res['slow']:
+            out.append(f'| {r["module"]} | {r["backing"]} | '
+                       f'{r["draw_fraction"]:.2f} | '
+                       f'{fmt(r["achieved_hz"], ".1f")} | '
+                       f'{fmt(r["of_refresh"])} | '
+                       f'{fmt(r["weston_cpu_pct"], ".0f")} |')
+        out.append('')
+    if res.get('hidden'):
+        out.extend(['**Hidden window** (covered by a fullscreen client), '
+                    'guest flipping as fast as events allow', '',
+                    '| module | backing | events/s | of refresh | plugin CPU '
+                    'ms/s | weston CPU % |', '|---|---|---:|---:|---:|---:|'])
+        for r in res['hidden']:
+            out.append(f'| {r["module"]} | {r["backing"]} | '
+                       f'{fmt(r["events_per_s"], ".1f")} | '
+                       f'{fmt(r["of_refresh"])} | '
+                       f'{fmt(r["plugin_cpu_ms_per_s"])} | '
+                       f'{fmt(r["weston_cpu_pct"], ".0f")} |')
+        out.append('')
 def run_modes(a, sizes, res, tmp):
     """The modes section (see the module comment). Returns errors."""
     import re
@@ -688,6 +869,9 @@ def markdown(res):
         out.append('dma-buf: not measured (' + DMABUF_REASON + ').')
         out.append('')
 
+    if not res['latency']:          # --only slow
+        markdown_slow(res, out)
+        return '\n'.join(out)
     lat_table(res['latency'], '**Latency**, pixman (guest: PG_FLIP -> '
               'EVT_PG_FLIP; native: commit -> presented)')
     cpu_table(res['cpu_per_flip'], '**Plugin CPU per flip**, pixman '
@@ -727,6 +911,7 @@ def markdown(res):
         lat_table(gl['latency'], '**Latency**, GL renderer (llvmpipe)')
         cpu_table(gl['cpu_per_flip'], '**Plugin CPU per flip**, GL '
                   'renderer (llvmpipe)')
+    markdown_slow(res, out)
     return '\n'.join(out)
 
 
@@ -796,6 +981,20 @@ def main():
                                             'as four subsurfaces around the '
                                             'picture, not overlapping it',
                'dmabuf': DMABUF_REASON,
+               'slow': 'a guest (vdispl-guest --draw-fraction F) that, '
+                       'after each EVT_PG_FLIP, waits F refresh periods '
+                       '(drawing, no CPU) and then flips; the native '
+                       'client does the same after each frame callback; '
+                       'achieved_hz: events (native: presented frames) per '
+                       'second over the window; of_refresh: achieved_hz / '
+                       f'{REFRESH_HZ}; module: this build\'s vdispl.so, '
+                       '"compare" (--compare-module) or native',
+               'hidden': 'a guest at --fps 0 (flips as soon as each event '
+                         'comes) whose window a fullscreen opaque client '
+                         'covers; events_per_s over the window; '
+                         'plugin_cpu_ms_per_s: the plugin\'s thread CPU '
+                         '(stats file) per second; weston_cpu_pct: all of '
+                         'weston\'s threads, in % of a core',
                'weston_cpu_pct': 'CPU time of all weston threads over the '
                                  'window, in % of one core',
                'scaling.guests_cpu_pct': 'the same for all vdispl-guest '
@@ -812,8 +1011,18 @@ def main():
           f'{a.seconds:g} s measured; logs in {tmp}', flush=True)
     t_start = time.monotonic()
     res['renderer'] = 'pixman'
-    errors = run_pass(a, 'pixman', a.sizes, a.scale_backings, res, tmp)
-    if a.gl_sizes:
+    res['slow'], res['hidden'] = [], []
+    errors = []
+    if a.only == 'all':
+        errors += run_pass(a, 'pixman', a.sizes, a.scale_backings, res, tmp)
+    if a.slow_fractions or not a.no_hidden:
+        errors += run_slow(a, build_path('plugin/module/vdispl.so'), 'this',
+                           res, os.path.join(tmp, 'slow'))
+        if a.compare_module:
+            errors += run_slow(a, a.compare_module, 'compare', res,
+                               os.path.join(tmp, 'slow-compare'),
+                               native=False)
+    if a.gl_sizes and a.only == 'all':
         why = renderer_available('gl')
         gl = {'renderer': 'gl', 'latency': [], 'cpu_per_flip': [],
               'scaling': []}
@@ -829,13 +1038,17 @@ def main():
                 gl['reason'] = 'weston could not start its GL renderer'
         del gl['scaling']
         res['gl'] = gl
-    errors += run_modes(a, a.mode_sizes, res, os.path.join(tmp, 'modes'))
+    if a.only == 'all':
+        errors += run_modes(a, a.mode_sizes, res,
+                            os.path.join(tmp, 'modes'))
     res['seconds'] = round(time.monotonic() - t_start, 1)
     os.makedirs(os.path.dirname(a.out), exist_ok=True)
     with open(a.out, 'w') as f:
         json.dump(res, f, indent=2)
         f.write('\n')
-    print_table(res)
+    if res['latency']:
+        print_table(res)
+    print_slow(res)
     print(f'\nbench: wrote {a.out} in {res["seconds"]} s')
     if errors:
         print('bench: some runs went wrong (figures above may be partial):')

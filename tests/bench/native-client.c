@@ -18,6 +18,11 @@
  * the frame a subsurface placed below it at (-BORDER, -TITLE).
  * --frame-strips: the picture is the toplevel and the frame four
  * subsurfaces around it (top, bottom, left, right) that do not overlap it.
+ * --draw-fraction F: a slow renderer, as vdispl-guest's option of that
+ * name: paced by frame callbacks instead of the fps grid, it waits F of a
+ * refresh period (1/fps) after each frame callback, "drawing" (no CPU),
+ * then commits (F = 0: at once, the compositor's own pace). Latency is
+ * still timed to `presented`.
  *
  * Prints one line on stdout:
  *   native-client: frames=N presented=N discarded=N p50_ms=X p99_ms=Y
@@ -74,6 +79,8 @@ struct client {
 	bool configured, closed;
 
 	int width, height, fps;
+	bool by_frame;		/* --draw-fraction given: frame callbacks */
+	double draw_fraction;
 	long frames;
 	struct buffer bufs[NBUFS];
 
@@ -248,13 +255,23 @@ create_buffers(struct client *c)
 
 /* --- Frames --------------------------------------------------------------- */
 
-static void
-record(struct client *c, bool presented)
-{
-	uint64_t now = now_ns();
-	double ms = (double)(now - c->sent_ns) / 1e6;
+/* One commit's feedback: --draw-fraction has two in flight at times. */
+struct sent {
+	struct client *c;
+	uint64_t ns;
+};
 
-	c->pending = false;
+static void
+record(struct sent *s, bool presented)
+{
+	struct client *c = s->c;
+	uint64_t now = now_ns();
+	double ms = (double)(now - s->ns) / 1e6;
+
+	free(s);
+	if (!c->by_frame) {
+		c->pending = false;	/* else the frame callback ends it */
+	}
 	if (!presented) {
 		c->discarded++;
 		return;
@@ -294,6 +311,23 @@ static const struct wp_presentation_feedback_listener feedback_listener = {
 	.discarded = fb_discarded,
 };
 
+/* --draw-fraction: the compositor took the frame; draw the next one. */
+static void
+frame_done(void *data, struct wl_callback *cb, uint32_t time)
+{
+	struct client *c = data;
+	uint64_t period = 1000000000ull / (uint64_t)(c->fps > 0 ? c->fps : 60);
+
+	wl_callback_destroy(cb);
+	c->pending = false;
+	c->next_due_ns = now_ns() + (uint64_t)(c->draw_fraction *
+					       (double)period);
+}
+
+static const struct wl_callback_listener frame_listener = {
+	.done = frame_done,
+};
+
 /* A frame-dependent colour with a moving bar: every pixel changes. */
 static void
 draw(struct client *c, struct buffer *b)
@@ -315,6 +349,7 @@ static bool
 commit_frame(struct client *c)
 {
 	struct wp_presentation_feedback *fb;
+	struct sent *sent;
 	struct buffer *b = NULL;
 	uint64_t period, now;
 
@@ -330,16 +365,27 @@ commit_frame(struct client *c)
 	draw(c, b);
 	wl_surface_attach(c->surface, b->wl, 0, 0);
 	wl_surface_damage_buffer(c->surface, 0, 0, c->width, c->height);
+	sent = malloc(sizeof(*sent));
+	if (!sent) {
+		return false;
+	}
 	fb = wp_presentation_feedback(c->presentation, c->surface);
-	wp_presentation_feedback_add_listener(fb, &feedback_listener, c);
+	wp_presentation_feedback_add_listener(fb, &feedback_listener, sent);
+	if (c->by_frame) {
+		wl_callback_add_listener(wl_surface_frame(c->surface),
+					 &frame_listener, c);
+	}
 	now = now_ns();
 	c->sent_ns = now;
+	*sent = (struct sent) { .c = c, .ns = now };
 	wl_surface_commit(c->surface);
 	b->busy = true;
 	c->pending = true;
 	c->sent++;
 	/* vdispl-guest's pacing (kms.c flip()). */
-	if (c->fps > 0) {
+	if (c->by_frame) {
+		c->next_due_ns = now;	/* set again by frame_done() */
+	} else if (c->fps > 0) {
 		period = 1000000000ull / (uint64_t)c->fps;
 		c->next_due_ns += period;
 		if (c->next_due_ns + period < now) {
@@ -426,6 +472,7 @@ main(int argc, char **argv)
 		{ "subsurface", no_argument, NULL, 's' },
 		{ "frame-below", no_argument, NULL, 'b' },
 		{ "frame-strips", no_argument, NULL, 't' },
+		{ "draw-fraction", required_argument, NULL, 'd' },
 		{ 0 },
 	};
 	struct client c = { .width = 640, .height = 480, .fps = 60,
@@ -458,6 +505,10 @@ main(int argc, char **argv)
 		case 't':
 			c.strips = true;
 			break;
+		case 'd':
+			c.by_frame = true;
+			c.draw_fraction = atof(optarg);
+			break;
 		case 'l':
 			c.log = fopen(optarg, "we");
 			if (!c.log) {
@@ -471,13 +522,15 @@ main(int argc, char **argv)
 			fprintf(stderr, "usage: vdispl-bench-native --width W "
 				"--height H [--fps N] [--frames N] "
 				"[--log PATH] [--subsurface|--frame-below|"
-				"--frame-strips]\n");
+				"--frame-strips] [--draw-fraction F]\n");
 			return 1;
 		}
 	}
 	if (c.width < 1 || c.height < 1 || c.width > 8192 ||
-	    c.height > 8192 || c.fps < 0 || c.frames < 1) {
-		fprintf(stderr, "native-client: bad size, fps or frames\n");
+	    c.height > 8192 || c.fps < 0 || c.frames < 1 ||
+	    !(c.draw_fraction >= 0.0 && c.draw_fraction <= 1.0)) {
+		fprintf(stderr, "native-client: bad size, fps, frames or "
+			"draw fraction\n");
 		return 1;
 	}
 	c.lat = calloc((size_t)c.frames, sizeof(*c.lat));

@@ -6,7 +6,8 @@ A sanity run with tiny durations (bench.py --quick at 320x240, 1 and 2
 guests, copy only): every row the schema asks for is there, the backings
 that run here were measured, dma-buf is listed as not measured with a
 reason, and the plugin counted the bytes it copied: one frame per flip
-for copy, none for shared. No speed is asserted: the figures of a run
+for copy, none for shared. The slow-drawing guest has a row per backing
+and the native client's, the hidden window one per backing. No speed is asserted: the figures of a run
 this short mean nothing.
 """
 
@@ -91,6 +92,21 @@ def main():
                 not num(row.get('late_pct')) or \
                 not 0 <= row['late_pct'] <= 100:
             errors.append(f'scaling row: {row}')
+    slow = {r['backing']: r for r in res.get('slow', [])}
+    for b in ('copy', 'shared', 'native'):
+        row = slow.get(b)
+        if not row or row.get('draw_fraction') != 0.75 or \
+                not row.get('measured') or \
+                not num(row.get('achieved_hz')) or \
+                not num(row.get('of_refresh')):
+            errors.append(f'slow {b}: {row}')
+    hidden = {r['backing']: r for r in res.get('hidden', [])}
+    for b in ('copy', 'shared'):
+        row = hidden.get(b)
+        if not row or not row.get('measured') or \
+                not num(row.get('events_per_s')) or \
+                not num(row.get('plugin_cpu_ms_per_s')):
+            errors.append(f'hidden {b}: {row}')
     modes = {(r['mode'], r['backing']): r for r in res.get('modes', [])}
     for key in (('in-process', 'copy'), ('in-process', 'shared'),
                 ('helper', 'copy'), ('helper', 'shared'),

@@ -31,6 +31,7 @@ struct vd_buffer {
 	int32_t width, height, stride;
 	uint32_t format;
 	bool busy;
+	bool copy;			/* buffer_set_copy() */
 	void (*idle)(void *data, struct vd_buffer *buf);
 	void *idle_data;
 	struct wl_event_source *ready_timer;
@@ -195,6 +196,12 @@ buffer_create_dmabuf(struct vd_display *d, int fd, uint32_t offset,
 	b->ready_timer = wl_event_loop_add_timer(fake_loop, ready_cb, b);
 	wl_event_source_timer_update(b->ready_timer, 1);
 	return b;
+}
+
+void
+buffer_set_copy(struct vd_buffer *buf)
+{
+	buf->copy = true;
 }
 
 bool
@@ -416,6 +423,7 @@ fake_window_get(int i, struct fake_window_info *info)
 			}
 			info->shown_format = b->format;
 			info->shown_kind = b->kind;
+			info->shown_copy = b->copy;
 		}
 		return true;
 	}

@@ -47,6 +47,7 @@ struct fake_window_info {
 	uint32_t shown_pixel;		/* XRGB of the shown buffer's pixel (1,1) */
 	uint32_t shown_format;
 	int shown_kind;			/* 0 none, 1 shm, 2 dma-buf */
+	bool shown_copy;		/* marked with buffer_set_copy() */
 };
 
 /* Windows in creation order; NULL past the end. */

@@ -836,6 +836,9 @@ test_copy_path(struct guest *g, int win, struct gbuf *keep)
 	CHECK(px == 0x00ff00 && kind == 1,
 	      "window shows the green RGB565 fb, converted to XRGB in a "
 	      "wl_shm copy (pixel %06x)", px);
+	CHECK(fake_window_get(win, &info) && info.shown_copy,
+	      "the copy is marked as ours (buffer_set_copy): its release "
+	      "does not hold the guest's next event back");
 	for (int i = 0; i < 5; i++) {
 		st |= guest_flip(g, 0, i % 2 ? 0x2001 : 0x1001);
 		wait_events(&g->c[0], g->c[0].events + 1);
@@ -931,6 +934,7 @@ static void
 test_shared_path(struct guest *g, int win)
 {
 	struct gbuf b;
+	struct fake_window_info info;
 	uint32_t *dir, refs[3];
 	void *pix;
 	int kind = 0, st;
@@ -959,6 +963,9 @@ test_shared_path(struct guest *g, int win)
 	CHECK(st == 0 && px == 0x0000ff && kind == 1,
 	      "window shows the guest's blue through the shared pages "
 	      "(pixel %06x)", px);
+	CHECK(fake_window_get(win, &info) && !info.shown_copy,
+	      "the shared buffer is not marked as a copy: the guest's event "
+	      "waits for its release when it is replaced");
 	fill(pix, 32, 24, DRM_FORMAT_XRGB8888, 0xff, 0xff, 0);
 	CHECK(shown_pixel(win, NULL) == 0xffff00,
 	      "zero copy: the guest's next drawing is what the compositor "

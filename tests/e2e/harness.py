@@ -313,7 +313,8 @@ def png_decode(data):
 
 # --- Weston ------------------------------------------------------------------
 
-SHELLS = {'desktop': 'desktop-shell.so', 'kiosk': 'kiosk-shell.so'}
+SHELLS = {'desktop': 'desktop-shell.so', 'kiosk': 'kiosk-shell.so',
+          'ivi': 'ivi-shell.so'}
 
 
 def renderer_available(renderer):
@@ -340,11 +341,13 @@ class Weston:
     scopes: --logger-scopes value (e.g. 'log,vdispl').
     ready: extra regex that must appear in weston's log before start()
     returns (e.g. a line the module prints once its client is up).
+    scale: the output's scale (--scale; headless: width x height are
+    pixels, the desktop is width/scale x height/scale).
     """
 
     def __init__(self, shell='desktop', renderer='pixman', width=800,
                  height=600, modules=(), seat=False, ini=None, scopes=None,
-                 ready=None, env=None, keep=False):
+                 ready=None, env=None, keep=False, scale=1):
         global _counter
         if shell not in SHELLS:
             raise ValueError(f'unknown shell {shell}')
@@ -354,6 +357,9 @@ class Weston:
         self.renderer = renderer
         self.width = width
         self.height = height
+        self.scale = scale
+        # Raw text appended to weston.ini (repeated sections, say).
+        self.config_extra = ''
         self.modules = list(modules)
         if seat:
             self.modules.append(build_path('tests/tools/vdispl-testseat.so'))
@@ -409,6 +415,7 @@ class Weston:
                 for k, v in kv.items():
                     f.write(f'{k}={v}\n')
                 f.write('\n')
+            f.write(self.config_extra)
 
     def env(self):
         """Environment for a client of this weston."""
@@ -434,6 +441,10 @@ class Weston:
                 f'--log={self.log_path}']
         if self.scopes:
             argv.append(f'--logger-scopes={self.scopes}')
+        if self.scale != 1:
+            # Headless: the mode is width x height pixels, the desktop
+            # width/scale x height/scale.
+            argv.append(f'--scale={self.scale}')
         env = self.env()
         del env['WAYLAND_DISPLAY']
         env.update(self.extra_env)

@@ -76,6 +76,12 @@ struct guest_opts {
 	const struct format_info *format;
 	int buffers;
 	int fps;		/* 0: as fast as frame-done events allow */
+	/*
+	 * --draw-fraction: after each event, "draw" (wait, burning no CPU)
+	 * this share of a refresh period (1/fps, 1/60 s if fps is 0), then
+	 * flip; replaces the fps grid. 0: off.
+	 */
+	double draw_fraction;
 	enum pattern_kind pattern;
 	long frames;		/* page flips per connector; 0: forever */
 	bool prime;

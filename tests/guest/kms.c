@@ -137,7 +137,10 @@ flip(struct guest *g, struct conn *c, uint64_t now)
 		c->front = back;
 	}
 
-	if (g->opts.fps > 0) {
+	if (g->opts.draw_fraction > 0) {
+		/* The next frame is drawn after the event: see frame_drawn(). */
+		c->next_due_ns = now;
+	} else if (g->opts.fps > 0) {
 		period = 1000000000ull / (uint64_t)g->opts.fps;
 		c->next_due_ns += period;
 		if (c->next_due_ns + period < now) {
@@ -145,6 +148,23 @@ flip(struct guest *g, struct conn *c, uint64_t now)
 		}
 	} else {
 		c->next_due_ns = now;
+	}
+}
+
+/*
+ * --draw-fraction: the event (or its timeout) starts the next frame, which
+ * takes that share of a refresh period to draw before it is flipped.
+ */
+static void
+draw_next(struct guest *g, struct conn *c)
+{
+	uint64_t period = 1000000000ull /
+			  (uint64_t)(g->opts.fps > 0 ? g->opts.fps : 60);
+
+	if (g->opts.draw_fraction > 0) {
+		c->next_due_ns = guest_now_ns() +
+				 (uint64_t)(g->opts.draw_fraction *
+					    (double)period);
 	}
 }
 
@@ -163,6 +183,7 @@ kms_on_frame_done(struct guest *g, int conn_idx, uint64_t fb_cookie)
 	}
 	c->pending = false;
 	guest_record_latency(g, (guest_now_ns() - c->flip_sent_ns) / 1e6);
+	draw_next(g, c);
 }
 
 int
@@ -181,6 +202,8 @@ kms_tick(struct guest *g)
 				  c->index);
 			g->stats.timeouts++;
 			c->pending = false;
+			draw_next(g, c);
+			now = guest_now_ns();
 		}
 		if (c->pending) {
 			if (c->frame_done_deadline_ns < next) {

@@ -202,6 +202,9 @@ usage(FILE *f)
 "  --buffers 2|3        buffers per connector (default 2)\n"
 "  --fps N              flips per second per connector (default: as fast\n"
 "                       as frame-done events allow)\n"
+"  --draw-fraction F    a slow renderer: after each EVT_PG_FLIP, wait F\n"
+"                       (0..1) of a refresh period (1/fps, 1/60 s if no\n"
+"                       --fps) drawing, then flip at once (no fps grid)\n"
 "  --pattern P          bars | box | counter (default box)\n"
 "  --frames N           page flips per connector, then exit cleanly\n"
 "  --prime              DBUF_CREATE with w = h = bpp = 0 (PRIME import)\n"
@@ -221,6 +224,7 @@ parse(int argc, char **argv, struct guest_opts *o)
 		OPT_DIR = 256, OPT_DOMAIN, OPT_DOMID, OPT_FORMAT, OPT_BUFFERS,
 		OPT_FPS, OPT_PATTERN, OPT_FRAMES, OPT_PRIME, OPT_CONNECTORS,
 		OPT_RECONNECT, OPT_WAIT, OPT_VERBOSE, OPT_HOSTILE, OPT_HELP,
+		OPT_DRAW,
 	};
 	static const struct option longopts[] = {
 		{ "dir", required_argument, NULL, OPT_DIR },
@@ -229,6 +233,7 @@ parse(int argc, char **argv, struct guest_opts *o)
 		{ "format", required_argument, NULL, OPT_FORMAT },
 		{ "buffers", required_argument, NULL, OPT_BUFFERS },
 		{ "fps", required_argument, NULL, OPT_FPS },
+		{ "draw-fraction", required_argument, NULL, OPT_DRAW },
 		{ "pattern", required_argument, NULL, OPT_PATTERN },
 		{ "frames", required_argument, NULL, OPT_FRAMES },
 		{ "prime", no_argument, NULL, OPT_PRIME },
@@ -290,6 +295,15 @@ parse(int argc, char **argv, struct guest_opts *o)
 			o->fps = (int)strtol(optarg, &end, 10);
 			if (*end || o->fps < 0 || o->fps > 10000) {
 				fprintf(stderr, "bad --fps %s\n", optarg);
+				return false;
+			}
+			break;
+		case OPT_DRAW:
+			o->draw_fraction = strtod(optarg, &end);
+			if (*end || !(o->draw_fraction >= 0.0 &&
+				      o->draw_fraction <= 1.0)) {
+				fprintf(stderr, "bad --draw-fraction %s\n",
+					optarg);
 				return false;
 			}
 			break;

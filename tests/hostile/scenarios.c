@@ -1260,6 +1260,32 @@ fill_cfg_toggle(struct xendispl_req *req, int i, void *data)
 	}
 }
 
+/* SET_CONFIG on for a whole batch, off for the next, ... */
+static void
+fill_cfg_toggle_batches(struct xendispl_req *req, int i, void *data)
+{
+	fill_cfg_toggle(req, (i / 31) % 2 ? 1 : 0, data);
+}
+
+static bool
+sc_storm_set_config_batches(struct guest *g)
+{
+	struct dbuf *bufs[2];
+	struct storm_cfg a;
+	int bad;
+
+	if (!good_pipe(g, bufs)) {
+		return false;
+	}
+	a = (struct storm_cfg){ .fb = bufs[0]->fb_cookie,
+				.w = g->conns[0].width,
+				.h = g->conns[0].height };
+	return storm(g, "SET_CONFIG on per batch, off per batch",
+		     fill_cfg_toggle_batches, &a, &bad) &&
+		check(bad == 0, "every SET_CONFIG answered 0 (%d not)", bad) &&
+		probe(g, ring0(g));
+}
+
 static bool
 sc_storm_set_config(struct guest *g)
 {
@@ -2426,6 +2452,10 @@ static const struct scenario scenarios[] = {
 	{ "storm-set-config", C, "SET_CONFIG on/off, 31 at a time, for 3 s",
 	  "every SET_CONFIG 0; the window comes and goes",
 	  sc_storm_set_config },
+	{ "storm-set-config-batches", C, "SET_CONFIG on for 31 requests, off "
+	  "for the next 31, ... for 3 s", "every SET_CONFIG 0; the window "
+	  "comes and goes at most once per loop pass",
+	  sc_storm_set_config_batches },
 	{ "storm-fb-attach", C, "FB_ATTACH/FB_DETACH churn on one dbuf, "
 	  "31 at a time, for 3 s", "every request 0", sc_storm_fb_attach },
 	{ "storm-fb-attach-be-alloc", X, "FB_ATTACH/FB_DETACH churn on a "

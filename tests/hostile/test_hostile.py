@@ -47,7 +47,8 @@ GROUP = 6
 MIN_WINDOW = 4.0
 # Scenarios that load the compositor or the store on purpose: judged in a
 # window of their own.
-ALONE = {'flood-pg-flip', 'storm-set-config', 'storm-fb-attach',
+ALONE = {'flood-pg-flip', 'storm-set-config', 'storm-set-config-batches',
+         'storm-fb-attach',
          'storm-fb-attach-be-alloc', 'flood-evtchn', 'no-read-events', 'xenstore-flood',
          'state-flood', 'state-cycle', 'destroy-while-flipping'}
 # Weston runs with the usual soft limit on open files: a guest that could

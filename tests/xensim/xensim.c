@@ -3,7 +3,7 @@
  * xensim: the toolstack of the simulated Xen host (an `xl` for xensimd).
  *
  *   xensim [--dir DIR] create NAME [--vdispl SPEC]... [--vkb SPEC]...
- *                              [--no-wait]
+ *                              [--no-wait] [--xs-name BYTES]
  *   xensim [--dir DIR] destroy NAME|DOMID [--no-wait] [--timeout SEC]
  *   xensim [--dir DIR] list
  *
@@ -113,6 +113,7 @@ usage(FILE *f)
 	fprintf(f,
 		"usage: xensim [--dir DIR] create NAME [--vdispl SPEC]... "
 		"[--vkb SPEC]... [--no-wait]\n"
+		"                                   [--xs-name BYTES]\n"
 		"       xensim [--dir DIR] destroy NAME|DOMID [--no-wait] [--timeout SEC]\n"
 		"       xensim [--dir DIR] list\n"
 		"SPEC (xl vdispl=): backend=DOM,be-alloc=0|1,devid=N,"
@@ -791,7 +792,8 @@ destroy_domain(struct xensim *xs, struct xs_handle *h, int domid,
 
 static int
 cmd_create(struct xensim *xs, struct xs_handle *h, const char *name,
-	   struct vdispl *v, int nv, struct vkb *k, int nk, bool wait,
+	   const char *xs_name, struct vdispl *v, int nv, struct vkb *k,
+	   int nk, bool wait,
 	   double timeout)
 {
 	struct xs_permissions noperm = { .id = 0, .perms = XS_PERM_NONE };
@@ -824,6 +826,17 @@ cmd_create(struct xensim *xs, struct xs_handle *h, const char *name,
 	if (domid < 0) {
 		err("cannot create domain '%s': %s", name, strerror(-domid));
 		return 1;
+	}
+	/*
+	 * The toolstack's name node, rewritten as after `xl rename`: any
+	 * bytes (the title tests give it control characters and bidi marks).
+	 */
+	if (xs_name) {
+		snprintf(path, sizeof(path), "/local/domain/%d/name", domid);
+		if (!xs_write(h, XBT_NULL, path, xs_name, strlen(xs_name))) {
+			err("cannot write %s: %s", path, strerror(errno));
+			goto fail;
+		}
 	}
 	snprintf(path, sizeof(path), "/libxl/%d", domid);
 	xs_rm(h, XBT_NULL, path);
@@ -893,6 +906,7 @@ main(int argc, char **argv)
 		{ "vdispl", required_argument, NULL, 'v' },
 		{ "vkb", required_argument, NULL, 'k' },
 		{ "no-wait", no_argument, NULL, 'n' },
+		{ "xs-name", required_argument, NULL, 'N' },
 		{ "timeout", required_argument, NULL, 't' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
@@ -904,6 +918,7 @@ main(int argc, char **argv)
 	struct xs_handle *h = NULL;
 	struct xensim *xs = NULL;
 	double timeout = DEFAULT_TIMEOUT;
+	const char *xs_name = NULL;
 	bool wait = true;
 	int nv = 0, opt, rc;
 
@@ -940,6 +955,9 @@ main(int argc, char **argv)
 				break;
 			case 'n':
 				wait = false;
+				break;
+			case 'N':
+				xs_name = optarg;
 				break;
 			case 't':
 				if (!parse_uint(optarg, 3600, &n)) {
@@ -1035,7 +1053,8 @@ main(int argc, char **argv)
 		goto out;
 	}
 	if (strcmp(cmd, "create") == 0) {
-		rc = cmd_create(xs, h, argv[optind], v, nv, k, nk, wait,
+		rc = cmd_create(xs, h, argv[optind], xs_name, v, nv, k, nk,
+				wait,
 				timeout);
 	} else {
 		int domid = resolve_domain(xs, argv[optind]);
