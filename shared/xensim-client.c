@@ -18,6 +18,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <poll.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -37,6 +38,10 @@ struct xensim {
 	int fd;
 	uint16_t domid;
 	uint32_t req_id;
+	/* The stream lost its framing (a message cut short, fds dropped):
+	 * every later call fails at once instead of reading a stray reply
+	 * or blocking on bytes that never come. */
+	bool broken;
 	char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
 };
 
@@ -205,6 +210,9 @@ call(struct xensim *xs, uint32_t op, const void *req, uint32_t req_len,
 	int ret;
 
 	memset(r, 0, sizeof(*r));
+	if (xs->broken) {
+		return -EPIPE;
+	}
 	if (min_len < sizeof(st)) {
 		min_len = sizeof(st);
 	}
@@ -213,29 +221,26 @@ call(struct xensim *xs, uint32_t op, const void *req, uint32_t req_len,
 		ret = send_all(xs->fd, req, req_len);
 	}
 	if (ret < 0) {
-		return ret;
+		goto broken;
 	}
 	for (;;) {
 		struct xsd_sockmsg rh;
 
 		ret = recv_all(xs->fd, &rh, sizeof(rh), r);
-		if (ret < 0) {
-			goto fail;
-		}
-		if (rh.len > XENSIM_PAYLOAD_MAX) {
-			ret = -EPROTO;
-			goto fail;
+		if (ret < 0 || rh.len > XENSIM_PAYLOAD_MAX) {
+			ret = ret < 0 ? ret : -EPROTO;
+			goto broken;
 		}
 		free(r->data);
 		r->data = malloc(rh.len ? rh.len : 1);
 		if (!r->data) {
 			ret = -ENOMEM;
-			goto fail;
+			goto broken;
 		}
 		r->len = rh.len;
 		ret = recv_all(xs->fd, r->data, rh.len, r);
 		if (ret < 0) {
-			goto fail;
+			goto broken;
 		}
 		if (rh.type == XS_WATCH_EVENT) {
 			continue;
@@ -267,6 +272,9 @@ call(struct xensim *xs, uint32_t op, const void *req, uint32_t req_len,
 		}
 		return 0;
 	}
+broken:
+	xs->broken = true;
+	shutdown(xs->fd, SHUT_RDWR);
 fail:
 	reply_finish(r);
 	return ret;
@@ -383,14 +391,14 @@ xensim_fd(const struct xensim *xs)
 
 /* --- Grant tables --------------------------------------------------------- */
 
-int
-xensim_gnt_share(struct xensim *xs, uint16_t peer, uint32_t count,
-		 bool writable, uint32_t *refs)
+static int
+share(struct xensim *xs, uint16_t peer, uint32_t count, uint32_t flags,
+      uint32_t *refs)
 {
 	struct xensim_gnt_share_req req = {
 		.peer = peer,
 		.count = count,
-		.writable = writable,
+		.writable = flags,
 	};
 	struct reply r;
 	int ret, fd;
@@ -411,6 +419,21 @@ xensim_gnt_share(struct xensim *xs, uint16_t peer, uint32_t count,
 	fd = reply_take_fd(&r, 0);
 	reply_finish(&r);
 	return fd;
+}
+
+int
+xensim_gnt_share(struct xensim *xs, uint16_t peer, uint32_t count,
+		 bool writable, uint32_t *refs)
+{
+	return share(xs, peer, count, writable ? 1u : 0u, refs);
+}
+
+int
+xensim_gnt_share_one_page(struct xensim *xs, uint16_t peer, uint32_t count,
+			  bool writable, uint32_t *refs)
+{
+	return share(xs, peer, count,
+		     (writable ? 1u : 0u) | XENSIM_SHARE_ONE_PAGE, refs);
 }
 
 int
@@ -685,6 +708,16 @@ add_port(struct xensim_evtchn *ch, uint32_t op, uint32_t remote,
 	p->in_fd = reply_take_fd(&r, 0);
 	p->out_fd = reply_take_fd(&r, 1);
 	reply_finish(&r);
+	/* Never block in xensim_evtchn_pending()'s read or in notify,
+	 * whatever flags the daemon gave these eventfds. */
+	for (int i = 0; i < 2; i++) {
+		int fd = i ? p->out_fd : p->in_fd;
+		int fl = fd >= 0 ? fcntl(fd, F_GETFL) : -1;
+
+		if (fl >= 0) {
+			fcntl(fd, F_SETFL, fl | O_NONBLOCK);
+		}
+	}
 	ev.data.u32 = p->port;
 	if (epoll_ctl(ch->epfd, EPOLL_CTL_ADD, p->in_fd, &ev) < 0) {
 		ret = -errno;

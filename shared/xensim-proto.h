@@ -75,8 +75,11 @@ struct xensim_hello_reply {
 struct xensim_gnt_share_req {
 	uint32_t peer;
 	uint32_t count;
-	uint32_t writable;
+	uint32_t writable;	/* bit 0; bit 1: XENSIM_SHARE_ONE_PAGE */
 };
+
+/* Grant one page under every ref (a guest may grant a frame twice). */
+#define XENSIM_SHARE_ONE_PAGE 2u
 
 struct xensim_gnt_refs_req {
 	uint32_t count;

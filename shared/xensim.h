@@ -87,6 +87,15 @@ xensim_gnt_share(struct xensim *xs, uint16_t peer, uint32_t count,
 		 bool writable, uint32_t *refs);
 
 /*
+ * Like xensim_gnt_share(), but every one of the @count refs grants the
+ * same single page (as a guest may grant one frame under several refs);
+ * the memfd is one page.
+ */
+int
+xensim_gnt_share_one_page(struct xensim *xs, uint16_t peer, uint32_t count,
+			  bool writable, uint32_t *refs);
+
+/*
  * End foreign access to @count refs granted by this domain. Mappings the
  * peer already holds stay valid until the peer unmaps.
  */

@@ -3,6 +3,8 @@
  * buffer: wl_shm and zwp_linux_dmabuf_v1 buffers handed to us by the core,
  * their release tracking and idle callbacks.
  */
+#include <sys/stat.h>
+
 #include "private.h"
 
 /* --- buffers ------------------------------------------------------------- */
@@ -126,6 +128,22 @@ shm_geometry_ok(size_t size, size_t offset, int32_t width, int32_t height,
 	return (size_t)stride * (size_t)height <= size;
 }
 
+/*
+ * The pool must end within the fd: gntalloc and gntdev refuse an mmap
+ * past their allocation, and the compositor then kills this client. Only
+ * a regular file (a memfd) reports its size; a device fd passes.
+ */
+static bool
+shm_fits_fd(int fd, size_t end)
+{
+	struct stat st;
+
+	if (fstat(fd, &st) < 0) {
+		return false;
+	}
+	return !S_ISREG(st.st_mode) || (uint64_t)st.st_size >= end;
+}
+
 bool
 buffer_realise(struct vd_buffer *buf)
 {
@@ -231,7 +249,7 @@ buffer_create_shm(struct vd_display *d, int fd, size_t size,
 
 	if (!d || d->dead || fd < 0 ||
 	    !shm_geometry_ok(size, offset, width, height, stride,
-			     drm_fourcc) ||
+			     drm_fourcc) || !shm_fits_fd(fd, offset + size) ||
 	    (d->ready && !display_shm_supports(d, drm_fourcc))) {
 		errno = EINVAL;
 		return NULL;

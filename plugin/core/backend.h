@@ -23,6 +23,7 @@
 #include "label.h"
 #include "report.h"
 #include "log.h"
+#include "quota.h"
 
 struct vd_display;
 struct vd_buffer;
@@ -43,6 +44,19 @@ struct backend {
 	struct wl_event_source *evtchn_source;
 	struct wl_list frontends;	/* frontend.link */
 	bool shutting_down;
+	/*
+	 * The per-wakeup budget (XSA-332; connector.c): what all ports of
+	 * one loop pass may still cost, in requests and in bytes copied or
+	 * converted. Reset by an idle source once the pass is over; work
+	 * left over waits in `deferred` for the next pass.
+	 */
+	uint32_t budget_requests;
+	uint64_t budget_bytes;
+	struct wl_event_source *budget_idle;
+	struct wl_list deferred;	/* connector's deferred_link */
+	struct wl_event_source *deferred_timer;
+	bool deferred_armed;
+	struct wl_list quotas;		/* quota.link: one per domain */
 	/* be-alloc pages waiting for the guest to unmap them (dbuf.c). */
 	struct wl_list graveyard;
 	struct wl_event_source *grave_timer;
@@ -111,7 +125,7 @@ struct frontend {
 	/* dbuf.c state */
 	struct wl_list dbufs;		/* dbuf.link */
 	struct wl_list fbs;		/* fb.link */
-	uint32_t pages_used, ndbufs, nfbs;
+	struct quota *quota;		/* the domain's, shared by its devices */
 
 	struct wl_event_source *fatal_idle;
 	/* State watch events coalesce here (a guest may flood them). */
@@ -176,9 +190,29 @@ connector_req_port(const struct connector *c);
 hv_port_t
 connector_evt_port(const struct connector *c);
 
-/* The req channel fired: process up to max_requests, then yield. */
+/* The mapped request ring and event page (for the aliasing check). */
+void *
+connector_page(struct connector *c, bool evt);
+
+/*
+ * The req channel fired: serve requests while the wakeup's budget lasts,
+ * then yield; the rest is served on a later loop pass. A connector that
+ * already waits for a later pass is not served again in this one.
+ */
 void
 connector_kick(struct connector *c);
+
+/* Set up and tear down the backend's per-wakeup budget (connector.c). */
+bool
+connector_budget_init(struct backend *be);
+
+void
+connector_budget_finish(struct backend *be);
+
+/* Charge @requests and @bytes (copied or converted) to this wakeup. */
+void
+connector_budget_charge(struct backend *be, uint32_t requests,
+			uint64_t bytes);
 
 /* The evt channel fired: retry queued events. */
 void

@@ -19,9 +19,12 @@ config_init(struct vdispl_config *cfg)
 {
 	memset(cfg, 0, sizeof(*cfg));
 	cfg->max_pages = VDISPL_DEFAULT_MAX_PAGES;
+	cfg->max_fds = VDISPL_DEFAULT_MAX_FDS;
+	cfg->max_copybufs = VDISPL_DEFAULT_MAX_COPYBUFS;
 	cfg->max_dbufs = VDISPL_DEFAULT_MAX_DBUFS;
 	cfg->max_fbs = VDISPL_DEFAULT_MAX_FBS;
 	cfg->max_requests = VDISPL_DEFAULT_MAX_REQUESTS;
+	cfg->max_bytes = VDISPL_DEFAULT_MAX_BYTES;
 	cfg->evt_queue = VDISPL_DEFAULT_EVT_QUEUE;
 	cfg->dmabuf = true;
 	cfg->hypervisor = strdup("xen");
@@ -204,8 +207,14 @@ vdispl_key(struct vdispl_config *cfg, const char *key, const char *v)
 		get_u32("vdispl", key, v, 1, 4096, &cfg->max_dbufs);
 	} else if (!strcmp(key, "max-fbs")) {
 		get_u32("vdispl", key, v, 1, 4096, &cfg->max_fbs);
+	} else if (!strcmp(key, "max-fds")) {
+		get_u32("vdispl", key, v, 4, 4096, &cfg->max_fds);
+	} else if (!strcmp(key, "max-copy-buffers")) {
+		get_u32("vdispl", key, v, 1, 4096, &cfg->max_copybufs);
 	} else if (!strcmp(key, "max-requests-per-wakeup")) {
 		get_u32("vdispl", key, v, 1, 1024, &cfg->max_requests);
+	} else if (!strcmp(key, "max-bytes-per-wakeup")) {
+		get_u32("vdispl", key, v, 1u << 20, 1u << 30, &cfg->max_bytes);
 	} else if (!strcmp(key, "event-queue")) {
 		get_u32("vdispl", key, v, 1, 4096, &cfg->evt_queue);
 	} else if (!strcmp(key, "dmabuf")) {
@@ -281,6 +290,8 @@ domain_key(struct vdispl_domain_config *d, const char *key, const char *v)
 		set_string(&d->output, v);
 	} else if (!strcmp(key, "fullscreen")) {
 		get_bool("vdispl-domain", key, v, &d->fullscreen);
+	} else if (!strcmp(key, "be-alloc")) {
+		get_bool("vdispl-domain", key, v, &d->be_alloc);
 	} else if (!strcmp(key, "input")) {
 		get_bool("vdispl-domain", key, v, &d->input);
 	} else if (!strcmp(key, "x") || !strcmp(key, "y")) {
@@ -379,6 +390,9 @@ config_load(struct vdispl_config *cfg, const char *path)
 				!strcmp(p, "vdispl-domain") ? DOMAIN : OTHER;
 			if (where == DOMAIN) {
 				dom = calloc(1, sizeof(*dom));
+				if (dom) {
+					dom->be_alloc = true;
+				}
 				if (!dom) {
 					where = OTHER;
 				} else {

@@ -13,7 +13,10 @@
 #define VDISPL_DEFAULT_MAX_PAGES 16384u		/* 64 MiB per domain */
 #define VDISPL_DEFAULT_MAX_DBUFS 32u
 #define VDISPL_DEFAULT_MAX_FBS 64u
+#define VDISPL_DEFAULT_MAX_FDS 96u
+#define VDISPL_DEFAULT_MAX_COPYBUFS 24u		/* 3 per connector, 8 connectors */
 #define VDISPL_DEFAULT_MAX_REQUESTS 32u		/* per wakeup (XSA-332) */
+#define VDISPL_DEFAULT_MAX_BYTES (16u << 20)	/* copied per wakeup */
 #define VDISPL_DEFAULT_EVT_QUEUE 64u		/* queued events per connector */
 #define VDISPL_COPY_BUFFERS 3u			/* wl_shm copies per connector */
 
@@ -27,6 +30,9 @@ struct vdispl_domain_config {
 	uint32_t colour;	/* 0xRRGGBB */
 	bool has_position;	/* x=/y= given (xdg-shell cannot place) */
 	int32_t x, y;
+	/* be-alloc=false: never honour REQ_ALLOC for this domain, whatever
+	 * the toolstack wrote (true: as the toolstack says). */
+	bool be_alloc;
 	bool has_ivi_id;	/* ivi-id=N: connector i is IVI surface N + i */
 	uint32_t ivi_id;
 };
@@ -47,7 +53,10 @@ struct vdispl_config {
 	uint32_t max_pages;
 	uint32_t max_dbufs;
 	uint32_t max_fbs;
+	uint32_t max_fds;
+	uint32_t max_copybufs;
 	uint32_t max_requests;
+	uint32_t max_bytes;	/* copied or converted per wakeup */
 	uint32_t evt_queue;
 	bool dmabuf;		/* try the dma-buf backing at all */
 	char *stats_file;	/* NULL: no stats (stats.h) */

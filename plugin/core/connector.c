@@ -25,10 +25,24 @@
  *   consumes events without notifying).
  * - Responses and events are written whole and zeroed: the frontend reuses
  *   slots and ORs fields into them.
- * - At most cfg->max_requests requests per wakeup, then we yield to the
- *   compositor and continue from a 1 ms timer (XSA-332). A timer, not an
- *   idle source: libwayland runs idle sources added from idle sources
- *   without polling in between.
+ * - A budget per wakeup (XSA-332), shared by every port that one loop
+ *   pass serves: cfg->max_requests requests and cfg->max_bytes bytes
+ *   copied or converted (a flip of a big fb costs more than a cheap
+ *   request). A request is taken only while both are left, so a pass
+ *   serves at most max_requests requests and copies at most max_bytes
+ *   plus one frame, a frame being at most its connector's size (larger
+ *   fbs are refused). A copy made when the compositor releases a buffer
+ *   (one frame per connector) is charged but not put off. When the budget
+ *   is spent, the connectors with work left go on the backend's deferred
+ *   list, in order, and are served from a 1 ms timer on a later pass; a
+ *   connector on that list is not served again by a notification in the
+ *   meantime (a guest that keeps notifying cannot jump the queue). The
+ *   budget is reset by an idle source, which libwayland runs once the
+ *   pass's sources are dispatched. The deferred work runs from a timer,
+ *   not an idle source: libwayland runs idle sources added from idle
+ *   sources without polling in between. A congested compositor socket
+ *   (display_congested) puts a connector on the same list: its requests
+ *   wait in the ring, which is the guest's back-pressure.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -48,6 +62,9 @@
 
 #define FLIPS_MAX 64u
 #define EVT_RETRY_MS 4
+/* A guest that never consumes its events: back off to this, not 4 ms
+ * forever (each miss doubles the wait). */
+#define EVT_RETRY_MAX_MS 128
 
 struct flip {
 	uint64_t seq;		/* the present that completes it */
@@ -61,7 +78,12 @@ struct copybuf {
 	void *addr;
 	size_t size;
 	int32_t width, height, stride;
+	struct quota *quota;		/* charged to it while set */
+	uint32_t pages;
 };
+
+/* A copy buffer that could not be made (memory, quota) is tried again. */
+#define COPY_RETRY_MS 100
 
 struct connector {
 	struct frontend *fe;
@@ -75,9 +97,11 @@ struct connector {
 	int req_port, evt_port;		/* local ports, -1 unbound */
 
 	struct window *window;
-	struct wl_event_source *more_timer;
+	struct wl_list deferred_link;	/* backend.deferred, or empty */
 	struct wl_event_source *evt_timer;
-	bool more_armed, evt_armed;
+	struct wl_event_source *copy_timer;
+	bool evt_armed, copy_armed;
+	int evt_retry_ms;		/* next retry of a full event page */
 
 	uint64_t *evtq_pending;		/* queued PG_FLIP cookies (FIFO) */
 	uint32_t evtq_head, evtq_count, evtq_max;
@@ -91,6 +115,8 @@ struct connector {
 	struct fb *shown_fb;
 	struct connector_figures fig;	/* report.c */
 };
+
+static void defer(struct connector *c);
 
 static uint64_t
 mono_ns(void)
@@ -129,6 +155,12 @@ hv_port_t
 connector_evt_port(const struct connector *c)
 {
 	return c->evt_port < 0 ? (hv_port_t)-1 : (hv_port_t)c->evt_port;
+}
+
+void *
+connector_page(struct connector *c, bool evt)
+{
+	return evt ? c->evt_page : c->ring_page;
 }
 
 struct window *
@@ -175,10 +207,14 @@ evt_flush(struct connector *c)
 			return;
 		}
 		if (r == 0) {
-			arm(c->evt_timer, &c->evt_armed, EVT_RETRY_MS);
+			arm(c->evt_timer, &c->evt_armed, c->evt_retry_ms);
+			if (c->evt_retry_ms < EVT_RETRY_MAX_MS) {
+				c->evt_retry_ms *= 2;
+			}
 			break;
 		}
 		wrote = true;
+		c->evt_retry_ms = EVT_RETRY_MS;
 		c->evtq_head = (c->evtq_head + 1) % c->evtq_max;
 		c->evtq_count--;
 	}
@@ -218,6 +254,8 @@ send_pg_flip(struct connector *c, uint64_t cookie)
 void
 connector_evt_kick(struct connector *c)
 {
+	/* The guest says it consumed: retry soon again. */
+	c->evt_retry_ms = EVT_RETRY_MS;
 	evt_flush(c);
 }
 
@@ -277,6 +315,11 @@ static const struct window_listener window_listener = {
 static void
 copybuf_finish(struct copybuf *cb)
 {
+	if (cb->quota) {
+		quota_give(cb->quota, QUOTA_COPYBUFS, 1);
+		quota_give(cb->quota, QUOTA_FDS, 1);
+		quota_give(cb->quota, QUOTA_PAGES, cb->pages);
+	}
 	if (cb->buf) {
 		buffer_on_idle(cb->buf, NULL, NULL);
 		buffer_destroy(cb->buf);
@@ -296,10 +339,29 @@ copybuf_init(struct connector *c, struct copybuf *cb, int32_t w, int32_t h)
 {
 	struct vd_display *d = c->fe->be->display;
 
+	struct quota *q = c->fe->quota;
+	uint32_t pages;
+
 	cb->width = w;
 	cb->height = h;
 	cb->stride = w * 4;
 	cb->size = (size_t)cb->stride * (size_t)h;
+	/* The domain's: a page count, an fd and a copy buffer. */
+	pages = (uint32_t)((cb->size + HV_PAGE_SIZE - 1) / HV_PAGE_SIZE);
+	if (!quota_take(c->fe->be, q, QUOTA_COPYBUFS, 1, c->fe->name)) {
+		return false;
+	}
+	if (!quota_take(c->fe->be, q, QUOTA_FDS, 1, c->fe->name)) {
+		quota_give(q, QUOTA_COPYBUFS, 1);
+		return false;
+	}
+	if (!quota_take(c->fe->be, q, QUOTA_PAGES, pages, c->fe->name)) {
+		quota_give(q, QUOTA_FDS, 1);
+		quota_give(q, QUOTA_COPYBUFS, 1);
+		return false;
+	}
+	cb->quota = q;
+	cb->pages = pages;
 	cb->fd = memfd_create("vdispl-copy", MFD_CLOEXEC);
 	if (cb->fd < 0 || ftruncate(cb->fd, (off_t)cb->size) < 0) {
 		goto err;
@@ -376,8 +438,22 @@ copy_idle(void *data, struct vd_buffer *buf)
 	}
 }
 
+static int
+copy_timer_cb(void *data)
+{
+	struct connector *c = data;
+	struct fb *fb = c->waiting_fb;
+
+	c->copy_armed = false;
+	c->waiting_fb = NULL;
+	if (fb) {
+		present(c, fb);
+	}
+	return 0;
+}
+
 static void
-copy_pixels(struct copybuf *cb, const struct fb *fb)
+copy_pixels(struct connector *c, struct copybuf *cb, const struct fb *fb)
 {
 	const uint8_t *src = (const uint8_t *)fb->dbuf->map + fb->offset;
 	uint8_t *dst = cb->addr;
@@ -397,6 +473,7 @@ copy_pixels(struct copybuf *cb, const struct fb *fb)
 		dst += cb->stride;
 	}
 	stats_copied(row * fb->height, t0);
+	connector_budget_charge(c->fe->be, 0, (uint64_t)row * fb->height);
 }
 
 static void
@@ -411,17 +488,27 @@ present(struct connector *c, struct fb *fb)
 	} else if (fb->dbuf->map) {
 		cb = copybuf_get(c, (int32_t)fb->width, (int32_t)fb->height);
 		if (!cb) {
-			/* All busy: copy when one comes back (coalesces). */
+			bool busy = false;
+
+			/* All busy: copy when one comes back (coalesces).
+			 * None busy, so none could be made (memory, quota):
+			 * try again later, never wedge the connector. */
 			c->waiting_fb = fb;
 			for (uint32_t i = 0; i < VDISPL_COPY_BUFFERS; i++) {
-				if (c->copy[i].buf) {
+				if (c->copy[i].buf &&
+				    buffer_busy(c->copy[i].buf)) {
+					busy = true;
 					buffer_on_idle(c->copy[i].buf,
 							  copy_idle, c);
 				}
 			}
+			if (!busy) {
+				arm(c->copy_timer, &c->copy_armed,
+				    COPY_RETRY_MS);
+			}
 			return;
 		}
-		copy_pixels(cb, fb);
+		copy_pixels(c, cb, fb);
 		c->fig.copies++;
 		c->fig.bytes_copied += (uint64_t)fb->width * 4 * fb->height;
 		buf = cb->buf;
@@ -488,7 +575,20 @@ connector_respond(struct connector *c, const struct xendispl_resp *resp)
 {
 	respond(c, resp);
 	/* displif_ring_get stops at 32 unanswered: look again. */
-	arm(c->more_timer, &c->more_armed, 1);
+	defer(c);
+}
+
+/*
+ * An fb larger than the connector is refused, not clipped: xen-front
+ * sends SET_CONFIG with the fb's own size and its single mode is the
+ * connector's resolution, so only a hostile guest gets here, and showing
+ * (or copying) more than the connector would let it make every flip cost
+ * up to a 4095x2047 copy on a 320x240 display.
+ */
+static bool
+fb_fits(const struct connector *c, const struct fb *fb)
+{
+	return fb->width <= c->width && fb->height <= c->height;
 }
 
 static int
@@ -510,7 +610,7 @@ set_config(struct connector *c, const struct displif_req *req)
 		return -XEN_ENOENT;
 	}
 	if (req->op.set_config.width > c->width ||
-	    req->op.set_config.height > c->height) {
+	    req->op.set_config.height > c->height || !fb_fits(c, fb)) {
 		return -XEN_EINVAL;
 	}
 	connector_show(c, fb, false, 0);
@@ -547,7 +647,13 @@ handle(struct connector *c, const struct xendispl_req *raw)
 		break;
 	case XENDISPL_OP_PG_FLIP:
 		fb = dbuf_fb_lookup(fe, req.op.pg_flip.fb_cookie);
-		st = fb ? 0 : -XEN_ENOENT;
+		st = !fb ? -XEN_ENOENT : !fb_fits(c, fb) ? -XEN_EINVAL : 0;
+		if (st == -XEN_EINVAL) {
+			fb = NULL;
+			vd_log_limited(&fe->rl, "%s:%u: PG_FLIP of an fb larger "
+				       "than the connector refused", fe->name,
+				       c->index);
+		}
 		/* Answer at once: the guest's commit blocks on it. */
 		displif_resp_init(&resp, req.id, req.operation, st);
 		respond(c, &resp);
@@ -572,22 +678,74 @@ handle(struct connector *c, const struct xendispl_req *raw)
 	respond(c, &resp);
 }
 
-void
-connector_kick(struct connector *c)
+static bool
+budget_left(const struct backend *be)
 {
-	uint32_t max = c->fe->be->cfg->max_requests;
+	return be->budget_requests > 0 && be->budget_bytes > 0;
+}
+
+static void
+budget_reset(void *data)
+{
+	struct backend *be = data;
+
+	be->budget_idle = NULL;
+	be->budget_requests = be->cfg->max_requests;
+	be->budget_bytes = be->cfg->max_bytes;
+}
+
+void
+connector_budget_charge(struct backend *be, uint32_t requests,
+			uint64_t bytes)
+{
+	be->budget_requests -= requests < be->budget_requests ?
+		requests : be->budget_requests;
+	be->budget_bytes -= bytes < be->budget_bytes ? bytes :
+		be->budget_bytes;
+	if (!be->budget_idle) {
+		/* Once this pass's sources ran (one-shot; NULL: the next
+		 * deferred pass resets instead). */
+		be->budget_idle = wl_event_loop_add_idle(be->loop,
+							 budget_reset, be);
+	}
+}
+
+/* Serve @c on a later pass (after the connectors already waiting). */
+static void
+defer(struct connector *c)
+{
+	struct backend *be = c->fe->be;
+
+	if (wl_list_empty(&c->deferred_link)) {
+		wl_list_insert(be->deferred.prev, &c->deferred_link);
+	}
+	if (!be->deferred_armed && be->deferred_timer) {
+		wl_event_source_timer_update(be->deferred_timer, 1);
+		be->deferred_armed = true;
+	}
+}
+
+static void
+serve(struct connector *c)
+{
+	struct backend *be = c->fe->be;
 	struct xendispl_req raw;
 	struct stats_span span;
-	uint32_t n;
 	int r;
 
 	if (c->ring.broken || c->fe->fatal_idle) {
 		return;
 	}
-	for (n = 0; n < max; n++) {
-		if (display_congested(c->fe->be->display)) {
-			/* Back-pressure: the requests wait in the ring. */
-			arm(c->more_timer, &c->more_armed, 2);
+	for (;;) {
+		if (!budget_left(be)) {
+			/* Spent: let the compositor run, then continue. */
+			defer(c);
+			return;
+		}
+		if (display_congested(be->display)) {
+			/* Back-pressure: the requests wait in the ring until
+			 * the compositor's socket drains (a later pass). */
+			defer(c);
 			return;
 		}
 		r = displif_ring_get(&c->ring, &raw);
@@ -599,6 +757,7 @@ connector_kick(struct connector *c)
 				       "overflow");
 			return;
 		}
+		connector_budget_charge(be, 1, 0);
 		span = stats_begin();
 		handle(c, &raw);
 		stats_end(span, raw.operation == XENDISPL_OP_PG_FLIP ?
@@ -607,18 +766,80 @@ connector_kick(struct connector *c)
 			return;
 		}
 	}
-	/* Budget spent: let the compositor run, then continue. */
-	arm(c->more_timer, &c->more_armed, 1);
+}
+
+void
+connector_kick(struct connector *c)
+{
+	if (!wl_list_empty(&c->deferred_link)) {
+		return;		/* waits for its turn on a later pass */
+	}
+	serve(c);
 }
 
 static int
-more_timer_cb(void *data)
+deferred_timer_cb(void *data)
 {
-	struct connector *c = data;
+	struct backend *be = data;
+	struct wl_list todo;
+	struct connector *c;
 
-	c->more_armed = false;
-	connector_kick(c);
+	be->deferred_armed = false;
+	if (!be->budget_idle) {
+		budget_reset(be);
+	}
+	wl_list_init(&todo);
+	wl_list_insert_list(&todo, &be->deferred);
+	wl_list_init(&be->deferred);
+	while (!wl_list_empty(&todo)) {
+		if (!budget_left(be)) {
+			/* Spent by this pass already: all keep their turn. */
+			wl_list_insert_list(&be->deferred, &todo);
+			defer(wl_container_of(be->deferred.next, c,
+					      deferred_link));
+			break;
+		}
+		c = wl_container_of(todo.next, c, deferred_link);
+		wl_list_remove(&c->deferred_link);
+		wl_list_init(&c->deferred_link);
+		serve(c);
+		if (!wl_list_empty(&c->deferred_link)) {
+			/*
+			 * @c stopped (budget spent, or the compositor's
+			 * socket congested) and went to the tail: the rest
+			 * keep their turn before it on the next pass. Round
+			 * robin, so a guest that keeps the socket full cannot
+			 * always go first.
+			 */
+			wl_list_insert_list(&be->deferred, &todo);
+			break;
+		}
+	}
 	return 0;
+}
+
+bool
+connector_budget_init(struct backend *be)
+{
+	wl_list_init(&be->deferred);
+	be->budget_requests = be->cfg->max_requests;
+	be->budget_bytes = be->cfg->max_bytes;
+	be->deferred_timer = wl_event_loop_add_timer(be->loop,
+						     deferred_timer_cb, be);
+	return be->deferred_timer != NULL;
+}
+
+void
+connector_budget_finish(struct backend *be)
+{
+	if (be->budget_idle) {
+		wl_event_source_remove(be->budget_idle);
+		be->budget_idle = NULL;
+	}
+	if (be->deferred_timer) {
+		wl_event_source_remove(be->deferred_timer);
+		be->deferred_timer = NULL;
+	}
 }
 
 /* --- Lifetime ------------------------------------------------------------- */
@@ -686,6 +907,8 @@ connector_create(struct frontend *fe, uint32_t index,
 	}
 	c->fe = fe;
 	c->index = index;
+	c->evt_retry_ms = EVT_RETRY_MS;
+	wl_list_init(&c->deferred_link);
 	c->width = fe->res_w[index];
 	c->height = fe->res_h[index];
 	c->req_port = -1;
@@ -716,10 +939,10 @@ connector_create(struct frontend *fe, uint32_t index,
 
 	c->evtq_max = fe->be->cfg->evt_queue ? fe->be->cfg->evt_queue : 1;
 	c->evtq_pending = calloc(c->evtq_max, sizeof(*c->evtq_pending));
-	c->more_timer = wl_event_loop_add_timer(fe->be->loop, more_timer_cb,
-						c);
 	c->evt_timer = wl_event_loop_add_timer(fe->be->loop, evt_timer_cb, c);
-	if (!c->evtq_pending || !c->more_timer || !c->evt_timer) {
+	c->copy_timer = wl_event_loop_add_timer(fe->be->loop, copy_timer_cb,
+						c);
+	if (!c->evtq_pending || !c->evt_timer || !c->copy_timer) {
 		goto err;
 	}
 
@@ -765,7 +988,7 @@ connector_create(struct frontend *fe, uint32_t index,
 		goto err;
 	}
 	/* Requests the frontend queued before we bound: look once. */
-	arm(c->more_timer, &c->more_armed, 1);
+	defer(c);
 	return c;
 
 err:
@@ -782,11 +1005,12 @@ connector_destroy(struct connector *c)
 		return;
 	}
 	hv = hv_of(c);
-	if (c->more_timer) {
-		wl_event_source_remove(c->more_timer);
-	}
+	wl_list_remove(&c->deferred_link);
 	if (c->evt_timer) {
 		wl_event_source_remove(c->evt_timer);
+	}
+	if (c->copy_timer) {
+		wl_event_source_remove(c->copy_timer);
 	}
 	/* Window first: its buffers are then no longer on screen. */
 	if (c->window) {

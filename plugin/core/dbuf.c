@@ -28,8 +28,13 @@
  *   be-alloc buffer beyond it fails with -XEN_ENOMEM and a log line naming
  *   /sys/module/xen_gntalloc/parameters/limit; there is no other way to
  *   grant pages from user space.
- * - Quotas per frontend: pages, dbufs, fbs (weston.ini [vdispl] max-*).
- *   Over quota: -XEN_ENOMEM.
+ * - REQ_ALLOC is honoured only where the toolstack's be-alloc node says 1,
+ *   the guest cannot write that node, and [vdispl-domain] be-alloc= does
+ *   not forbid it; elsewhere DBUF_CREATE with it gets -XEN_EPERM.
+ * - Quotas per domain (quota.h; weston.ini [vdispl] max-*): pages mapped
+ *   or allocated (be-alloc pages until the graveyard frees them), fds,
+ *   dbufs, fbs; connector.c adds its copy buffers. Over quota:
+ *   -XEN_ENOMEM and one rate-limited line.
  * - DBUF_DESTROY is answered only once the compositor released every
  *   buffer over the dbuf's pages (window_clear first if one is on screen;
  *   at most 1 s, the frontend waits 3 s), after the guest's grants are
@@ -136,7 +141,21 @@ struct grave {
 	struct hv_shared *shared;
 	hv_domid_t domid;
 	uint64_t due_ms;
+	/* Its pages and fd stay on the domain's quota until freed. */
+	struct quota *quota;
+	uint32_t npages;
 };
+
+static void
+grave_free(struct backend *be, struct grave *g)
+{
+	be->hv->ops->share_free(be->hv, g->shared);
+	quota_give(g->quota, QUOTA_PAGES, g->npages);
+	quota_give(g->quota, QUOTA_FDS, 1);
+	quota_put(g->quota);
+	wl_list_remove(&g->link);
+	free(g);
+}
 
 void
 dbuf_graveyard_reap(struct backend *be,
@@ -148,9 +167,7 @@ dbuf_graveyard_reap(struct backend *be,
 		if (!alive(be, g->domid)) {
 			vd_trace("share_free: %u pages of dead domain %u",
 				 g->shared->count, g->domid);
-			be->hv->ops->share_free(be->hv, g->shared);
-			wl_list_remove(&g->link);
-			free(g);
+			grave_free(be, g);
 		}
 	}
 }
@@ -165,9 +182,7 @@ dbuf_graveyard_flush(struct backend *be, bool all)
 	wl_list_for_each_safe(g, tmp, &be->graveyard, link) {
 		if (all || g->due_ms <= now) {
 			vd_trace("share_free: %u pages", g->shared->count);
-			be->hv->ops->share_free(be->hv, g->shared);
-			wl_list_remove(&g->link);
-			free(g);
+			grave_free(be, g);
 		} else if (next < 0 || (int64_t)(g->due_ms - now) < next) {
 			next = (int64_t)(g->due_ms - now);
 		}
@@ -186,8 +201,9 @@ grave_timer_cb(void *data)
 
 /* The guest unmaps our pages after it hears back: end the grants later. */
 static void
-bury_shared(struct backend *be, hv_domid_t domid, struct hv_shared *shared)
+bury_shared(struct frontend *fe, struct hv_shared *shared, uint32_t npages)
 {
+	struct backend *be = fe->be;
 	struct grave *g = calloc(1, sizeof(*g));
 
 	if (!be->grave_timer) {
@@ -197,10 +213,15 @@ bury_shared(struct backend *be, hv_domid_t domid, struct hv_shared *shared)
 	if (!g || !be->grave_timer) {
 		free(g);
 		be->hv->ops->share_free(be->hv, shared);
+		quota_give(fe->quota, QUOTA_PAGES, npages);
+		quota_give(fe->quota, QUOTA_FDS, 1);
 		return;
 	}
 	g->shared = shared;
-	g->domid = domid;
+	g->domid = fe->domid;
+	g->quota = fe->quota;
+	g->quota->refs++;
+	g->npages = npages;
 	g->due_ms = vd_now_ms() + DBUF_SHARE_FREE_DELAY_MS;
 	wl_list_insert(be->graveyard.prev, &g->link);
 	dbuf_graveyard_flush(be, false);
@@ -223,15 +244,22 @@ dbuf_free(struct dbuf *d)
 		free(z);
 	}
 	if (d->shared) {
-		bury_shared(fe->be, fe->domid, d->shared);
-	} else if (d->map) {
-		hv->ops->unmap_grants(hv, d->map, d->npages);
+		/* Pages and fd stay counted until the grave is freed. */
+		bury_shared(fe, d->shared, d->npages);
+	} else {
+		if (d->map) {
+			hv->ops->unmap_grants(hv, d->map, d->npages);
+		}
+		quota_give(fe->quota, QUOTA_PAGES, d->npages);
+		if (d->be_alloc) {
+			quota_give(fe->quota, QUOTA_FDS, 1);
+		}
 	}
 	if (d->dmabuf_fd >= 0) {
 		close(d->dmabuf_fd);
+		quota_give(fe->quota, QUOTA_FDS, 1);
 	}
-	fe->pages_used -= d->npages;
-	fe->ndbufs--;
+	quota_give(fe->quota, QUOTA_DBUFS, 1);
 	wl_list_remove(&d->link);
 	free(d->refs);
 	free(d);
@@ -306,7 +334,7 @@ fb_free(struct fb *fb, bool force)
 		}
 	}
 	fb->dbuf->nfbs--;
-	fe->nfbs--;
+	quota_give(fe->quota, QUOTA_FBS, 1);
 	wl_list_remove(&fb->link);
 	free(fb);
 }
@@ -422,27 +450,44 @@ create_mapped(struct frontend *fe, struct dbuf *d, grant_ref_t gref_dir)
 static int
 dbuf_create(struct frontend *fe, const struct displif_req *req)
 {
-	const struct vdispl_config *cfg = fe->be->cfg;
 	struct dbuf_priv *p;
+	uint32_t fds;
 	struct dbuf *d;
 	int st;
 
 	if (dbuf_lookup(fe, req->op.dbuf_create.dbuf_cookie)) {
 		return -XEN_EEXIST;
 	}
-	if (fe->ndbufs >= cfg->max_dbufs ||
-	    req->op.dbuf_create.npages > cfg->max_pages - fe->pages_used) {
-		vd_log_limited(&fe->rl, "%s: dbuf of %u pages over quota (%u "
-			       "dbufs, %u pages in use)", fe->name,
-			       req->op.dbuf_create.npages, fe->ndbufs,
-			       fe->pages_used);
-		return -XEN_ENOMEM;
-	}
 	if (req->op.dbuf_create.npages == 0) {
 		return -XEN_EINVAL;
 	}
+	/* Policy, not protocol: the toolstack's read-only be-alloc node and
+	 * our [vdispl-domain] be-alloc= decide (xenbus.c read_be_alloc). */
+	if (req->op.dbuf_create.be_alloc && !fe->be_alloc) {
+		vd_log_limited(&fe->rl, "%s: REQ_ALLOC refused: be-alloc is "
+			       "not enabled for this device", fe->name);
+		return -XEN_EPERM;
+	}
+	/* The domain's quotas (all its devices), taken all or none. */
+	fds = req->op.dbuf_create.be_alloc ? 1 : 0;
+	if (!quota_take(fe->be, fe->quota, QUOTA_DBUFS, 1, fe->name)) {
+		return -XEN_ENOMEM;
+	}
+	if (!quota_take(fe->be, fe->quota, QUOTA_PAGES,
+			req->op.dbuf_create.npages, fe->name)) {
+		quota_give(fe->quota, QUOTA_DBUFS, 1);
+		return -XEN_ENOMEM;
+	}
+	if (!quota_take(fe->be, fe->quota, QUOTA_FDS, fds, fe->name)) {
+		quota_give(fe->quota, QUOTA_PAGES, req->op.dbuf_create.npages);
+		quota_give(fe->quota, QUOTA_DBUFS, 1);
+		return -XEN_ENOMEM;
+	}
 	p = calloc(1, sizeof(*p));
 	if (!p) {
+		quota_give(fe->quota, QUOTA_FDS, fds);
+		quota_give(fe->quota, QUOTA_PAGES, req->op.dbuf_create.npages);
+		quota_give(fe->quota, QUOTA_DBUFS, 1);
 		return -XEN_ENOMEM;
 	}
 	d = &p->pub;
@@ -458,9 +503,7 @@ dbuf_create(struct frontend *fe, const struct displif_req *req)
 	d->data_ofs = req->op.dbuf_create.data_ofs;
 	d->be_alloc = req->op.dbuf_create.be_alloc;
 	d->dmabuf_fd = -1;
-	/* Counted now so that dbuf_free() balances on every path. */
-	fe->pages_used += d->npages;
-	fe->ndbufs++;
+	/* Counted above, so that dbuf_free() balances on every path. */
 	wl_list_insert(&fe->dbufs, &d->link);
 
 	if (d->be_alloc) {
@@ -524,8 +567,10 @@ choose_backing(struct frontend *fe, struct fb *fb)
 		off = d->shared->fd_offset + fb->offset;
 		if (display_shm_supports(disp, fb->fourcc) &&
 		    shm_layout_ok(fb, pool, off)) {
+			/* @off..@pool: the pool ends where the fd does
+			 * (gntalloc refuses an mmap past it). */
 			fb->buf = buffer_create_shm(disp, d->shared->fd,
-						       (size_t)pool,
+						       (size_t)(pool - off),
 						       (size_t)off,
 						       (int32_t)fb->width,
 						       (int32_t)fb->height,
@@ -542,9 +587,14 @@ choose_backing(struct frontend *fe, struct fb *fb)
 		return;
 	}
 	if (d->dmabuf_fd < 0) {
+		/* Its fd is the domain's: over quota, this buffer copies. */
+		if (!quota_take(fe->be, fe->quota, QUOTA_FDS, 1, fe->name)) {
+			return;
+		}
 		fd = hv->ops->export_dmabuf(hv, fe->domid, d->npages, d->refs,
 					    &d->dmabuf_offset);
 		if (fd < 0) {
+			quota_give(fe->quota, QUOTA_FDS, 1);
 			vd_trace("%s: dma-buf export failed (%s), copying",
 				 fe->name, strerror(-fd));
 			d->dmabuf_failed = true;
@@ -587,11 +637,6 @@ fb_attach(struct frontend *fe, const struct displif_req *req)
 	if (dbuf_fb_lookup(fe, cookie)) {
 		return -XEN_EEXIST;
 	}
-	if (fe->nfbs >= fe->be->cfg->max_fbs) {
-		vd_log_limited(&fe->rl, "%s: over the quota of %u fbs",
-			       fe->name, fe->be->cfg->max_fbs);
-		return -XEN_ENOMEM;
-	}
 	if (!displif_stride(fourcc, w, &row)) {
 		return -XEN_EINVAL;
 	}
@@ -609,8 +654,12 @@ fb_attach(struct frontend *fe, const struct displif_req *req)
 			return st;
 		}
 	}
+	if (!quota_take(fe->be, fe->quota, QUOTA_FBS, 1, fe->name)) {
+		return -XEN_ENOMEM;
+	}
 	fb = calloc(1, sizeof(*fb));
 	if (!fb) {
+		quota_give(fe->quota, QUOTA_FBS, 1);
 		return -XEN_ENOMEM;
 	}
 	fb->fe = fe;
@@ -628,7 +677,6 @@ fb_attach(struct frontend *fe, const struct displif_req *req)
 		d->bpp = row / w * 8;
 	}
 	d->nfbs++;
-	fe->nfbs++;
 	wl_list_insert(&fe->fbs, &fb->link);
 	choose_backing(fe, fb);
 	vd_trace("%s: fb %#llx on dbuf %#llx: %ux%u %.4s, %s", fe->name,

@@ -822,3 +822,80 @@ displif_op_name(uint8_t operation, char buf[16])
 		return buf;
 	}
 }
+
+/* --- Guest-written xenstore values ---------------------------------------- */
+
+bool
+displif_parse_u32(const char *s, uint32_t max, uint32_t *out)
+{
+	uint64_t v = 0;
+
+	if (!s || !*s) {
+		return false;
+	}
+	for (const char *p = s; *p; p++) {
+		if (*p < '0' || *p > '9' || p - s >= 10) {
+			return false;
+		}
+		v = v * 10 + (uint64_t)(*p - '0');
+	}
+	if (v > max) {
+		return false;
+	}
+	*out = (uint32_t)v;
+	return true;
+}
+
+bool
+displif_parse_resolution(const char *s, uint32_t *w, uint32_t *h)
+{
+	char buf[24];
+	const char *x;
+	size_t n;
+	uint32_t pw, ph;
+
+	if (!s || !(x = strchr(s, 'x')) || strlen(s) >= sizeof(buf)) {
+		return false;
+	}
+	n = (size_t)(x - s);
+	memcpy(buf, s, n);
+	buf[n] = '\0';
+	if (!displif_parse_u32(buf, DISPLIF_MAX_WIDTH, &pw) ||
+	    !displif_parse_u32(x + 1, DISPLIF_MAX_HEIGHT, &ph) ||
+	    pw == 0 || ph == 0) {
+		return false;
+	}
+	*w = pw;
+	*h = ph;
+	return true;
+}
+
+bool
+displif_parse_flag(const char *s, bool *on)
+{
+	if (!s || (s[0] != '0' && s[0] != '1') || s[1] != '\0') {
+		return false;
+	}
+	*on = s[0] == '1';
+	return true;
+}
+
+bool
+displif_perms_readonly_for(const struct displif_perm *p, uint32_t n,
+			   uint32_t guest)
+{
+	uint32_t granted;
+
+	if (!p || n == 0 || p[0].id == guest) {
+		return false;
+	}
+	granted = p[0].perms;
+	for (uint32_t i = 1; i < n; i++) {
+		/* xenstored skips entries it marked to ignore (0x10). */
+		if (p[i].id == guest && !(p[i].perms & 0x10u)) {
+			granted = p[i].perms;
+			break;
+		}
+	}
+	return !(granted & DISPLIF_PERM_WRITE);
+}

@@ -258,4 +258,47 @@ displif_edid_build(uint8_t edid[DISPLIF_EDID_SIZE], uint32_t width,
 const char *
 displif_op_name(uint8_t operation, char buf[16]);
 
+/* --- Guest-written xenstore values ---------------------------------------- */
+
+/*
+ * Everything the frontend directory holds is parsed here, as hostile, so
+ * the fuzz target covers it: xenbus.c only reads nodes and passes the
+ * strings on.
+ */
+
+/* Strict decimal: digits only (no sign, space, 0x), at most 10, <= @max. */
+bool
+displif_parse_u32(const char *s, uint32_t max, uint32_t *out);
+
+/* "<w>x<h>", both strict decimal, 1..4095 x 1..2047. */
+bool
+displif_parse_resolution(const char *s, uint32_t *w, uint32_t *h);
+
+/* A flag node such as be-alloc: exactly "0" or "1". */
+bool
+displif_parse_flag(const char *s, bool *on);
+
+/*
+ * A node's permissions as xenstored keeps them (libxenstore's
+ * struct xs_permissions, copied so this file needs no libxenstore): the
+ * first entry names the owner and the default for every domain not listed,
+ * later entries grant listed domains their own.
+ */
+#define DISPLIF_PERM_READ 1u
+#define DISPLIF_PERM_WRITE 2u
+
+struct displif_perm {
+	uint32_t id;
+	uint32_t perms;
+};
+
+/*
+ * True when domain @guest cannot write a node with these @n permissions:
+ * it is not the owner, and neither its own entry nor (unlisted) the
+ * default grants writing. No entries (unknown) is false: not trusted.
+ */
+bool
+displif_perms_readonly_for(const struct displif_perm *p, uint32_t n,
+			   uint32_t guest);
+
 #endif

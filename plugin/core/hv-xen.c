@@ -14,8 +14,10 @@
  * - The module's `limit` is 1024 pages in total by default: beyond it
  *   ALLOC_GREF fails with ENOSPC. Raise
  *   /sys/module/xen_gntalloc/parameters/limit.
- * - x86 PV dom0: gntdev refuses dma-buf export (EINVAL); we then stop
- *   trying (can_export_dmabuf = false) and copy.
+ * - x86 PV dom0: gntdev refuses dma-buf export (EINVAL); so can a guest's
+ *   bad refs, so EINVAL costs that buffer its dma-buf only (one ioctl per
+ *   dbuf). Only a kernel without the ioctl (ENOTTY, EOPNOTSUPP), which
+ *   no guest can cause, stops us trying (can_export_dmabuf = false).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -93,7 +95,7 @@ xen_export_dmabuf(struct hv *hv, hv_domid_t domid, uint32_t count,
 	if (xengnttab_dmabuf_exp_from_refs(xen(hv)->gnt, domid, 0, count,
 					   refs, &fd) < 0) {
 		err = errno ? errno : EIO;
-		if (err == EINVAL || err == EOPNOTSUPP || err == ENOTTY) {
+		if (err == EOPNOTSUPP || err == ENOTTY) {
 			if (hv->can_export_dmabuf) {
 				vd_log("gntdev cannot export dma-bufs here "
 				       "(%s): copying guest buffers",

@@ -70,28 +70,6 @@ state_name(int state)
 	return "?";
 }
 
-/* Strict decimal: digits only, no sign or space, at most @max. */
-static bool
-parse_u32(const char *s, uint32_t max, uint32_t *out)
-{
-	uint64_t v = 0;
-
-	if (!s || !*s) {
-		return false;
-	}
-	for (const char *p = s; *p; p++) {
-		if (*p < '0' || *p > '9' || p - s >= 10) {
-			return false;
-		}
-		v = v * 10 + (uint64_t)(*p - '0');
-	}
-	if (v > max) {
-		return false;
-	}
-	*out = (uint32_t)v;
-	return true;
-}
-
 /* Read @dir/@node (NULL: @dir itself); malloc'd, NUL-terminated, or NULL. */
 static char *
 xs_get(struct xs_handle *xs, const char *dir, const char *node)
@@ -116,7 +94,7 @@ xs_get_u32(struct xs_handle *xs, const char *dir, const char *node,
 	   uint32_t max, uint32_t *out)
 {
 	char *v = xs_get(xs, dir, node);
-	bool ok = parse_u32(v, max, out);
+	bool ok = displif_parse_u32(v, max, out);
 
 	free(v);
 	return ok;
@@ -144,7 +122,7 @@ xenbus_read(struct xs_handle *xs, const char *dir, const char *node)
 bool
 xenbus_parse_u32(const char *s, uint32_t max, uint32_t *out)
 {
-	return parse_u32(s, max, out);
+	return displif_parse_u32(s, max, out);
 }
 
 bool
@@ -270,22 +248,60 @@ fail(struct frontend *fe, const char *msg)
 	set_state(fe, XenbusStateClosed);
 }
 
-/* Parse "<w>x<h>" strictly, within xen-front's limits. */
+/*
+ * be-alloc is policy: it lets the guest make us allocate pages. Honour it
+ * only when the toolstack wrote it and the guest cannot have rewritten it
+ * (libxl writes it read-only for the guest; check, don't assume), and
+ * when our configuration does not forbid it for this domain.
+ */
 static bool
-parse_resolution(const char *s, uint32_t *w, uint32_t *h)
+read_be_alloc(struct frontend *fe)
 {
-	char buf[24];
-	const char *x;
-	size_t n;
+	struct xs_handle *xs = fe->be->xs;
+	struct xs_permissions *xp;
+	struct displif_perm perms[8];
+	unsigned int n = 0;
+	char path[256];
+	char *v;
+	bool on = false, trusted;
 
-	if (!s || !(x = strchr(s, 'x')) || strlen(s) >= sizeof(buf)) {
+	v = xs_get(xs, fe->fe_path, XENDISPL_FIELD_BE_ALLOC);
+	if (!v) {
 		return false;
 	}
-	n = (size_t)(x - s);
-	memcpy(buf, s, n);
-	buf[n] = '\0';
-	return parse_u32(buf, DISPLIF_MAX_WIDTH, w) &&
-		parse_u32(x + 1, DISPLIF_MAX_HEIGHT, h) && *w > 0 && *h > 0;
+	if (!displif_parse_flag(v, &on)) {
+		char esc[40];
+
+		vd_log_limited(&fe->rl, "%s: be-alloc \"%s\" is not 0 or 1; "
+			       "taken as 0", fe->name,
+			       vd_escape(esc, sizeof(esc), v));
+	}
+	free(v);
+	if (!on) {
+		return false;
+	}
+	snprintf(path, sizeof(path), "%s/" XENDISPL_FIELD_BE_ALLOC,
+		 fe->fe_path);
+	xp = xs_get_permissions(xs, XBT_NULL, path, &n);
+	for (unsigned int i = 0; xp && i < n && i < 8; i++) {
+		perms[i].id = xp[i].id;
+		perms[i].perms = xp[i].perms;
+	}
+	trusted = xp && n <= 8 &&
+		displif_perms_readonly_for(perms, n, fe->domid);
+	free(xp);
+	if (!trusted) {
+		vd_log_limited(&fe->rl, "%s: be-alloc=1 ignored: the guest can "
+			       "write that node, so it is not the toolstack's "
+			       "word", fe->name);
+		return false;
+	}
+	if (fe->dcfg && !fe->dcfg->be_alloc) {
+		vd_log_limited(&fe->rl, "%s: be-alloc=1 ignored: forbidden by "
+			       "[vdispl-domain] be-alloc=false", fe->name);
+		return false;
+	}
+	return true;
 }
 
 /* Frontend configuration (guest-writable: validated). */
@@ -296,9 +312,7 @@ read_config(struct frontend *fe, char *err, size_t errlen)
 	char node[32];
 	char *v;
 
-	v = xs_get(xs, fe->fe_path, XENDISPL_FIELD_BE_ALLOC);
-	fe->be_alloc = v && strcmp(v, "1") == 0;
-	free(v);
+	fe->be_alloc = read_be_alloc(fe);
 
 	fe->nconn = 0;
 	for (uint32_t i = 0; i < DISPLIF_MAX_CONNECTORS; i++) {
@@ -308,10 +322,15 @@ read_config(struct frontend *fe, char *err, size_t errlen)
 		if (!v) {
 			break;
 		}
-		if (!parse_resolution(v, &fe->res_w[i], &fe->res_h[i])) {
+		if (!displif_parse_resolution(v, &fe->res_w[i],
+					      &fe->res_h[i])) {
+			char esc[40];
+
+			/* Guest bytes: escaped for the log and error node. */
 			snprintf(err, errlen,
-				 "connector %u: bad resolution \"%.32s\" "
-				 "(want WxH, 1..%ux1..%u)", i, v,
+				 "connector %u: bad resolution \"%s\" "
+				 "(want WxH, 1..%ux1..%u)", i,
+				 vd_escape(esc, sizeof(esc), v),
 				 DISPLIF_MAX_WIDTH, DISPLIF_MAX_HEIGHT);
 			free(v);
 			return false;
@@ -381,6 +400,51 @@ read_refs(struct frontend *fe, uint32_t i, struct connector_refs *r,
 	return true;
 }
 
+/*
+ * Two different refs may grant one page, so distinct refs prove nothing:
+ * compare the pages. Each mapped ring and event page gets a mark of its
+ * own in bytes nobody uses (offset 56..63: the ring's __pad, the event
+ * page's reserved header); a page showing another's mark is that page.
+ * Marks are cleared again. A guest that scribbles there meanwhile only
+ * gets its own device refused.
+ */
+#define ALIAS_MARK_OFS 56
+
+static bool
+rings_share_a_page(struct frontend *fe)
+{
+	uint8_t *pages[2 * DISPLIF_MAX_CONNECTORS];
+	uint64_t marks[2 * DISPLIF_MAX_CONNECTORS];
+	uint64_t seed = vd_now_ms() * 0x9e3779b97f4a7c15ull ^
+		(uint64_t)(uintptr_t)fe;
+	uint32_t n = 0;
+	bool shared = false;
+
+	for (uint32_t i = 0; i < fe->nconn; i++) {
+		pages[n++] = connector_page(fe->conn[i], false);
+		pages[n++] = connector_page(fe->conn[i], true);
+	}
+	for (uint32_t i = 0; i < n; i++) {
+		marks[i] = seed + (i + 1) * 0xbf58476d1ce4e5b9ull;
+		__atomic_store_n((uint64_t *)(pages[i] + ALIAS_MARK_OFS),
+				 marks[i], __ATOMIC_RELAXED);
+	}
+	/* Every mark written before any is read back. */
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	for (uint32_t i = 0; i < n; i++) {
+		uint64_t v = __atomic_load_n((uint64_t *)(pages[i] +
+							  ALIAS_MARK_OFS),
+					     __ATOMIC_RELAXED);
+
+		shared |= v != marks[i];
+	}
+	for (uint32_t i = 0; i < n; i++) {
+		__atomic_store_n((uint64_t *)(pages[i] + ALIAS_MARK_OFS), 0,
+				 __ATOMIC_RELAXED);
+	}
+	return shared;
+}
+
 static void
 frontend_connect(struct frontend *fe)
 {
@@ -431,6 +495,11 @@ frontend_connect(struct frontend *fe)
 			return;
 		}
 	}
+	if (rings_share_a_page(fe)) {
+		fail(fe, "ring page shared with another ring (two refs, one "
+		     "page)");
+		return;
+	}
 	fe->connected = true;
 	/* An error of an earlier attempt no longer applies. */
 	snprintf(err, sizeof(err), "%s/error", fe->be_path);
@@ -458,7 +527,7 @@ frontend_state_changed(struct frontend *fe)
 {
 	uint32_t st;
 	char *v = xs_get(fe->be->xs, fe->fe_path, "state");
-	bool ok = parse_u32(v, XenbusStateReconfigured, &st);
+	bool ok = displif_parse_u32(v, XenbusStateReconfigured, &st);
 
 	free(v);
 	if (!v) {
@@ -515,7 +584,7 @@ backend_state_changed(struct frontend *fe)
 {
 	uint32_t st;
 	char *v = xs_get(fe->be->xs, fe->be_path, "state");
-	bool ok = parse_u32(v, XenbusStateReconfigured, &st);
+	bool ok = displif_parse_u32(v, XenbusStateReconfigured, &st);
 
 	free(v);
 	if (!ok || (int)st == fe->be_state) {
@@ -611,6 +680,7 @@ frontend_destroy(struct frontend *fe)
 		xs_unwatch(fe->be->xs, path, fe->state_token);
 	}
 	wl_list_remove(&fe->link);
+	quota_put(fe->quota);
 	free(fe->be_path);
 	free(fe->fe_path);
 	free(fe->state_token);
@@ -637,6 +707,10 @@ frontend_create(struct backend *be, uint32_t domid, uint32_t devid)
 	wl_list_init(&fe->dbufs);
 	wl_list_init(&fe->fbs);
 	wl_list_insert(be->frontends.prev, &fe->link);
+	fe->quota = quota_get(be, fe->domid);
+	if (!fe->quota) {
+		goto err;
+	}
 
 	if (asprintf(&fe->be_path, "%s/%u/%u", be->root, domid, devid) < 0) {
 		fe->be_path = NULL;
@@ -699,7 +773,7 @@ domain_served(struct backend *be, uint32_t domid)
 	if (!want) {
 		return true;
 	}
-	if (parse_u32(want, 0x7fef, &id)) {
+	if (displif_parse_u32(want, 0x7fef, &id)) {
 		return id == domid;
 	}
 	/* By name: the same trusted, sanitised name the window shows. */
@@ -761,13 +835,13 @@ rescan(struct backend *be)
 
 	doms = xs_directory(be->xs, XBT_NULL, be->root, &ndom);
 	for (unsigned int i = 0; doms && i < ndom && i < 1024; i++) {
-		if (!parse_u32(doms[i], 0xffff, &domid)) {
+		if (!displif_parse_u32(doms[i], 0xffff, &domid)) {
 			continue;
 		}
 		snprintf(path, sizeof(path), "%s/%u", be->root, domid);
 		devs = xs_directory(be->xs, XBT_NULL, path, &ndev);
 		for (unsigned int j = 0; devs && j < ndev && j < 64; j++) {
-			if (parse_u32(devs[j], 0xffff, &devid)) {
+			if (displif_parse_u32(devs[j], 0xffff, &devid)) {
 				device_check(be, domid, devid, NULL);
 			}
 		}
@@ -860,8 +934,8 @@ handle_watch(struct backend *be, const char *path, const char *token)
 	if (*p == '/') {
 		rest = p + 1;
 	}
-	if (!parse_u32(comp[0], 0xffff, &domid) ||
-	    !parse_u32(comp[1], 0xffff, &devid)) {
+	if (!displif_parse_u32(comp[0], 0xffff, &domid) ||
+	    !displif_parse_u32(comp[1], 0xffff, &devid)) {
 		return;
 	}
 	device_check(be, domid, devid, rest);
@@ -966,8 +1040,12 @@ backend_create(struct wl_event_loop *loop, struct hv *hv,
 	be->cfg = cfg;
 	wl_list_init(&be->frontends);
 	wl_list_init(&be->graveyard);
+	wl_list_init(&be->quotas);
 	report_init(&be->report);
 	wl_list_init(&be->vkbds);
+	if (!connector_budget_init(be)) {
+		goto err;
+	}
 
 	be->xs = xs_open(0);
 	if (!be->xs) {
@@ -1038,6 +1116,7 @@ backend_destroy(struct backend *be)
 	if (be->grave_timer) {
 		wl_event_source_remove(be->grave_timer);
 	}
+	connector_budget_finish(be);
 	if (be->report_timer) {
 		wl_event_source_remove(be->report_timer);
 	}

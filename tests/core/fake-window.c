@@ -2,6 +2,7 @@
 /* See fake-window.h. */
 #include <errno.h>
 #include <stdlib.h>
+#include <sys/stat.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <unistd.h>
@@ -145,8 +146,14 @@ buffer_create_shm(struct vd_display *d, int fd, size_t size,
 		     size_t offset, int32_t width, int32_t height,
 		     int32_t stride, uint32_t drm_fourcc)
 {
+	struct stat st;
+
+	/* sink.h: @size bytes from @offset; and, as gntalloc and gntdev
+	 * would, a pool that ends past the fd's allocation is refused. */
 	if (!display_shm_supports(d, drm_fourcc) ||
-	    offset + (size_t)stride * (size_t)height > size) {
+	    (size_t)stride * (size_t)height > size ||
+	    fstat(fd, &st) < 0 ||
+	    (S_ISREG(st.st_mode) && (uint64_t)st.st_size < offset + size)) {
 		errno = EINVAL;
 		return NULL;
 	}

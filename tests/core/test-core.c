@@ -601,6 +601,208 @@ shown_pixel(int win, int *kind)
 
 /* --- Scenarios ------------------------------------------------------------ */
 
+/*
+ * XSA-332: one loop pass (one wl_event_loop_dispatch) serves at most the
+ * wakeup's budget over all ports together, whatever the guest notifies,
+ * and what is left is served on later passes, in order.
+ */
+static void
+test_budget(struct guest *g)
+{
+	const uint32_t budget = 5, per_ring = 30;
+	uint32_t old = cfg.max_requests, total = 0, max_pass = 0, passes = 0;
+	RING_IDX seen[2];
+	uint64_t end;
+	bool order_ok = true;
+	uint16_t first_id[2];
+
+	cfg.max_requests = budget;
+	/* The budget is reset to the new value when a pass that spent
+	 * some ends. */
+	guest_simple(g, XENDISPL_OP_DBUF_DESTROY, 0x7777);
+	spin(20);
+	for (uint32_t ci = 0; ci < 2; ci++) {
+		struct gconn *c = &g->c[ci];
+
+		first_id[ci] = g->req_id;
+		for (uint32_t k = 0; k < per_ring; k++) {
+			struct xendispl_req *r =
+				RING_GET_REQUEST(&c->front,
+						 c->front.req_prod_pvt);
+
+			memset(r, 0, sizeof(*r));
+			r->id = g->req_id++;
+			r->operation = 0x17;	/* unknown: cheap to answer */
+			c->front.req_prod_pvt++;
+		}
+		RING_PUSH_REQUESTS(&c->front);
+		seen[ci] = c->front.sring->rsp_prod;
+	}
+	for (int n = 0; n < 200; n++) {
+		xensim_evtchn_notify(g->ch, (uint32_t)g->c[0].req_port);
+		xensim_evtchn_notify(g->ch, (uint32_t)g->c[1].req_port);
+	}
+	usleep(100000);		/* both ports pending before the first pass */
+	end = vd_now_ms() + 3000;
+	while (total < 2 * per_ring && vd_now_ms() < end) {
+		uint32_t got = 0;
+
+		wl_event_loop_dispatch(loop, 10);
+		for (uint32_t ci = 0; ci < 2; ci++) {
+			RING_IDX prod = __atomic_load_n(
+				&g->c[ci].front.sring->rsp_prod,
+				__ATOMIC_ACQUIRE);
+
+			got += prod - seen[ci];
+			seen[ci] = prod;
+			/* ... and the guest keeps notifying. */
+			xensim_evtchn_notify(g->ch,
+					     (uint32_t)g->c[ci].req_port);
+		}
+		total += got;
+		passes += got > 0;
+		max_pass = got > max_pass ? got : max_pass;
+	}
+	for (uint32_t ci = 0; ci < 2; ci++) {
+		struct gconn *c = &g->c[ci];
+
+		for (uint32_t k = 0; RING_HAS_UNCONSUMED_RESPONSES(&c->front);
+		     k++) {
+			struct xendispl_resp *r =
+				RING_GET_RESPONSE(&c->front,
+						  c->front.rsp_cons);
+
+			order_ok &= r->id == (uint16_t)(first_id[ci] + k) &&
+				r->status == -XEN_EOPNOTSUPP;
+			c->front.rsp_cons++;
+		}
+	}
+	cfg.max_requests = old;
+	CHECK(total == 2 * per_ring && order_ok, "budget: all %u requests of "
+	      "two rings answered in order on later passes (%u)",
+	      2 * per_ring, total);
+	CHECK(max_pass == budget, "budget: one pass served at most the budget "
+	      "over both ports (%u, budget %u, 402 notifications)", max_pass,
+	      budget);
+	CHECK(passes >= 2 * per_ring / budget, "budget: %u passes for %u "
+	      "requests", passes, 2 * per_ring);
+}
+
+/* Quotas are the domain's: two devices of one domain share one allowance. */
+static void
+test_quota_per_domain(void)
+{
+	struct vdispl_config qc;
+	struct backend fake;
+	struct quota *dev0, *dev1, *other;
+	bool shared, refused, apart, again;
+
+	memset(&fake, 0, sizeof(fake));
+	config_init(&qc);
+	qc.max_pages = 100;
+	fake.cfg = &qc;
+	wl_list_init(&fake.quotas);
+	dev0 = quota_get(&fake, 7);
+	dev1 = quota_get(&fake, 7);
+	other = quota_get(&fake, 8);
+	shared = dev0 && dev0 == dev1 && other && other != dev0;
+	refused = shared && quota_take(&fake, dev0, QUOTA_PAGES, 60, "dev0") &&
+		!quota_take(&fake, dev1, QUOTA_PAGES, 60, "dev1");
+	apart = shared && quota_take(&fake, other, QUOTA_PAGES, 60, "other");
+	if (shared) {
+		quota_give(dev0, QUOTA_PAGES, 60);
+	}
+	again = shared && quota_take(&fake, dev1, QUOTA_PAGES, 60, "dev1");
+	quota_put(dev0);
+	quota_put(dev1);
+	quota_put(other);
+	CHECK(shared && refused && apart && again &&
+	      wl_list_empty(&fake.quotas), "quota per domain: two devices "
+	      "share 100 pages (60 + 60 refused), another domain has its "
+	      "own, freed counters go with the last reference");
+	config_finish(&qc);
+}
+
+/*
+ * A copy buffer that cannot be made (here: the domain's quota of copy
+ * buffers is 0) does not wedge the connector: the picture waits, and is
+ * shown and its flip completed once one can be made again.
+ */
+static void
+test_copy_retry(struct guest *g, uint32_t ci, int win)
+{
+	uint32_t old = cfg.max_copybufs, before = g->c[ci].events;
+	struct gbuf b;
+	int st;
+	bool early, ok;
+	uint32_t px;
+
+	cfg.max_copybufs = 0;
+	st = guest_dbuf_create(g, &b, 0x300, 64, 48, 32, false);
+	fill(b.data.addr, 64, 48, DRM_FORMAT_XRGB8888, 0x10, 0x20, 0x30);
+	st |= guest_fb_attach(g, 0x300, 0x3001, 64, 48, DRM_FORMAT_XRGB8888);
+	st |= guest_set_config(g, ci, 0x3001, 64, 48, 32);
+	st |= guest_flip(g, ci, 0x3001);
+	spin(300);
+	guest_poll_events(&g->c[ci]);
+	early = g->c[ci].events != before;
+	cfg.max_copybufs = old;
+	ok = wait_events(&g->c[ci], before + 1);
+	px = shown_pixel(win, NULL);
+	CHECK(st == 0 && !early && ok && px == 0x102030,
+	      "copy buffer refused (quota 0): flip held (%s), then shown and "
+	      "completed once allowed (%s, pixel %06x)", early ? "no" : "yes",
+	      ok ? "yes" : "no", px);
+	st = guest_set_config(g, ci, 0, 0, 0, 0);
+	st |= guest_simple(g, XENDISPL_OP_FB_DETACH, 0x3001);
+	st |= guest_simple(g, XENDISPL_OP_DBUF_DESTROY, 0x300);
+	CHECK(st == 0, "display off, fb and dbuf gone (%d)", st);
+	gunshare(g, &b.data);
+	gunshare(g, &b.dir);
+}
+
+/*
+ * [vdispl-domain] be-alloc=false forbids REQ_ALLOC for that domain even
+ * where the toolstack wrote be-alloc=1; its guest-allocated buffers work.
+ */
+static void
+test_be_alloc_forbidden(void)
+{
+	char path[] = "/tmp/vdispl-core-ini-XXXXXX";
+	static const char ini[] = "[vdispl-domain]\nname=guest3\n"
+		"be-alloc=false\n";
+	struct guest g3;
+	struct gbuf b;
+	int fd, st, st2;
+
+	fd = mkstemp(path);
+	if (fd < 0 || write(fd, ini, sizeof(ini) - 1) !=
+	    (ssize_t)(sizeof(ini) - 1)) {
+		die("temporary weston.ini");
+	}
+	close(fd);
+	CHECK(config_load(&cfg, path), "[vdispl-domain] name=guest3 "
+	      "be-alloc=false loaded");
+	unlink(path);
+	st = cli("create", "guest3", "--vdispl",
+		 "be-alloc=1,connectors=x:32x24");
+	CHECK(st == 0, "xensim create guest3 (be-alloc=1): exit %d", st);
+	guest_open(&g3, "guest3");
+	CHECK(guest_connect(&g3), "guest3 connected");
+	st = guest_dbuf_create(&g3, &b, 0x800, 32, 24, 32, true);
+	gunshare(&g3, &b.dir);
+	st2 = guest_dbuf_create(&g3, &b, 0x801, 32, 24, 32, false);
+	CHECK(st == -XEN_EPERM && st2 == 0, "REQ_ALLOC refused by "
+	      "[vdispl-domain] be-alloc=false (%d), a guest-allocated dbuf "
+	      "accepted (%d)", st, st2);
+	st = cli("destroy", "guest3", NULL, NULL);
+	CHECK(st == 0, "xensim destroy guest3: exit %d", st);
+	gunshare(&g3, &b.data);
+	gunshare(&g3, &b.dir);
+	guest_drop_rings(&g3);
+	guest_close(&g3);
+}
+
 static void
 test_copy_path(struct guest *g, int win, struct gbuf *keep)
 {
@@ -797,6 +999,58 @@ test_shared_path(struct guest *g, int win)
 	      "DBUF_DESTROY of the shown shared dbuf: answered after the "
 	      "release, %llu ms", (unsigned long long)(t1 - t0));
 	gunshare(g, &b.dir);
+
+	/*
+	 * PRIME-style, with the picture 256 bytes into the buffer: still
+	 * zero copy, and the wl_shm pool ends where the fd does (the fake
+	 * sink refuses a pool past it, as gntalloc refuses the mmap).
+	 */
+	{
+		struct xendispl_req req = {
+			.operation = XENDISPL_OP_DBUF_CREATE,
+		};
+		uint32_t prime_refs[2];
+		uint8_t *p2;
+
+		memset(&b, 0, sizeof(b));
+		if (!gshare(g, 1, &b.dir)) {
+			CHECK(false, "directory page for the PRIME dbuf");
+			return;
+		}
+		dir = b.dir.addr;
+		dir[0] = 0;
+		req.op.dbuf_create.dbuf_cookie = 0x700;
+		req.op.dbuf_create.buffer_sz = 2 * 4096;
+		req.op.dbuf_create.data_ofs = 256;
+		req.op.dbuf_create.flags = XENDISPL_DBUF_FLG_REQ_ALLOC;
+		req.op.dbuf_create.gref_directory = b.dir.refs[0];
+		st = guest_req(g, 0, &req, NULL);
+		prime_refs[0] = dir[1];
+		prime_refs[1] = dir[2];
+		p2 = st == 0 ? xensim_gnt_map(g->hs, 0, 2, prime_refs, true) :
+			NULL;
+		if (!p2) {
+			CHECK(false, "be-alloc PRIME dbuf with data_ofs 256: "
+			      "status %d, mapped by the guest", st);
+			gunshare(g, &b.dir);
+			return;
+		}
+		fill(p2 + 256, 32, 24, DRM_FORMAT_XRGB8888, 0x40, 0x80, 0xc0);
+		st = guest_fb_attach(g, 0x700, 0x7001, 32, 24,
+				     DRM_FORMAT_XRGB8888);
+		st |= guest_set_config(g, 0, 0x7001, 32, 24, 32);
+		spin(20);
+		fill(p2 + 256, 32, 24, DRM_FORMAT_XRGB8888, 0xc0, 0x80, 0x40);
+		px = shown_pixel(win, NULL);
+		CHECK(st == 0 && px == 0xc08040, "be-alloc with data_ofs 256: "
+		      "zero copy (pixel %06x after drawing again), the pool "
+		      "within the fd", px);
+		st = guest_set_config(g, 0, 0, 0, 0, 0);
+		st |= guest_simple(g, XENDISPL_OP_DBUF_DESTROY, 0x700);
+		CHECK(st == 0, "its dbuf destroyed (%d)", st);
+		xensim_gnt_unmap(g->hs, p2, 2);
+		gunshare(g, &b.dir);
+	}
 }
 
 static void
@@ -913,6 +1167,9 @@ main(int argc, char **argv)
 	/* 2. Buffers, flips, events, hostile requests. */
 	test_copy_path(&g1, 0, &kept);
 	test_dmabuf_path(&g1, 0);
+	test_budget(&g1);
+	test_quota_per_domain();
+	test_copy_retry(&g1, 1, 1);
 
 	/* 3. Frontend Closing -> teardown -> InitWait -> reconnect. */
 	write_str(g1.xs, g1.fe, "state", "%d", XenbusStateClosing);
@@ -932,6 +1189,7 @@ main(int argc, char **argv)
 	guest_open(&g2, "guest2");
 	CHECK(guest_connect(&g2), "guest2 connected");
 	test_shared_path(&g2, 2);
+	test_be_alloc_forbidden();
 
 	/* After reconnecting, event ids start again at 0. */
 	{

@@ -15,12 +15,16 @@
  * Phases: decode each request (and walk its directory when accepted);
  * serve them through a request ring whose req_prod the guest keeps moving;
  * produce events on an event page whose in_cons the guest keeps moving;
- * build an EDID; convert pixels. Each phase checks invariants and traps when
+ * build an EDID; convert pixels; parse the pool as the guest-written
+ * xenstore values (NUL-separated strings: resolution, be-alloc, state,
+ * ring refs and ports) and escape each one as a log line would; judge a
+ * node's permissions (from the tape). Each phase checks invariants and traps when
  * one breaks, so a logic bug is a crash, not just a sanitizer report.
  *
  * Built with clang -fsanitize=fuzzer,address,undefined when available, and
  * always with fuzz-replay.c's main() so gcc replays the corpus as a test.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -28,6 +32,7 @@
 
 #include "displif.h"
 #include "formats.h"
+#include "log.h"
 
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -470,6 +475,135 @@ phase_formats(const uint8_t *data, size_t size, struct input *in)
 	free(dst);
 }
 
+
+/* The strict decimal rule, said differently: digits only, 1..10 of them. */
+static bool
+model_u32(const char *s, uint32_t max, uint32_t *out)
+{
+	size_t n = strlen(s);
+	char *end;
+	unsigned long long v;
+
+	if (n == 0 || n > 10 || strspn(s, "0123456789") != n) {
+		return false;
+	}
+	v = strtoull(s, &end, 10);
+	if (*end || v > max) {
+		return false;
+	}
+	*out = (uint32_t)v;
+	return true;
+}
+
+static void
+check_escape(const char *v)
+{
+	char out[48];
+	size_t i = 0, o = 0;
+
+	memset(out, 0x5a, sizeof(out));
+	vd_escape(out, sizeof(out), v);
+	REQUIRE(memchr(out, 0, sizeof(out)) != NULL);
+	/* Printable only, and it decodes back to a prefix of @v. */
+	while (out[o]) {
+		unsigned char c = (unsigned char)out[o];
+
+		REQUIRE(c >= 0x20 && c < 0x7f);
+		if (c == '\\') {
+			unsigned int x;
+
+			REQUIRE(out[o + 1] == 'x');
+			REQUIRE(sscanf(out + o + 2, "%2x", &x) == 1);
+			REQUIRE((unsigned char)v[i] == x);
+			o += 4;
+		} else {
+			REQUIRE(v[i] == (char)c);
+			o++;
+		}
+		i++;
+	}
+	REQUIRE(o < sizeof(out));
+}
+
+static void
+phase_xenstore(struct input *in)
+{
+	/* Up to 8 NUL-separated values of at most 63 bytes from the pool. */
+	char vals[8][64];
+	size_t at = 0;
+	uint32_t w = 0, h = 0, v, m;
+	bool on = false;
+
+	memset(vals, 0, sizeof(vals));
+	for (int f = 0; f < 8 && at < in->pool_len; f++) {
+		size_t n = 0;
+
+		while (at < in->pool_len && in->pool[at] != 0) {
+			if (n < sizeof(vals[f]) - 1) {
+				vals[f][n++] = (char)in->pool[at];
+			}
+			at++;
+		}
+		at++;
+	}
+	for (int f = 0; f < 8; f++) {
+		check_escape(vals[f]);
+	}
+
+	/* <i>/resolution */
+	if (displif_parse_resolution(vals[0], &w, &h)) {
+		const char *x = strchr(vals[0], 'x');
+		char wpart[24];
+
+		REQUIRE(w >= 1 && w <= DISPLIF_MAX_WIDTH);
+		REQUIRE(h >= 1 && h <= DISPLIF_MAX_HEIGHT);
+		REQUIRE(x && (size_t)(x - vals[0]) < sizeof(wpart));
+		memcpy(wpart, vals[0], (size_t)(x - vals[0]));
+		wpart[x - vals[0]] = 0;
+		REQUIRE(model_u32(wpart, DISPLIF_MAX_WIDTH, &m) && m == w);
+		REQUIRE(model_u32(x + 1, DISPLIF_MAX_HEIGHT, &m) && m == h);
+	} else {
+		REQUIRE(w == 0 && h == 0);
+	}
+	/* be-alloc */
+	if (displif_parse_flag(vals[1], &on)) {
+		REQUIRE(strcmp(vals[1], on ? "1" : "0") == 0);
+	} else {
+		REQUIRE(strcmp(vals[1], "0") && strcmp(vals[1], "1"));
+	}
+	/* state, then the ring refs and event channels */
+	for (int f = 2; f < 8; f++) {
+		uint32_t max = f == 2 ? 8 : UINT32_MAX;
+		bool ok = displif_parse_u32(vals[f], max, &v);
+		bool mok = model_u32(vals[f], max, &m);
+
+		REQUIRE(ok == mok);
+		REQUIRE(!ok || v == m);
+	}
+
+	/* A node's permissions: owner, default, listed domains. */
+	struct displif_perm perms[6];
+	uint32_t n = tape8(in) % 7, guest = tape8(in) % 4;
+	bool writable = false;
+
+	for (uint32_t i = 0; i < n; i++) {
+		perms[i].id = tape8(in) % 4;
+		perms[i].perms = tape8(in) & 0x13;
+	}
+	if (n > 0) {
+		writable = perms[0].id == guest ||
+			   (perms[0].perms & DISPLIF_PERM_WRITE);
+		for (uint32_t i = 1; i < n && perms[0].id != guest; i++) {
+			if (perms[i].id == guest && !(perms[i].perms & 0x10)) {
+				writable = perms[i].perms & DISPLIF_PERM_WRITE;
+				break;
+			}
+		}
+	}
+	REQUIRE(displif_perms_readonly_for(n ? perms : NULL, n, guest) ==
+		(n > 0 && !writable));
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -516,5 +650,6 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	phase_evtq(&in);
 	phase_edid(&in);
 	phase_formats(data, size, &in);
+	phase_xenstore(&in);
 	return 0;
 }

@@ -137,6 +137,14 @@ def main():
     seeds['seed-evt-wrap'] = seed(3, [], words(0xffffffe0, 0) + bytes([100] * 8)
                                   + words(0xffffffe0) + bytes([60, 200] * 40))
 
+    # Guest-written xenstore values (the pool's NUL-separated strings):
+    # a good set, then hostile ones (newline, escapes, overflow, signs).
+    seeds['seed-xs-good'] = seed(0, [], b'\0'.join(
+        [b'1920x1080', b'1', b'3', b'8', b'9', b'10', b'11', b'7']) + b'\0')
+    seeds['seed-xs-hostile'] = seed(0, [], b'\0'.join(
+        [b'800x600\nvdispl: forged', b'1 ', b'-1', b'4294967296',
+         b'0x10', b'+5', b'\\x41\x7f\xff', b'4095x2047x']) + b'\0')
+
     for name, data in seeds.items():
         with open(os.path.join(out, name), 'wb') as f:
             f.write(data)

@@ -1574,6 +1574,34 @@ sc_same_ring_ref(struct guest *g)
 	return wait_refused(g, "ring");
 }
 
+/* Two refs, one page: the request ring and the event page alias. */
+static void
+mut_same_page(struct guest *g, uint32_t v[4])
+{
+	uint32_t refs[2];
+	int fd = xensim_gnt_share_one_page(g->xsim, g->backend_id, 2, true,
+					   refs);
+
+	if (fd < 0) {
+		check(false, "setup: one page under two refs: %s",
+		      strerror(-fd));
+		return;
+	}
+	printf("info: refs %u and %u grant one page\n", refs[0], refs[1]);
+	v[0] = refs[0];
+	v[2] = refs[1];
+}
+
+static bool
+sc_same_page_two_refs(struct guest *g)
+{
+	if (!publish_by_hand(g, mut_same_page) ||
+	    !hostile_set_fe_state(g, "3")) {
+		return false;
+	}
+	return wait_refused(g, "ring");
+}
+
 static void
 mut_same_channel(struct guest *g, uint32_t v[4])
 {
@@ -2139,6 +2167,163 @@ sc_evt_index_wrap(struct guest *g)
 #define X PHASE_CUSTOM
 #define EINVAL_ "-XEN_EINVAL"
 
+/* --- Round 2: cost, policy, quotas per domain ---------------------------- */
+
+/* An fb twice the connector's size: shown, each flip would copy it all. */
+static bool
+sc_fb_oversize_flip(struct guest *g)
+{
+	struct conn *c = &g->conns[0];
+	struct dbuf *big;
+	struct dbuf *bufs[2];
+	struct cfg_args cfg;
+	int st;
+	bool ok;
+
+	if (!good_pipe(g, bufs) ||
+	    !(big = good_dbuf(g, c->width * 2, c->height * 2))) {
+		return false;
+	}
+	st = dbuf_fb_attach(g, big, c->width * 2, c->height * 2,
+			    DRM_FORMAT_XRGB8888);
+	if (!want("setup: FB_ATTACH of an fb twice the connector", st, 0)) {
+		return false;
+	}
+	/* The SET_CONFIG claims the connector's size; the fb is bigger. */
+	cfg = (struct cfg_args){ .w = c->width, .h = c->height, .bpp = 32,
+				 .fb = big->fb_cookie };
+	ok = want("SET_CONFIG of an fb larger than the connector",
+		  cfg_raw(g, &c->req, &cfg), -XEN_EINVAL);
+	for (int i = 0; i < 20 && ok; i++) {
+		ok = want("PG_FLIP of an fb larger than the connector",
+			  cookie_raw(g, &c->req, XENDISPL_OP_PG_FLIP,
+				     big->fb_cookie), -XEN_EINVAL);
+	}
+	return ok && want("PG_FLIP of a fitting fb still 0",
+			  cookie_raw(g, &c->req, XENDISPL_OP_PG_FLIP,
+				     bufs[1]->fb_cookie), 0) &&
+		probe(g, &c->req);
+}
+
+/* be-alloc=0 (the toolstack's word), yet the guest asks for REQ_ALLOC. */
+static bool
+sc_reqalloc_not_allowed(struct guest *g)
+{
+	struct rawbuf *b;
+
+	if (!check(!g->be_alloc, "setup: be-alloc=0") ||
+	    !(b = rawbuf_new(g, 0, 1, true))) {
+		return false;
+	}
+	b->ndata = 16;
+	return want("DBUF_CREATE with REQ_ALLOC under be-alloc=0",
+		    rawbuf_create(g, b, COOKIE(1),
+				  XENDISPL_DBUF_FLG_REQ_ALLOC),
+		    -XEN_EPERM) && probe(g, ring0(g));
+}
+
+/* be-alloc=1, but in a node the guest may write: not the toolstack's. */
+static bool
+set_be_alloc_guest_writable(struct xs_handle *xs, const char *fe,
+			    void *data)
+{
+	struct xs_permissions perms[2] = {
+		{ .id = 0, .perms = XS_PERM_NONE },
+		{ .id = 0, .perms = XS_PERM_READ | XS_PERM_WRITE },
+	};
+	char path[200];
+
+	(void)data;
+	if (sscanf(fe, "/local/domain/%u/", &perms[1].id) != 1) {
+		return false;
+	}
+	snprintf(path, sizeof(path), "%s/" XENDISPL_FIELD_BE_ALLOC, fe);
+	return hostile_write(xs, fe, XENDISPL_FIELD_BE_ALLOC, "1") &&
+		xs_set_permissions(xs, XBT_NULL, path, perms, 2);
+}
+
+static bool
+sc_be_alloc_guest_writable(struct guest *g)
+{
+	struct rawbuf *b;
+
+	if (!hostile_as_dom0(g, set_be_alloc_guest_writable, NULL) ||
+	    !hostile_connect(g, 10000) ||
+	    !check(g->be_alloc, "setup: the guest sees be-alloc=1") ||
+	    !(b = rawbuf_new(g, 0, 1, true))) {
+		return false;
+	}
+	b->ndata = 16;
+	return want("REQ_ALLOC where be-alloc is guest-writable",
+		    rawbuf_create(g, b, COOKIE(1),
+				  XENDISPL_DBUF_FLG_REQ_ALLOC),
+		    -XEN_EPERM) && probe(g, ring0(g));
+}
+
+/* A resolution that would forge a log line; the error node is escaped. */
+static bool
+sc_res_newline(struct guest *g)
+{
+	static const char value[] = "640x480\nvdispl: forged line";
+	char *err;
+	bool ok;
+
+	if (!hostile_as_dom0(g, write_res0, (void *)value) ||
+	    !bus_attach(g)) {
+		return false;
+	}
+	ok = wait_refused(g, "resolution");
+	err = hostile_read(g, g->be_path, "error");
+	ok = check(err && !strchr(err, '\n') && strstr(err, "\\x0a"),
+		   "error node escaped: \"%s\"", err ? err : "(none)") && ok;
+	free(err);
+	return ok;
+}
+
+/*
+ * be-alloc churn: create and destroy backend-allocated buffers as fast as
+ * answers come. Destroyed pages wait in the graveyard until the guest has
+ * unmapped them; they stay on the domain's quota, so the churn meets
+ * -XEN_ENOMEM instead of growing the compositor's fds; once the graveyard
+ * frees them, creating works again.
+ */
+static bool
+sc_ba_churn(struct guest *g)
+{
+	int st = 0, made = 0;
+
+	if (!hostile_as_dom0(g, set_be_alloc, NULL) ||
+	    !hostile_connect(g, 10000) ||
+	    !check(g->be_alloc, "setup: be-alloc=1 seen")) {
+		return false;
+	}
+	for (int i = 0; i < 400; i++) {
+		struct dbuf *b = dbuf_create(g, 256, 256, 32, true, &st);
+
+		if (!b) {
+			break;
+		}
+		made++;
+		dbuf_destroy(g, b);
+	}
+	printf("info: %d be-alloc dbufs made and destroyed before %s\n",
+	       made, hostile_status_name(st));
+	if (!want("be-alloc churn meets the domain's quota", st,
+		  -XEN_ENOMEM)) {
+		return false;
+	}
+	hostile_sleep(g, 2600);		/* DBUF_SHARE_FREE_DELAY_MS + */
+	{
+		struct dbuf *b = dbuf_create(g, 256, 256, 32, true, &st);
+
+		if (b) {
+			dbuf_destroy(g, b);
+		}
+	}
+	return want("after the graveyard freed them, DBUF_CREATE again", st,
+		    0) && probe(g, ring0(g));
+}
+
 static const struct scenario scenarios[] = {
 	{ "op-reserved-0", C, "request with operation 0x00 (reserved)",
 	  "-XEN_EOPNOTSUPP", sc_op_reserved_0 },
@@ -2222,6 +2407,24 @@ static const struct scenario scenarios[] = {
 	{ "ba-dir-readonly", X,
 	  "be-alloc: directory granted read-only (backend must write it)",
 	  EINVAL_, sc_ba_dir_readonly },
+	{ "fb-oversize-flip", C, "fb twice the connector's size: SET_CONFIG "
+	  "(claiming the connector's size) and 20 PG_FLIPs of it",
+	  "-XEN_EINVAL each; a fitting fb flips (0)", sc_fb_oversize_flip },
+	{ "reqalloc-not-allowed", C, "DBUF_CREATE with REQ_ALLOC while the "
+	  "toolstack wrote be-alloc=0", "-XEN_EPERM", sc_reqalloc_not_allowed },
+	{ "be-alloc-guest-writable", X, "be-alloc=1 in a node the guest may "
+	  "write (dom0 set its permissions so), then REQ_ALLOC",
+	  "-XEN_EPERM (not the toolstack's word)",
+	  sc_be_alloc_guest_writable },
+	{ "res-newline", X, "connector 0 resolution with a newline and a "
+	  "forged log line", "device refused; error node escaped (\\x0a)",
+	  sc_res_newline },
+	{ "same-page-two-refs", X, "req-ring-ref and evt-ring-ref: two refs "
+	  "granting one page", "device refused: Closed, error node",
+	  sc_same_page_two_refs },
+	{ "ba-churn", X, "be-alloc: 256x256 dbufs created and destroyed as "
+	  "fast as answered", "-XEN_ENOMEM once the domain's pages or fds "
+	  "(graveyard included) run out; 0 again 2.6 s later", sc_ba_churn },
 	{ "set-config-detached", C, "SET_CONFIG with an fb already detached",
 	  "-XEN_ENOENT", sc_set_config_detached },
 	{ "set-config-oversize", C, "SET_CONFIG wider than the connector",

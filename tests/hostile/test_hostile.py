@@ -25,6 +25,7 @@ load), so the baseline is taken on both sides of the scenarios too.
 """
 
 import os
+import resource
 import subprocess
 import sys
 import time
@@ -50,21 +51,57 @@ ALONE = {'flood-pg-flip', 'storm-set-config', 'storm-set-config-batches',
          'storm-fb-attach',
          'storm-fb-attach-be-alloc', 'flood-evtchn', 'no-read-events', 'xenstore-flood',
          'state-flood', 'state-cycle', 'destroy-while-flipping'}
+# Weston runs with the usual soft limit on open files: a guest that could
+# make it hold a few thousand fds would hang it here.
+NOFILE = 1024
+# Open fds weston may hold more after the scenarios than before them
+# (every hostile domain destroyed, its graveyard freed): noise only.
+FD_SLACK = 16
 # Quotas small enough that the quota scenarios reach them quickly.
 QUOTAS = {'max-pages': '4096', 'max-dbufs': '16', 'max-fbs': '24'}
 
 
 def hostile_weston(xs, **kw):
     ini = {'vdispl': {'hypervisor': 'sim', 'xensim-dir': xs.dir, **QUOTAS}}
+    # vdispl-window traces say when a window's frames stop being
+    # presented (the fallback timer takes over) and when they are again.
     return Weston(shell='desktop', renderer='pixman', width=1280,
                   height=960, modules=[build_path('plugin/module/vdispl.so')],
-                  ini=ini, **kw)
+                  ini=ini, scopes='log,vdispl-window', **kw)
+
+
+def presentation(log, domain):
+    """(realised, fallback entries, presented again) of domain's window."""
+    tag = f"'{domain}: display 0':"
+    lines = [ln for ln in log.splitlines() if tag in ln]
+    return (any('realised' in ln for ln in lines),
+            sum('no presentation feedback' in ln for ln in lines),
+            sum('presented again' in ln for ln in lines))
 
 
 def scenario_names():
     r = subprocess.run([build_path(TOOL), '--hostile', 'list'],
                        stdout=subprocess.PIPE, text=True, check=True)
     return r.stdout.split()
+
+
+def fd_count(pid):
+    """Open fds of weston and of its vdispl-backend helpers (in helper
+    mode the guest-facing fds are the helper's)."""
+    n = len(os.listdir(f'/proc/{pid}/fd'))
+    for p in os.listdir('/proc'):
+        if not p.isdigit():
+            continue
+        try:
+            with open(f'/proc/{p}/stat') as f:
+                st = f.read()
+            comm = st[st.index('(') + 1:st.rindex(')')]
+            ppid = int(st[st.rindex(')') + 2:].split()[1])
+            if ppid == pid and comm.startswith('vdispl-backend'):
+                n += len(os.listdir(f'/proc/{p}/fd'))
+        except (OSError, ValueError, IndexError):
+            continue
+    return n
 
 
 def rss_kb(pid):
@@ -176,8 +213,13 @@ def main():
           flush=True)
 
     failed = []
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    want = NOFILE if hard == resource.RLIM_INFINITY else min(NOFILE, hard)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (want, hard))
+    print(f'RLIMIT_NOFILE {want} for weston (was {soft})', flush=True)
     with Xensim() as xs, hostile_weston(xs) as w:
         bases = []
+        fds0, rss0 = fd_count(w.proc.p.pid), rss_kb(w.proc.p.pid)
 
         def baseline(dom):
             g = RateGuest(xs, dom)
@@ -207,6 +249,7 @@ def main():
                     time.sleep(left)
                 d = good.finish()
                 d['scenarios'] = grp
+                d['domain'] = f'good{gi}'
                 windows.append(d)
                 xs.destroy(f'good{gi}')
         if rate:
@@ -217,7 +260,17 @@ def main():
                                           for b in bases)}
         rss = rss_kb(w.proc.p.pid)
         print(f'weston RSS after the scenarios: {rss} kB', flush=True)
+        wlog = w.log()
         alive = w.proc.alive()
+        if alive:
+            time.sleep(2.5)     # the last graveyard (2 s) is freed
+            fds1 = fd_count(w.proc.p.pid)
+            bad = fds1 > fds0 + FD_SLACK
+            print(f'{"FAIL" if bad else "ok  "} weston (and helper) fds '
+                  f'before the scenarios {fds0}, after {fds1} (limit '
+                  f'{want}); weston RSS {rss0} -> {rss} kB', flush=True)
+            if bad:
+                failed.append(f'weston fds {fds0} -> {fds1}')
     if rate:
         print(f'baseline: {base["eps"]:.1f} events/s alone', flush=True)
         if base['mismatched_ids']:
@@ -233,6 +286,19 @@ def main():
                   f'{", ".join(d["scenarios"])}', flush=True)
             if bad:
                 failed.append(f'rate {ratio:.3f} during '
+                              f'{"+".join(d["scenarios"])}')
+            # Still presented: Weston's presentation feedback paces it,
+            # not only the fallback timer. A window may fall back for a
+            # moment (a late repaint on a loaded machine, and at its end,
+            # when the guest stops); one that fell back and never had
+            # feedback again was left to the timer.
+            seen, lost, back = presentation(wlog, d['domain'])
+            pbad = not seen or (lost > 0 and back == 0)
+            print(f'{"FAIL" if pbad else "ok  "} {d["domain"]} presented: '
+                  f'window traced {seen}, fell back to the timer {lost}x, '
+                  f'presented again {back}x', flush=True)
+            if pbad:
+                failed.append(f'{d["domain"]} not presented during '
                               f'{"+".join(d["scenarios"])}')
     if not alive:
         failed.append('weston was not alive at the end')

@@ -123,6 +123,7 @@ op_gnt_share(struct conn *c, const struct xsd_sockmsg *hdr, const uint8_t *p)
 	struct share *s;
 	uint32_t *out;
 	size_t len;
+	bool one;
 	int err;
 
 	if (hdr->len != sizeof(req)) {
@@ -131,10 +132,12 @@ op_gnt_share(struct conn *c, const struct xsd_sockmsg *hdr, const uint8_t *p)
 	}
 	memcpy(&req, p, sizeof(req));
 	if (req.count == 0 || req.count > XENSIM_MAX_REFS ||
-	    req.peer > 0x7fef) {
+	    req.peer > 0x7fef || (req.writable & ~(1u |
+						  XENSIM_SHARE_ONE_PAGE))) {
 		reply_status(c, hdr, -EINVAL);
 		return;
 	}
+	one = (req.writable & XENSIM_SHARE_ONE_PAGE) != 0;
 	if (d->shares >= XSD_MAX_SHARES || !grants_reserve(d, req.count)) {
 		reply_status(c, hdr, -ENOSPC);
 		return;
@@ -147,13 +150,13 @@ op_gnt_share(struct conn *c, const struct xsd_sockmsg *hdr, const uint8_t *p)
 		goto err_free;
 	}
 	s->rofd = -1;
-	s->npages = req.count;
+	s->npages = one ? 1 : req.count;
 	s->fd = memfd_create("xensim-grant", MFD_CLOEXEC | MFD_ALLOW_SEALING);
 	if (s->fd < 0) {
 		err = -errno;
 		goto err_free;
 	}
-	if (ftruncate(s->fd, (off_t)req.count * XENSIM_PAGE_SIZE) < 0 ||
+	if (ftruncate(s->fd, (off_t)s->npages * XENSIM_PAGE_SIZE) < 0 ||
 	    fcntl(s->fd, F_ADD_SEALS,
 		  F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL) < 0) {
 		err = -errno;
@@ -168,9 +171,9 @@ op_gnt_share(struct conn *c, const struct xsd_sockmsg *hdr, const uint8_t *p)
 
 		/* grants_reserve() guaranteed a free slot. */
 		g->share = s;
-		g->page = i;
+		g->page = one ? 0 : i;
 		g->peer = (uint16_t)req.peer;
-		g->writable = req.writable != 0;
+		g->writable = (req.writable & 1u) != 0;
 		g->owner = c;
 		s->live++;
 		d->grants_live++;

@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -1179,6 +1180,49 @@ test_malformed(void)
 	xs_close(good);
 }
 
+/*
+ * The client loses an fd the daemon sent (no free fd slot: the kernel
+ * drops it and cuts the message, MSG_CTRUNC). That call fails, the
+ * connection is marked broken, and the next call on it fails at once
+ * instead of reading the rest of the cut reply as a new one or blocking.
+ */
+static void
+test_droppedfd(void)
+{
+	struct xensim *xs0 = sim_open(0);
+	int d1 = create_domain(xs0, "dropfd");
+	struct rlimit old, low;
+	uint32_t refs[1];
+	int fillers[64], nfill = 0, ret, fd;
+	struct xensim *fresh;
+
+	CHECK(getrlimit(RLIMIT_NOFILE, &old) == 0, "getrlimit");
+	/* Use up every slot under a low limit. */
+	low = old;
+	low.rlim_cur = 48;
+	CHECK(setrlimit(RLIMIT_NOFILE, &low) == 0, "setrlimit");
+	while (nfill < 64 && (fd = dup(0)) >= 0) {
+		fillers[nfill++] = fd;
+	}
+	ret = xensim_gnt_share(xs0, (uint16_t)d1, 1, true, refs);
+	for (int i = 0; i < nfill; i++) {
+		close(fillers[i]);
+	}
+	CHECK(setrlimit(RLIMIT_NOFILE, &old) == 0, "setrlimit back");
+	CHECK(ret < 0, "share with no fd slot left failed (%d)", ret);
+	/* A blocked read would hang here: the alarm fails the test. */
+	alarm(10);
+	ret = xensim_domain_lookup(xs0, "dropfd");
+	alarm(0);
+	CHECK(ret == -EPIPE, "the next call on that connection fails at once "
+	      "(%d, want -EPIPE)", ret);
+	xensim_close(xs0);
+	fresh = sim_open(0);
+	ret = xensim_domain_lookup(fresh, "dropfd");
+	CHECK(ret == d1, "a new connection works (%d)", ret);
+	xensim_close(fresh);
+}
+
 static const struct {
 	const char *name;
 	void (*fn)(void);
@@ -1190,6 +1234,7 @@ static const struct {
 	{ "evtchn", test_evtchn },
 	{ "killtx", test_killtx },
 	{ "malformed", test_malformed },
+	{ "droppedfd", test_droppedfd },
 };
 
 int
