@@ -127,6 +127,15 @@ def main_kiosk():
             print(f'kiosk: toplevel at {tx},{ty}, picture {x0},{y0} -> '
                   f'{x1},{y1}')
             seat = open(fifo, 'w')
+            # The pointer may already be over the window when it maps:
+            # let that enter's position arrive before counting.
+            quiet_since, n = time.monotonic(), len(f.events())
+            end = quiet_since + 5.0
+            while time.monotonic() < end and \
+                    time.monotonic() - quiet_since < 0.7:
+                time.sleep(0.1)
+                if len(f.events()) != n:
+                    quiet_since, n = time.monotonic(), len(f.events())
             start = len(f.events())
             # A quarter in from the picture's left and top; 3/4 for touch.
             px, py = x0 + (x1 - x0) // 4, y0 + (y1 - y0) // 4
