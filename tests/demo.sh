@@ -123,6 +123,8 @@ startup-animation=none
 [vdispl]
 hypervisor=sim
 xensim-dir=$XENSIM_DIR
+# The guests are served by this build's backend process (mode=helper).
+backend-path=$BUILD/plugin/backend/vdispl-backend
 EOF
 
 # shellcheck disable=SC2086
