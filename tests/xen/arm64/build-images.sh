@@ -40,7 +40,14 @@ DOM0_MODS="xenfs xen_evtchn xen_gntdev xen_gntalloc xen_privcmd"
 # what cross-build.sh links against, on top of the dom0 root
 DEV_PKGS="libc6-dev linux-libc-dev libcrypt-dev libdrm-dev libdrm2 libweston-10-dev
 	libwayland-dev libxen-dev libpixman-1-dev libxkbcommon-dev libpng-dev
-	zlib1g-dev libffi-dev"
+	zlib1g-dev libffi-dev
+	libpango1.0-dev libcairo2-dev libfontconfig-dev libglib2.0-dev
+	libharfbuzz-dev libfreetype-dev libfribidi-dev libthai-dev libdatrie-dev
+	libxft-dev libpcre2-dev libmount-dev libblkid-dev libselinux1-dev
+	libsepol-dev libgraphite2-dev libbrotli-dev libexpat1-dev libxrender-dev
+	libx11-dev libxext-dev libxcb1-dev libxcb-render0-dev libxcb-shm0-dev
+	libxau-dev libxdmcp-dev libice-dev libsm-dev uuid-dev"
+# (the title font's pango/cairo/fontconfig and what their .pc files name)
 A=usr/lib/aarch64-linux-gnu
 
 t0=$(date +%s)
@@ -167,7 +174,8 @@ XENV=$(awk '$1=="xen-utils-4.17"{print $2}' "$W/dom0-packages")
 # --- downloads -------------------------------------------------------------------
 t "download Xen, kernel, headers, linux-source, -dev packages"
 DL="$XENPKG:arm64=$XENV $KPKG:arm64 busybox-static:arm64 linux-headers-$KV:arm64
-	linux-headers-$KVC linux-kbuild-6.1:amd64 linux-source-6.1=$KSRCV wayland-protocols"
+	linux-headers-$KVC linux-kbuild-6.1:amd64 linux-source-6.1=$KSRCV wayland-protocols
+	x11proto-dev"
 for p in $DEV_PKGS; do DL="$DL $p:arm64"; done
 DL=${DL/libxen-dev:arm64/libxen-dev:arm64=$XENV}	# headers of the dom0's Xen libraries
 fetch() {
@@ -224,7 +232,7 @@ rm -f "$R"/var/cache/apt/archives/*.deb
 
 t "sysroot for the cross build"
 cp -a "$R" "$OUT.tmp/sysroot"
-for d in debs/lib*-dev_*.deb debs/libdrm2_*.deb debs/linux-libc-dev_*.deb debs/wayland-protocols_*.deb; do
+for d in debs/*-dev_*arm64.deb debs/libdrm2_*.deb debs/x11proto-dev_*.deb debs/wayland-protocols_*.deb; do
 	dpkg-deb -x "$d" "$OUT.tmp/sysroot"
 done
 
