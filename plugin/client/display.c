@@ -836,6 +836,12 @@ display_destroy(struct vd_display *d)
 	if (d->registry) {
 		wl_registry_destroy(d->registry);
 	}
+	/*
+	 * Every proxy is destroyed now; events already read for them still
+	 * hold them (libwayland frees a destroyed proxy once its queued
+	 * events are dispatched, not at disconnect): drop those events.
+	 */
+	wl_display_dispatch_pending(d->display);
 	/* Client side first, then its compositor side (see the DOC block). */
 	wl_display_flush(d->display);
 	wl_display_disconnect(d->display);
