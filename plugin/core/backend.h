@@ -278,7 +278,6 @@ struct dbuf {
 	int dmabuf_fd;			/* -1 until exported */
 	uint64_t dmabuf_offset;
 	bool dmabuf_failed;
-	uint32_t nfbs;
 	/* DBUF_DESTROY waiting for the compositor to release buffers. */
 	bool destroying;
 	struct connector *destroy_conn;

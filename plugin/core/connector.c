@@ -207,9 +207,13 @@ evt_flush(struct connector *c)
 			return;
 		}
 		if (r == 0) {
-			arm(c->evt_timer, &c->evt_armed, c->evt_retry_ms);
-			if (c->evt_retry_ms < EVT_RETRY_MAX_MS) {
-				c->evt_retry_ms *= 2;
+			/* Back off per retry, not per flip that finds it full. */
+			if (!c->evt_armed) {
+				arm(c->evt_timer, &c->evt_armed,
+				    c->evt_retry_ms);
+				if (c->evt_retry_ms < EVT_RETRY_MAX_MS) {
+					c->evt_retry_ms *= 2;
+				}
 			}
 			break;
 		}
@@ -460,10 +464,12 @@ copy_pixels(struct connector *c, struct copybuf *cb, const struct fb *fb)
 	size_t row = (size_t)fb->width * 4;
 	uint64_t t0 = stats_now();
 
+	bool plain = fb->fourcc == DRM_FORMAT_XRGB8888 ||
+		     fb->fourcc == DRM_FORMAT_ARGB8888;
+
 	/* Bounds were checked at FB_ATTACH: offset + stride*(h-1) + row fits. */
 	for (uint32_t y = 0; y < fb->height; y++) {
-		if (fb->fourcc == DRM_FORMAT_XRGB8888 ||
-		    fb->fourcc == DRM_FORMAT_ARGB8888) {
+		if (plain) {
 			memcpy(dst, src, row);
 		} else {
 			format_convert_row(fb->fourcc, src, (uint32_t *)dst,

@@ -333,7 +333,6 @@ fb_free(struct fb *fb, bool force)
 			buffer_destroy(fb->buf);
 		}
 	}
-	fb->dbuf->nfbs--;
 	quota_give(fe->quota, QUOTA_FBS, 1);
 	wl_list_remove(&fb->link);
 	free(fb);
@@ -676,7 +675,6 @@ fb_attach(struct frontend *fe, const struct displif_req *req)
 		d->height = h;
 		d->bpp = row / w * 8;
 	}
-	d->nfbs++;
 	wl_list_insert(&fe->fbs, &fb->link);
 	choose_backing(fe, fb);
 	vd_trace("%s: fb %#llx on dbuf %#llx: %ux%u %.4s, %s", fe->name,
