@@ -339,6 +339,23 @@ def weston_version():
     return _weston_version
 
 
+def require_seat_input():
+    """Skips the test, saying why, where tests/tools/vdispl-testseat.so
+    cannot inject input: its notify_*() declarations cover Weston 10 to
+    15 (16 passes events as structs)."""
+    major = weston_version()[0]
+    if not 10 <= major <= 15:
+        skip(f'the test seat injects input on Weston 10 to 15; this is '
+             f'Weston {major}')
+
+
+def open_seat_fifo(path):
+    """The test's end of the test seat's command FIFO. Opened read-write,
+    so it never blocks waiting for weston to open its end: a seat that
+    does not read shows as the test's own timeout, with its reason."""
+    return os.fdopen(os.open(path, os.O_RDWR | os.O_CLOEXEC), 'w')
+
+
 def info_tool():
     """The Wayland global lister installed: wayland-info (wayland-utils),
     or weston-info (Weston up to 13). Skips the test if neither is."""

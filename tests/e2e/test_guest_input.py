@@ -38,7 +38,8 @@ import sys
 import tempfile
 import time
 
-from harness import Proc, build_path, fail, skip, wait_for
+from harness import (Proc, build_path, fail, open_seat_fifo,
+                     require_seat_input, skip, wait_for)
 from guestlib import Guest, Xensim, require_built, vdispl_weston
 
 KEY_A, KEY_B, KEY_S, KEY_Q = 30, 48, 31, 16
@@ -126,7 +127,7 @@ def main_kiosk():
             tx, ty, x0, y0, x1, y1 = rect
             print(f'kiosk: toplevel at {tx},{ty}, picture {x0},{y0} -> '
                   f'{x1},{y1}')
-            seat = open(fifo, 'w')
+            seat = open_seat_fifo(fifo)
             # The pointer may already be over the window when it maps:
             # let that enter's position arrive before counting.
             quiet_since, n = time.monotonic(), len(f.events())
@@ -167,22 +168,9 @@ def main_kiosk():
     print('ok: the scaled picture\'s input reached the guest, scaled')
 
 
-def weston_major():
-    import subprocess
-    r = subprocess.run(['weston', '--version'], stdout=subprocess.PIPE,
-                       stderr=subprocess.STDOUT, text=True, timeout=20)
-    m = re.search(r'weston (\d+)\.', r.stdout)
-    return int(m.group(1)) if m else None
-
-
 def main():
     require_built()
-    major = weston_major()
-    if major != 10:
-        # tests/tools/testseat.c injects input through Weston 10's
-        # notify_* entry points only (their signatures changed later).
-        skip(f'the test seat injects input on Weston 10 only; this is '
-             f'Weston {major}')
+    require_seat_input()
     if '--shell=kiosk' in sys.argv[1:]:
         if not os.path.exists(build_path('tests/guest/vdispl-kbdfront')):
             skip('tests/guest/vdispl-kbdfront is not built')
@@ -211,7 +199,7 @@ def main():
                 g.wait_connected()
             for n, f in fronts.items():
                 wait_for(f.connected, 15, what=f'kbdfront {n} connected')
-            seat = open(fifo, 'w')
+            seat = open_seat_fifo(fifo)
 
             def cmd(*lines, settle=0.3):
                 for line in lines:

@@ -35,7 +35,8 @@ import time
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
                                 '..', 'e2e'))
 
-from harness import Proc, build_path, fail, skip, wait_for  # noqa: E402
+from harness import (Proc, build_path, fail, open_seat_fifo,  # noqa: E402
+                     require_seat_input, skip, wait_for)
 from guestlib import Guest, Xensim, require_built, vdispl_weston  # noqa
 
 VD = 'be-alloc=0,connectors={}0:200x150'
@@ -74,6 +75,7 @@ def vinput(xs, dom, node):
 
 def main():
     require_built()
+    require_seat_input()
     if not os.path.exists(build_path('tests/guest/vdispl-kbdfront')):
         skip('tests/guest/vdispl-kbdfront is not built')
     tmp = tempfile.mkdtemp(prefix='vdispl-vkbd-')
@@ -84,7 +86,7 @@ def main():
         w = vdispl_weston(xs, width=1024, height=768, seat=True)
         w.ini['vdispl-testseat'] = {'commands': fifo}
         with w:
-            seat = open(fifo, 'w')
+            seat = open_seat_fifo(fifo)
 
             def cmd(*lines, settle=0.2):
                 for line in lines:

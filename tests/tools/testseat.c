@@ -8,8 +8,9 @@
  * moves a new toplevel into its visible layer when it activates it on the
  * first seat (kiosk_shell_surface_activate()); without a seat a kiosk
  * window is never shown. weston_seat_init() and the notify_*() input
- * entry points are exported by libweston-10 but declared only in its
- * internal header, so they are declared here with their 10.0 signatures.
+ * entry points are exported by libweston but declared only in its
+ * internal headers, so they are declared here with each version's
+ * signatures.
  *
  * Injection: with [vdispl-testseat] commands=PATH in weston.ini, PATH (a
  * FIFO the test made) is read line by line, each line one command, fed to
@@ -40,16 +41,23 @@
 
 #include <libweston/libweston.h>
 #include <libweston/version.h>
-#if WESTON_VERSION_MAJOR == 10
 /*
- * Input injection uses Weston 10's input entry points, whose signatures
- * changed in 12 (weston_coord): on other versions the module is the seat
- * only, and says so when a test asks it to inject.
+ * Input injection uses the backends' notify_*() entry points. Their
+ * signatures moved to weston_coord in 12 (pointer and touch positions)
+ * and to event structs in 16 (keys, buttons, touch): 10 to 15 inject,
+ * other versions are the seat only and say so when a test asks for input.
  */
+#if WESTON_VERSION_MAJOR >= 10 && WESTON_VERSION_MAJOR <= 15
 #define TESTSEAT_INJECT 1
-#include <libweston-desktop/libweston-desktop.h>
 #else
 #define TESTSEAT_INJECT 0
+#endif
+/* Positions are weston_coord_global from 12 on, plain doubles before. */
+#define TESTSEAT_COORD (WESTON_VERSION_MAJOR >= 12)
+#if WESTON_VERSION_MAJOR == 10
+#include <libweston-desktop/libweston-desktop.h>
+#else
+#include <libweston/desktop.h>
 #endif
 #include <wayland-server-core.h>
 #include <weston.h>
@@ -78,9 +86,15 @@ void
 notify_key(struct weston_seat *seat, const struct timespec *time,
 	   uint32_t key, enum wl_keyboard_key_state state,
 	   enum weston_key_state_update update_state);
+#if TESTSEAT_COORD
+void
+notify_motion_absolute(struct weston_seat *seat, const struct timespec *time,
+		       struct weston_coord_global pos);
+#else
 void
 notify_motion_absolute(struct weston_seat *seat, const struct timespec *time,
 		       double x, double y);
+#endif
 void
 notify_button(struct weston_seat *seat, const struct timespec *time,
 	      int32_t button, enum wl_pointer_button_state state);
@@ -89,12 +103,21 @@ notify_axis(struct weston_seat *seat, const struct timespec *time,
 	    struct weston_pointer_axis_event *event);
 void
 notify_pointer_frame(struct weston_seat *seat);
+#if TESTSEAT_COORD
+void
+notify_touch_normalized(struct weston_touch_device *device,
+			const struct timespec *time, int touch_id,
+			const struct weston_coord_global *pos,
+			const struct weston_point2d_device_normalized *norm,
+			int touch_type);
+#else
 void
 notify_touch_normalized(struct weston_touch_device *device,
 			const struct timespec *time, int touch_id,
 			double x, double y,
 			const struct weston_point2d_device_normalized *norm,
 			int touch_type);
+#endif
 void
 notify_touch_frame(struct weston_touch_device *device);
 
@@ -160,16 +183,52 @@ to_global(struct testseat *ts, const char *app_id, double x, double y,
 	  double *gx, double *gy)
 {
 	struct weston_view *v = find_view(ts, app_id);
-	float fx, fy;
 
 	if (!v) {
 		weston_log("vdispl-testseat: no view with app_id %s\n", app_id);
 		return false;
 	}
+#if TESTSEAT_COORD
+	struct weston_coord_global g;
+
+	weston_view_update_transform(v);
+	g = weston_coord_surface_to_global(v,
+		weston_coord_surface(x, y, v->surface));
+	*gx = g.c.x;
+	*gy = g.c.y;
+#else
+	float fx, fy;
+
 	weston_view_to_global_float(v, (float)x, (float)y, &fx, &fy);
 	*gx = fx;
 	*gy = fy;
+#endif
 	return true;
+}
+
+static void
+motion_abs(struct testseat *ts, const struct timespec *now, double x,
+	   double y)
+{
+#if TESTSEAT_COORD
+	notify_motion_absolute(&ts->seat, now,
+			       (struct weston_coord_global){ .c = { x, y } });
+#else
+	notify_motion_absolute(&ts->seat, now, x, y);
+#endif
+}
+
+static void
+touch(struct testseat *ts, const struct timespec *now, int id, double x,
+      double y, int type)
+{
+#if TESTSEAT_COORD
+	struct weston_coord_global pos = { .c = { x, y } };
+
+	notify_touch_normalized(ts->touch, now, id, &pos, NULL, type);
+#else
+	notify_touch_normalized(ts->touch, now, id, x, y, NULL, type);
+#endif
 }
 
 static void
@@ -200,7 +259,12 @@ run(struct testseat *ts, char *line)
 		struct weston_view *v = find_view(ts, app);
 
 		if (v) {
+#if WESTON_VERSION_MAJOR >= 13
+			weston_view_set_position(v,
+				(struct weston_coord_global){ .c = { x, y } });
+#else
 			weston_view_set_position(v, (float)x, (float)y);
+#endif
 			weston_view_update_transform(v);
 			weston_compositor_schedule_repaint(ts->ec);
 		} else {
@@ -208,11 +272,11 @@ run(struct testseat *ts, char *line)
 				   app);
 		}
 	} else if (sscanf(line, "motion-global %lf %lf", &x, &y) == 2) {
-		notify_motion_absolute(&ts->seat, &now, x, y);
+		motion_abs(ts, &now, x, y);
 		notify_pointer_frame(&ts->seat);
 	} else if (sscanf(line, "motion %127s %lf %lf", app, &x, &y) == 3) {
 		if (to_global(ts, app, x, y, &gx, &gy)) {
-			notify_motion_absolute(&ts->seat, &now, gx, gy);
+			motion_abs(ts, &now, gx, gy);
 			notify_pointer_frame(&ts->seat);
 		}
 	} else if (sscanf(line, "button %u %u", &code, &state) == 2) {
@@ -233,18 +297,15 @@ run(struct testseat *ts, char *line)
 	} else if (sscanf(line, "touch-down %d %127s %lf %lf", &id, app, &x,
 			  &y) == 4 && ts->touch) {
 		if (to_global(ts, app, x, y, &gx, &gy)) {
-			notify_touch_normalized(ts->touch, &now, id, gx, gy,
-						NULL, WL_TOUCH_DOWN);
+			touch(ts, &now, id, gx, gy, WL_TOUCH_DOWN);
 		}
 	} else if (sscanf(line, "touch-motion %d %127s %lf %lf", &id, app,
 			  &x, &y) == 4 && ts->touch) {
 		if (to_global(ts, app, x, y, &gx, &gy)) {
-			notify_touch_normalized(ts->touch, &now, id, gx, gy,
-						NULL, WL_TOUCH_MOTION);
+			touch(ts, &now, id, gx, gy, WL_TOUCH_MOTION);
 		}
 	} else if (sscanf(line, "touch-up %d", &id) == 1 && ts->touch) {
-		notify_touch_normalized(ts->touch, &now, id, 0, 0, NULL,
-					WL_TOUCH_UP);
+		touch(ts, &now, id, 0, 0, WL_TOUCH_UP);
 	} else if (strcmp(line, "touch-frame") == 0 && ts->touch) {
 		notify_touch_frame(ts->touch);
 	} else if (line[0]) {
@@ -293,8 +354,9 @@ open_commands(struct testseat *ts)
 		return;
 	}
 #if !TESTSEAT_INJECT
-	weston_log("vdispl-testseat: input injection (%s) needs Weston 10; "
-		   "this is Weston %s: seat only\n", path, WESTON_VERSION);
+	weston_log("vdispl-testseat: input injection (%s) needs Weston 10 "
+		   "to 15; this is Weston %s: seat only\n", path,
+		   WESTON_VERSION);
 	free(path);
 	return;
 #endif
