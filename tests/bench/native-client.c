@@ -413,7 +413,8 @@ run(struct client *c)
 	c->next_due_ns = now_ns();
 	while (!c->closed) {
 		uint64_t now = now_ns();
-		int timeout = -1;
+		int64_t timeout = -1;	/* ns */
+		struct timespec ts;
 
 		if (!c->pending && c->sent < c->frames &&
 		    now >= c->next_due_ns) {
@@ -430,10 +431,15 @@ run(struct client *c)
 					TIMEOUT_MS);
 				return false;
 			}
-			timeout = TIMEOUT_MS;
+			timeout = TIMEOUT_MS * 1000000ll;
 		} else if (c->next_due_ns > now) {
-			timeout = (int)((c->next_due_ns - now) / 1000000) + 1;
+			/* To the ns, as vdispl-guest waits: not a ms late. */
+			timeout = (int64_t)(c->next_due_ns - now);
 		}
+		ts = (struct timespec) {
+			.tv_sec = (time_t)(timeout / 1000000000),
+			.tv_nsec = (long)(timeout % 1000000000),
+		};
 		while (wl_display_prepare_read(c->display) != 0) {
 			wl_display_dispatch_pending(c->display);
 		}
@@ -442,7 +448,8 @@ run(struct client *c)
 			return false;
 		}
 		pfd.events = POLLIN;
-		if (poll(&pfd, 1, timeout) < 0 && errno != EINTR) {
+		if (ppoll(&pfd, 1, timeout < 0 ? NULL : &ts, NULL) < 0 &&
+		    errno != EINTR) {
 			wl_display_cancel_read(c->display);
 			return false;
 		}

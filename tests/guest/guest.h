@@ -252,6 +252,9 @@ guest_debug(struct guest *g, const char *fmt, ...)
  */
 void
 guest_poll(struct guest *g, int timeout_ms);
+/* The same with a timeout in ns (-1: forever). */
+void
+guest_poll_ns(struct guest *g, int64_t timeout_ns);
 void
 guest_record_latency(struct guest *g, double ms);
 
@@ -315,8 +318,11 @@ dbuf_free_all(struct guest *g);
 /* kms.c */
 bool
 kms_init(struct guest *g);
-/* Frame-done timeouts and due flips; returns ms until next deadline. */
-int
+/*
+ * Frame-done timeouts and due flips; returns ns until the next deadline
+ * (-1: none).
+ */
+int64_t
 kms_tick(struct guest *g);
 void
 kms_on_frame_done(struct guest *g, int conn_idx, uint64_t fb_cookie);

@@ -186,7 +186,7 @@ kms_on_frame_done(struct guest *g, int conn_idx, uint64_t fb_cookie)
 	draw_next(g, c);
 }
 
-int
+int64_t
 kms_tick(struct guest *g)
 {
 	uint64_t now = guest_now_ns(), next = UINT64_MAX;
@@ -230,7 +230,7 @@ kms_tick(struct guest *g)
 	if (next == UINT64_MAX) {
 		return -1;
 	}
-	return next <= now ? 0 : (int)((next - now + 999999) / 1000000);
+	return next <= now ? 0 : (int64_t)(next - now);
 }
 
 bool

@@ -118,6 +118,17 @@ domain_gone(struct guest *g, short revents)
 void
 guest_poll(struct guest *g, int timeout_ms)
 {
+	guest_poll_ns(g, timeout_ms < 0 ? -1 :
+		      (int64_t)timeout_ms * 1000000);
+}
+
+void
+guest_poll_ns(struct guest *g, int64_t timeout_ns)
+{
+	struct timespec ts = {
+		.tv_sec = (time_t)(timeout_ns / 1000000000),
+		.tv_nsec = (long)(timeout_ns % 1000000000),
+	};
 	struct pollfd fds[4] = {
 		{ .fd = g->sigfd, .events = POLLIN },
 		{ .fd = g->xs ? xs_fileno(g->xs) : -1, .events = POLLIN },
@@ -131,7 +142,8 @@ guest_poll(struct guest *g, int timeout_ms)
 		/* Nothing left to talk to; don't spin on a dead fd. */
 		fds[1].fd = fds[2].fd = fds[3].fd = -1;
 	}
-	if (poll(fds, 4, timeout_ms) < 0) {
+	/* ppoll: a flip due in 12.5 ms waits 12.5 ms, not 13. */
+	if (ppoll(fds, 4, timeout_ns < 0 ? NULL : &ts, NULL) < 0) {
 		return;
 	}
 
@@ -408,7 +420,7 @@ run(struct guest *g)
 			(uint64_t)g->opts.wait_timeout_ms * 1000000ull;
 	}
 	while (g->ending == GUEST_RUNNING) {
-		int timeout = -1;
+		int64_t timeout = -1;
 
 		if (g->stop_requested) {
 			g->ending = GUEST_STOP;
@@ -449,12 +461,12 @@ run(struct guest *g)
 				g->ending = GUEST_STOP;
 				break;
 			}
-			timeout = (int)((wait_deadline - now) / 1000000) + 1;
+			timeout = (int64_t)(wait_deadline - now);
 		}
 		if (g->be_state_changed) {
 			timeout = 0;
 		}
-		guest_poll(g, timeout);
+		guest_poll_ns(g, timeout);
 	}
 }
 
