@@ -72,6 +72,8 @@ struct tbuf {
 	int fd;
 };
 
+#define NGAP 64
+
 struct twin {
 	struct wintest *t;
 	int idx;
@@ -84,6 +86,10 @@ struct twin {
 	uint64_t done;
 	uint64_t order_errors;
 	uint64_t busy_skips;
+	/* The last NGAP intervals between frame_done, for their median. */
+	uint64_t last_done_ns;
+	uint64_t gaps[NGAP];
+	unsigned int ngaps;
 	bool outstanding;	/* flip mode: one flip in flight */
 	bool waiting_idle;
 	bool paused;
@@ -122,6 +128,32 @@ now_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
+
+static int
+cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/*
+ * The median of the last NGAP frame_done intervals (0 until there are
+ * that many): the pace, whatever a loaded machine loses now and then.
+ */
+static uint64_t
+gap_median_ns(const struct twin *tw)
+{
+	uint64_t v[NGAP];
+
+	if (tw->ngaps < NGAP) {
+		return 0;
+	}
+	memcpy(v, tw->gaps, sizeof(v));
+	qsort(v, NGAP, sizeof(v[0]), cmp_u64);
+	return v[NGAP / 2];
+}
+
 static void
 write_stats(struct wintest *t)
 {
@@ -154,6 +186,8 @@ write_stats(struct wintest *t)
 			tw->order_errors);
 		fprintf(f, "win%d_busy_skips %" PRIu64 "\n", i,
 			tw->busy_skips);
+		fprintf(f, "win%d_gap_p50_us %" PRIu64 "\n", i,
+			gap_median_ns(tw) / 1000);
 	}
 	fclose(f);
 	rename(tmp, t->out);
@@ -301,6 +335,7 @@ static void
 frame_done(void *data, uint64_t seq)
 {
 	struct twin *tw = data;
+	uint64_t now;
 
 	if (seq != tw->expect) {
 		weston_log("vdispl-wintest: window %d: frame_done(%" PRIu64
@@ -310,6 +345,11 @@ frame_done(void *data, uint64_t seq)
 	}
 	tw->expect = seq + 1;
 	tw->done++;
+	now = now_ns();
+	if (tw->last_done_ns) {
+		tw->gaps[tw->ngaps++ % NGAP] = now - tw->last_done_ns;
+	}
+	tw->last_done_ns = now;
 	tw->outstanding = false;
 	if (!tw->t->timer_mode) {
 		present_next(tw);
