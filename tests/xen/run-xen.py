@@ -37,6 +37,9 @@ sysroot, and every scenario's guest must draw its pattern (be-alloc too).
    is gone. Globally: weston alive and exits on SIGTERM, no vdispl errors in
    its log.
 
+kmsflip's fps per scenario closes the run; --compare-backend PATH runs copy
+and shared again with another vdispl-backend in the same boot (see README.md).
+
 Exit 0 pass, 1 fail, 77 skip (no qemu, no Debian mirror; reason printed).
 --mode handplay checks the infrastructure without the plugin: a shell loop
 in dom0 answers InitWait by hand and the frontend must reach Initialised.
@@ -413,6 +416,11 @@ def check_input(check, boot, name, gtext):
               name, ', '.join(ptr), ', '.join(want_ptr)))
 
 
+# --compare-backend: the scenarios named so run with the other backend
+# (a prefix: the checks find a scenario's lines by its name).
+COMPARE_PREFIX = 'cmp-'
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument('--arch', default='x86_64', choices=['x86_64', 'arm64'])
@@ -433,6 +441,12 @@ def main():
     ap.add_argument('--timeout', type=int, default=900)
     ap.add_argument('--scenarios', default='copy:0 shared:1 kill:0',
                     help='name:be_alloc ... (debugging: run a subset)')
+    ap.add_argument('--compare-backend', default=None, metavar='PATH',
+                    help='another vdispl-backend (x86_64; e.g. one built by '
+                         'hand from an older commit): copy and shared are '
+                         'each run again right after with it (cmp-copy, '
+                         'cmp-shared; dom0 swaps the backends), and '
+                         'kmsflip\'s fps of both are printed side by side')
     args = ap.parse_args()
     t_start = time.monotonic()
     arm = args.arch == 'arm64'
@@ -458,6 +472,22 @@ def main():
                     return SKIP
                 say('FAIL: %s was not built' % f)
                 return 1
+    if args.compare_backend:
+        if arm or args.mode != 'real' or not os.path.isfile(
+                args.compare_backend):
+            say('FAIL: --compare-backend needs an x86_64 real-mode run and '
+                'an existing file, not %s' % args.compare_backend)
+            return 1
+        # Each right after its own, so that both see the same load.
+        # Each one more boots a guest: about 230 s on 2 loaded cores.
+        scs, extra = [], 0
+        for sc in args.scenarios.split():
+            scs.append(sc)
+            if sc.split(':')[0] in ('copy', 'shared'):
+                scs.append(COMPARE_PREFIX + sc)
+                extra += 1
+        args.scenarios = ' '.join(scs)
+        args.timeout += 300 * extra
     out = os.path.abspath(args.out or os.path.join(
         os.path.dirname(os.path.abspath(args.kmsflip)), 'out'))
     os.makedirs(out, exist_ok=True)
@@ -540,6 +570,9 @@ def main():
         dom0.append(file_entry('usr/lib/%s-linux-gnu/weston/vdispl.so' % (
             'aarch64' if arm else 'x86_64'), args.plugin))
         dom0.append(file_entry('usr/bin/vdispl-backend', args.backend))
+        if args.compare_backend:
+            dom0.append(file_entry('usr/bin/vdispl-backend-compare',
+                                   args.compare_backend))
     if input_checks:
         dom0.append(file_entry(
             'usr/lib/x86_64-linux-gnu/weston/vdispl-testseat.so',
@@ -610,8 +643,16 @@ def main():
           'weston (headless, pixman%s) started in dom0' %
           (', modules=vdispl.so' if args.mode == 'real' else ''))
 
+    fps = {}
     for sc in args.scenarios.split():
         name, bealloc = sc.split(':')[0], int(sc.split(':')[1])
+        compared = name.startswith(COMPARE_PREFIX)
+        _, line = boot.first(r'BACKEND-SWAP %s ' % name)
+        if compared or line:
+            check(line is not None and 'pid none' not in line,
+                  '%s: the %s backend runs (%s)' % (
+                      name, 'compared' if compared else 'tested',
+                      line.split('] ')[1] if line else 'never'))
         gtype = (sc.split(':') + ['auto-translated' if arm else 'pv'])[2]
         say('scenario %s (be-alloc=%d, %s domU):' % (name, bealloc, gtype))
         _, line = boot.first(r'XL-CREATE %s ' % name)
@@ -657,6 +698,7 @@ def main():
                 flips, events = int(m.group(1)), int(m.group(2))
                 say('  guest: flips=%d events=%d fps=%s max_event_ms=%s' % (
                     flips, events, m.group(3), m.group(4)))
+                fps[name] = float(m.group(3))
                 check(flips >= 10 and events == flips,
                       '%s: every flip got its event (flips=%d events=%d)'
                       % (name, flips, events))
@@ -749,11 +791,24 @@ def main():
                   ''.join('\n         ' + l for l in xlerr)))
         check(boot.first(r'BACKEND-DIR-GONE %s' % name)[1] is not None,
               '%s: backend directory removed after destroy' % name)
-        if input_checks:
+        if input_checks and not compared:
+            # The compared backend serves no vkb (init-dom0): it is here
+            # for its flips.
             check_input(check, boot, name, gtext)
         check(boot.first(r'SCENARIO-END %s' % name)[1] is not None and
               boot.first(r'WESTON-GONE during %s' % name)[1] is None,
               '%s: scenario ended with weston alive' % name)
+
+    say('kmsflip fps per scenario: %s' % (', '.join(
+        '%s %.1f' % (n, f) for n, f in fps.items()) or 'none'))
+    if args.compare_backend:
+        say('kmsflip fps, this backend vs %s (same boot):' %
+            args.compare_backend)
+        for n in [n for n in fps if not n.startswith(COMPARE_PREFIX)]:
+            c = fps.get(COMPARE_PREFIX + n)
+            say('  %-8s this %5.1f  compared %s%s' % (
+                n, fps[n], '%5.1f' % c if c is not None else 'none',
+                '  ratio %.2f' % (fps[n] / c) if c else ''))
 
     wlog = boot.block('WESTONLOG-BEGIN', 'WESTONLOG-END') or []
     with open(os.path.join(out, 'weston.log'), 'w') as f:
