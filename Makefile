@@ -58,7 +58,8 @@ DEBIAN13 ?= 1
 HOST_LABEL := debian$(or $(DEBIAN_VERSION),12)
 check: deps
 	@$(MAKE) --no-print-directory build
-	@rc=0; meson test -C $(BUILD) --print-errorlogs --no-suite xen-debian13 $(TESTOPTS) || rc=$$?; \
+	@rc=0; meson test -C $(BUILD) --print-errorlogs --no-suite xen-debian13 \
+		--no-suite xen-arm64-debian13 $(TESTOPTS) || rc=$$?; \
 	logs="$(BUILD)/meson-logs/testlog.json=$(HOST_LABEL)"; \
 	if [ "$(SANITIZE)" = 1 ]; then \
 		tests/sanitize.sh $(BUILD)-asan || rc=1; \

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -322,6 +323,9 @@ helper_exited(struct helper *h)
 	wl_event_source_timer_update(h->restart_timer, (int)delay);
 }
 
+/* The backend's end of the Wayland socket, after stdin/out/err. */
+#define CHILD_SOCK_FD 3
+
 /* Everything the child needs, made before fork(): after it, only
  * async-signal-safe calls (the compositor may have threads). */
 struct launch {
@@ -340,7 +344,7 @@ launch_free(struct launch *l)
 }
 
 static bool
-launch_prepare(struct helper *h, struct launch *l, int sock)
+launch_prepare(struct helper *h, struct launch *l)
 {
 	size_t n = 0, e = 0;
 	int a = 0;
@@ -388,9 +392,35 @@ launch_prepare(struct helper *h, struct launch *l, int sock)
 			l->envp[e++] = environ[i];
 		}
 	}
-	snprintf(l->sock_env, sizeof(l->sock_env), "WAYLAND_SOCKET=%d", sock);
+	/* child() puts the socket there. */
+	snprintf(l->sock_env, sizeof(l->sock_env), "WAYLAND_SOCKET=%d",
+		 CHILD_SOCK_FD);
 	l->envp[e++] = l->sock_env;
 	return true;
+}
+
+/*
+ * Every fd but these four is closed before exec: the compositor's own
+ * fds that lack FD_CLOEXEC (a renderer's memfds, /dev/udmabuf, whatever a
+ * module opened) are none of the backend's business.
+ */
+static void
+close_from(int first)
+{
+	struct rlimit rl;
+
+#ifdef SYS_close_range
+	if (syscall(SYS_close_range, (unsigned)first, ~0u, 0) == 0) {
+		return;
+	}
+#endif
+	/* Before Linux 5.9. */
+	if (getrlimit(RLIMIT_NOFILE, &rl) < 0 || rl.rlim_cur > 1u << 20) {
+		rl.rlim_cur = 1u << 20;
+	}
+	for (int fd = first; fd < (int)rl.rlim_cur; fd++) {
+		close(fd);
+	}
 }
 
 static void __attribute__((noreturn))
@@ -403,10 +433,16 @@ child(const struct launch *l, int sock, int err, int null)
 	sigfillset(&all);
 	sigprocmask(SIG_UNBLOCK, &all, NULL);
 	setsid();
-	if (dup2(null, STDIN_FILENO) < 0 || dup2(err, STDOUT_FILENO) < 0 ||
-	    dup2(err, STDERR_FILENO) < 0 || fcntl(sock, F_SETFD, 0) < 0) {
+	/* Out of the way of 0..3 first, whatever numbers they had. */
+	sock = fcntl(sock, F_DUPFD, 10);
+	err = fcntl(err, F_DUPFD, 10);
+	null = fcntl(null, F_DUPFD, 10);
+	if (sock < 0 || err < 0 || null < 0 ||
+	    dup2(null, STDIN_FILENO) < 0 || dup2(err, STDOUT_FILENO) < 0 ||
+	    dup2(err, STDERR_FILENO) < 0 || dup2(sock, CHILD_SOCK_FD) < 0) {
 		_exit(126);
 	}
+	close_from(CHILD_SOCK_FD + 1);
 	execve(l->argv[0], l->argv, l->envp);
 	if (write(STDERR_FILENO, msg, sizeof(msg) - 1) < 0) {
 		/* nothing left to tell */
@@ -425,7 +461,7 @@ spawn(struct helper *h)
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0 ||
 	    pipe2(ep, O_CLOEXEC) < 0 ||
 	    (null = open("/dev/null", O_RDWR | O_CLOEXEC)) < 0 ||
-	    !launch_prepare(h, &l, sv[1])) {
+	    !launch_prepare(h, &l)) {
 		weston_log("vdispl: cannot prepare the backend: %s\n",
 			   strerror(errno));
 		goto err_fds;

@@ -94,8 +94,9 @@ class Proc:
     start() returns (None: don't wait)."""
 
     def __init__(self, argv, env=None, cwd=None, ready=None,
-                 ready_timeout=15.0, log_path=None, name=None):
+                 ready_timeout=15.0, log_path=None, name=None, pass_fds=()):
         self.argv = [str(a) for a in argv]
+        self.pass_fds = tuple(pass_fds)
         self.env = env
         self.cwd = cwd
         self.ready = re.compile(ready) if isinstance(ready, str) else ready
@@ -116,6 +117,7 @@ class Proc:
                                   stdin=subprocess.DEVNULL,
                                   stdout=self._logf,
                                   stderr=subprocess.STDOUT,
+                                  pass_fds=self.pass_fds,
                                   start_new_session=True)
         if self.ready is not None:
             try:
@@ -396,8 +398,10 @@ class Weston:
 
     def __init__(self, shell='desktop', renderer='pixman', width=800,
                  height=600, modules=(), seat=False, ini=None, scopes=None,
-                 ready=None, env=None, keep=False, scale=1):
+                 ready=None, env=None, keep=False, scale=1, pass_fds=()):
         global _counter
+        # fds weston inherits (what a session or launcher would hand it).
+        self.pass_fds = tuple(pass_fds)
         if shell not in SHELLS:
             raise ValueError(f'unknown shell {shell}')
         if renderer not in ('pixman', 'gl'):
@@ -510,7 +514,7 @@ class Weston:
             env.setdefault('LIBGL_ALWAYS_SOFTWARE', '1')
         self.proc = Proc(argv, env=env, cwd=self.dir,
                          log_path=os.path.join(self.dir, 'weston.out'),
-                         name='weston')
+                         name='weston', pass_fds=self.pass_fds)
         self.proc.start()
         sock = os.path.join(self.runtime_dir, self.socket)
         try:

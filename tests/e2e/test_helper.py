@@ -45,11 +45,22 @@ def check(cond, what):
     return cond
 
 
-def weston(xs, tmp, **vd):
+def weston(xs, tmp, pass_fds=(), **vd):
     ini = {'vdispl': {'hypervisor': 'sim', 'xensim-dir': xs.dir,
                       'mode': 'helper', **vd}}
     return Weston(width=1024, height=600, ini=ini,
-                  modules=[build_path('plugin/module/vdispl.so')])
+                  modules=[build_path('plugin/module/vdispl.so')],
+                  pass_fds=pass_fds)
+
+
+def fd_targets(pid):
+    out = set()
+    for fd in os.listdir(f'/proc/{pid}/fd'):
+        try:
+            out.add(os.readlink(f'/proc/{pid}/fd/{fd}'))
+        except OSError:
+            pass
+    return out
 
 
 def backends(w):
@@ -113,10 +124,16 @@ def native_rate(path, t0, t1):
 
 def test_kill9(tmp):
     print('# 1. kill -9 of the backend while two guests flip')
+    # An fd weston inherits without FD_CLOEXEC, as a renderer's memfd or
+    # a module's device would be: the backend must not get it.
+    marker = os.path.join(tmp, 'weston-only')
+    mfd = os.open(marker, os.O_CREAT | os.O_RDWR, 0o600)
+    os.set_inheritable(mfd, True)
     with Xensim() as xs:
         xs.create('k-copy', VD, wait=False)
         xs.create('k-shared', VD_SHARED, wait=False)
-        with weston(xs, tmp) as w:
+        with weston(xs, tmp, pass_fds=(mfd,)) as w:
+            os.close(mfd)
             gs = [Guest(xs, d, '--pattern', 'bars', '--fps', '0',
                         '--reconnect').start()
                   for d in ('k-copy', 'k-shared')]
@@ -127,6 +144,9 @@ def test_kill9(tmp):
             wpid = w.proc.p.pid
             base = fds(wpid)
             old = backends(w)['all']
+            check(marker in fd_targets(wpid) and
+                  marker not in fd_targets(old),
+                  'the backend holds none of weston\'s inherited fds')
             n = [g.output().count('connected:') for g in gs]
             t0 = time.monotonic()
             os.kill(old, signal.SIGKILL)

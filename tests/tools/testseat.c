@@ -225,7 +225,9 @@ touch(struct testseat *ts, const struct timespec *now, int id, double x,
 #if TESTSEAT_COORD
 	struct weston_coord_global pos = { .c = { x, y } };
 
-	notify_touch_normalized(ts->touch, now, id, &pos, NULL, type);
+	/* An up has no position (asserted from 12 on). */
+	notify_touch_normalized(ts->touch, now, id,
+				type == WL_TOUCH_UP ? NULL : &pos, NULL, type);
 #else
 	notify_touch_normalized(ts->touch, now, id, x, y, NULL, type);
 #endif

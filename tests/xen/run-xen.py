@@ -65,6 +65,13 @@ QUADRANTS = [  # (name, rgb) in kmsflip.c's order: TL, TR, BL, BR
     ('blue', (0, 0, 255)), ('yellow', (255, 255, 0)),
 ]
 BACKGROUND = (0x30, 0x30, 0x30)  # weston.ini [shell] background-color
+# kmsflip.c's second palette: connector 1 of a two-connector guest
+QUADRANTS_1 = [
+    ('cyan', (0, 255, 255)), ('magenta', (255, 0, 255)),
+    ('orange', (255, 128, 0)), ('purple', (128, 0, 255)),
+]
+# The dual* scenarios' connectors (init-dom0 writes the same).
+DUAL_MODES = [(480, 360), (400, 300)]
 
 
 def say(msg):
@@ -277,6 +284,98 @@ def check_pattern(png_path, mode_w, mode_h, quadrants=QUADRANTS):
     return problems, '%dx%d screenshot, guest content at (%d,%d)' % (w, h, ox, oy)
 
 
+def scene_windows(sg):
+    """The toplevel windows of a `weston-debug scene-graph` dump, top of
+    the stack first: [(title, picture (x1, y1, x2, y2), whole window's
+    bounding box)]. On the desktop shell the picture is the toplevel's own
+    surface and the trusted frame its subsurfaces (plugin/client/frame.c)."""
+    wins = []
+    lines = sg.splitlines()
+    cur = None
+    for i, line in enumerate(lines):
+        line = line.strip()
+        if not line.startswith('View '):
+            continue
+        pos = None
+        for nxt in lines[i + 1:i + 6]:
+            m = re.search(r'position: \((-?[0-9.]+), (-?[0-9.]+)\) -> '
+                          r'\((-?[0-9.]+), (-?[0-9.]+)\)', nxt)
+            if m:
+                pos = tuple(int(float(v)) for v in m.groups())
+                break
+            if nxt.strip().startswith('View '):
+                break
+        m = re.search(r"top-level window '([^']*)'", line)
+        if m and pos:
+            cur = [m.group(1), pos, list(pos)]
+            wins.append(cur)
+        elif 'role wl_subsurface' in line and cur and pos:
+            box = cur[2]
+            box[0], box[1] = min(box[0], pos[0]), min(box[1], pos[1])
+            box[2], box[3] = max(box[2], pos[2]), max(box[3], pos[3])
+        else:
+            cur = None
+    return [(t, p, tuple(b)) for t, p, b in wins]
+
+
+def check_windows(png_path, sg, domain, modes, palettes):
+    """Two-connector guest: connector k's window (title "<domain>: display
+    k") must show palette k's four quadrants, unscaled, at the position the
+    scene graph gives its picture. The shell places windows at random, so
+    they may overlap: pixels under a window higher in the stack (its whole
+    frame) are not judged, every other pixel of the picture is, and each
+    window must show at least a twentieth of its picture. No palette colour
+    may appear elsewhere (scaled or doubled content)."""
+    with open(png_path, 'rb') as f:
+        w, h, rows, bpp = png_decode(f.read())
+    wins = scene_windows(sg)
+    problems, where = [], []
+    for k, ((mw, mh), quads) in enumerate(zip(modes, palettes)):
+        title = '%s: display %d' % (domain, k)
+        idx = [i for i, win in enumerate(wins) if win[0] == title]
+        if not idx:
+            problems.append('no window "%s" in the scene graph (%s)' % (
+                title, ', '.join(win[0] for win in wins) or 'no windows'))
+            continue
+        i = idx[0]
+        x1, y1, x2, y2 = wins[i][1]
+        if (x2 - x1, y2 - y1) != (mw, mh):
+            problems.append('%s: picture %dx%d, not the mode %dx%d' % (
+                title, x2 - x1, y2 - y1, mw, mh))
+        above = [win[2] for win in wins[:i]]
+        where.append('%s at (%d,%d)%s' % (title, x1, y1,
+                     ', under %d window(s)' % len(above) if above else ''))
+        totals = colour_boxes(w, h, rows, bpp, [c for _, c in quads])
+        shown = 0
+        for q, (name, c) in enumerate(quads):
+            qw, qh = mw // 2, mh // 2
+            rx, ry = x1 + (q % 2) * qw, y1 + (q // 2) * qh
+            pat = bytes(c)
+            vis = good = 0
+            for y in range(max(ry, 0), min(ry + qh, h)):
+                row = rows[y]
+                cover = [(b[0], b[2]) for b in above if b[1] <= y < b[3]]
+                for x in range(max(rx, 0), min(rx + qw, w)):
+                    if any(a <= x < b for a, b in cover):
+                        continue
+                    vis += 1
+                    if row[x * bpp:x * bpp + 3] == pat:
+                        good += 1
+            shown += vis
+            slack = max(vis // 1000, 16)
+            if good < vis - slack:
+                problems.append('%s: %s quadrant: %d of its %d visible px '
+                                'at (%d,%d) %dx%d' % (title, name, good, vis,
+                                                       rx, ry, qw, qh))
+            if totals[c][0] - good > slack:
+                problems.append('%s: %s: %d more px outside its quadrant' % (
+                    title, name, totals[c][0] - good))
+        if shown < mw * mh // 20:
+            problems.append('%s: only %d of %d px visible (covered by '
+                            'another window)' % (title, shown, mw * mh))
+    return problems, '%dx%d screenshot; %s' % (w, h, '; '.join(where))
+
+
 # --- the boot ------------------------------------------------------------------------
 
 MILESTONE = re.compile(r'Xen version 4|Building a PV Dom0|Loading d0 kernel|Run /init|^### |^guest-\w+\| ')
@@ -434,13 +533,17 @@ def main():
     ap.add_argument('--testseat', default=None,
                     help='vdispl-testseat.so: dom0 weston injects input (x86_64)')
     ap.add_argument('--release', default='12', choices=['12', '13'],
-                    help='x86_64: Debian 12 (Xen 4.17) or 13 (Xen 4.20) images')
+                    help='Debian 12 (Xen 4.17) or 13 (Xen 4.20) images')
     ap.add_argument('--mode', default='real', choices=['real', 'handplay'])
     ap.add_argument('--out', default=None)
     ap.add_argument('--seconds', type=int, default=12)
     ap.add_argument('--timeout', type=int, default=900)
-    ap.add_argument('--scenarios', default='copy:0 shared:1 kill:0',
-                    help='name:be_alloc ... (debugging: run a subset)')
+    ap.add_argument('--scenarios', default=None,
+                    help='name:be_alloc ... (debugging: run a subset); '
+                    'default: copy:0 shared:1 kill:0, and on arm64 the '
+                    'two-connector guest dual:1 too (on x86 it runs as '
+                    'dual:0 when asked: a PV guest cannot draw be-alloc '
+                    'buffers; it adds about a quarter to the boot)')
     ap.add_argument('--compare-backend', default=None, metavar='PATH',
                     help='another vdispl-backend (x86_64; e.g. one built by '
                          'hand from an older commit): copy and shared are '
@@ -450,6 +553,9 @@ def main():
     args = ap.parse_args()
     t_start = time.monotonic()
     arm = args.arch == 'arm64'
+    if args.scenarios is None:
+        args.scenarios = ('copy:0 shared:1 dual:1 kill:0' if arm else
+                          'copy:0 shared:1 kill:0')
 
     if arm:
         qemu = shutil.which('qemu-system-aarch64')
@@ -497,7 +603,8 @@ def main():
 
     # 1. images
     t = time.monotonic()
-    r = subprocess.run([os.path.join(HERE, 'arm64', 'build-images.sh')] if arm else
+    r = subprocess.run([os.path.join(HERE, 'arm64', 'build-images.sh'), args.release]
+                       if arm else
                        [os.path.join(HERE, 'build-images.sh'), args.release],
                        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     for line in r.stdout.splitlines():
@@ -676,6 +783,27 @@ def main():
             m = re.search(r'kmsflip: card=\S+ driver=\S+ connector=\d+ mode=(\d+)x(\d+)', gtext)
             mode = (int(m.group(1)), int(m.group(2))) if m else (800, 600)
             kill = name.startswith('kill')
+            dual = name.startswith('dual')
+            if dual:
+                got = [tuple(int(v) for v in g) for g in re.findall(
+                    r'kmsflip: card=\S+ driver=\S+ connector=\d+ '
+                    r'mode=(\d+)x(\d+)', gtext)]
+                check(got == DUAL_MODES, '%s: kmsflip drives both connectors '
+                      'with their modes (%s)' % (name, ', '.join(
+                          '%dx%d' % g for g in got) or 'none'))
+                outs = re.findall(r'kmsflip: output (\d+) connector=(\d+) '
+                                  r'flips=(\d+) events=(\d+) fps=([0-9.]+) '
+                                  r'max_event_ms=(\d+)', gtext)
+                if check(len(outs) == 2, '%s: kmsflip reported each '
+                         'connector\'s flips (%d reports)' % (name, len(outs))):
+                    for k, conn, flips, events, fps, mx in outs:
+                        flips, events = int(flips), int(events)
+                        say('  guest connector %s (output %s): flips=%d '
+                            'events=%d fps=%s max_event_ms=%s' % (
+                                conn, k, flips, events, fps, mx))
+                        check(flips >= 10 and events == flips,
+                              '%s: connector %s: every flip got its event '
+                              '(flips=%d events=%d)' % (name, k, flips, events))
             if kill:
                 _, line = boot.first(r'BACKEND-BACK %s ' % name)
                 m = re.search(r'pid (\d+) secs=([0-9.]+)', line or '')
@@ -761,6 +889,20 @@ def main():
                     n = colour_boxes(w, h, rows, bpp, [BACKGROUND])[BACKGROUND][0]
                     check(n > w * h // 2, '%s: weston desktop in the screenshot '
                           '(%d of %d px background)' % (name, n, w * h))
+                elif name.startswith('dual'):
+                    sg = '\n'.join(
+                        l for l in (boot.block('SG-BEGIN %s' % name,
+                                               'SG-END %s' % name) or [])
+                        if not l.startswith('guest-'))
+                    with open(os.path.join(out, 'scene-graph-%s.txt' % name),
+                              'w') as f:
+                        f.write(sg + '\n')
+                    problems, where = check_windows(
+                        png, sg, 'vdispl-' + name, DUAL_MODES,
+                        [QUADRANTS, QUADRANTS_1])
+                    check(not problems, '%s: each connector\'s pattern in its '
+                          'own window (%s)%s' % (name, where, ''.join(
+                              '\n         ' + p for p in problems)))
                 elif 'kmsflip: drawn=no' in gtext and arm:
                     check(False, '%s: the guest could not CPU-map its buffers '
                           'on arm64 (auto-translated: it must)' % name)
@@ -791,7 +933,7 @@ def main():
                   ''.join('\n         ' + l for l in xlerr)))
         check(boot.first(r'BACKEND-DIR-GONE %s' % name)[1] is not None,
               '%s: backend directory removed after destroy' % name)
-        if input_checks and not compared:
+        if input_checks and not compared and not name.startswith('dual'):
             # The compared backend serves no vkb (init-dom0): it is here
             # for its flips.
             check_input(check, boot, name, gtext)

@@ -26,7 +26,8 @@ rm -f "$BUILD/cross.ini.new"
 ninja -C "$BUILD/meson" plugin/module/vdispl.so plugin/backend/vdispl-backend \
 	> "$BUILD/ninja.log" 2>&1 ||
 	{ tail -n 30 "$BUILD/ninja.log"; echo "cross-build: ninja failed" >&2; exit 1; }
-aarch64-linux-gnu-gcc --sysroot="$SYSROOT" -O2 -Wall -Werror -static \
+aarch64-linux-gnu-gcc --sysroot="$SYSROOT" -L"$SYSROOT/usr/lib/aarch64-linux-gnu" \
+	-O2 -Wall -Werror -static \
 	-o "$BUILD/kmsflip" "$SRC/tests/xen/kmsflip.c" \
 	-I"$SYSROOT/usr/include/libdrm" "$SYSROOT/usr/lib/aarch64-linux-gnu/libdrm.a"
 echo "PLUGIN=$BUILD/meson/plugin/module/vdispl.so"
