@@ -163,17 +163,23 @@ def main():
             g3.wait_connected()
             t0 = time.monotonic()
             time.sleep(3.0)
+            # The timer may step in for a frame that missed a repaint (a
+            # loaded machine); frame callbacks must take pacing back each
+            # time: every takeover seen by now is handed back while the
+            # guest still flips, a second later.
+            takeovers = be3.output().count('fallback timer paces frames')
+            time.sleep(1.0)
+            handbacks = be3.output().count('frame callbacks again, '
+                                           'fallback timer off')
             st3, s3 = g3.stop()
             secs = time.monotonic() - t0
             out = be3.output()
             rate = s3['events'] / secs if s3 else 0
-            print(f'# no wp_presentation: {rate:.1f} events/s')
+            print(f'# no wp_presentation: {rate:.1f} events/s, '
+                  f'{takeovers} fallback takeovers')
             if 'ignoring wp_presentation' not in out:
                 errors.append('backend did not ignore wp_presentation')
-            elif out.count('fallback timer paces frames') > \
-                    out.count('frame callbacks again, fallback timer off'):
-                # The timer may step in for a frame that missed a repaint;
-                # frame callbacks must take pacing back each time.
+            elif handbacks < takeovers:
                 errors.append('without wp_presentation the fallback timer '
                               'kept pacing a visible window:\n' +
                               out[-2000:])

@@ -73,11 +73,11 @@ def main():
                 spec = 'be-alloc=1,' + spec
             xs.create(dom, spec)
             g = Guest(xs, dom).start()
-            # The pipe is up (buffers, modeset) and flips follow at once.
+            # The pipe is up and a flip has completed: mid-flip from here.
             wait_for(lambda: g._check() and
-                     'conn 0: 320x240' in g.output(), 15,
+                     'first page flip done' in g.output(), 15,
                      what=f'{dom} flipping')
-            time.sleep(0.15)
+            time.sleep(0.05)
             if not g.proc.alive():
                 fail(f'{dom}: guest exited before the destroy:\n'
                      f'{g.output()[-2000:]}')
