@@ -11,7 +11,7 @@
 #   $CACHE/<key>/initrd.cpio.gz  busybox + the 9p and virtio modules + /init
 #   $CACHE/<key>/MANIFEST        what went in
 #
-# <key> hashes the kernel and busybox-static versions and this script. The
+# <key> hashes the kernel and busybox-static versions, this script and init. The
 # root is not copied: the VM reads it in place. Prints "VM=<dir>" and
 # "ROOT=<debian 13 root>" on success. Exit 77 when there is nothing to
 # build from (not root, no mirror, a host tool missing), 1 otherwise.
@@ -65,7 +65,7 @@ KPKG=$(apt-cache "${APT[@]}" depends linux-image-amd64 2>/dev/null |
 KV=${KPKG#linux-image-}
 VERSIONS=$(apt-cache "${APT[@]}" show --no-all-versions "$KPKG" busybox-static 2>/dev/null |
 	awk '/^Package:/{p=$2} /^Version:/{print p" "$2}')
-KEY=$( { echo "$VERSIONS"; sha256sum < "$0"; } | sha256sum | cut -c1-16)
+KEY=$( { echo "$VERSIONS"; cat "$0" "$HERE/init" | sha256sum; } | sha256sum | cut -c1-16)
 OUT=$CACHE/$KEY
 if [ -e "$OUT/COMPLETE" ]; then
 	echo "VM=$OUT"
