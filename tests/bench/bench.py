@@ -721,12 +721,14 @@ def run_vm_pass(a, res, tmp):
                'mode': 'helper', **cfg}
         with Xensim() as xs:
             ini['xensim-dir'] = xs.dir
-            with Weston(shell='desktop', renderer='gl', width=640,
-                        height=480,
-                        modules=[build_path('plugin/module/vdispl.so')],
-                        ini={'vdispl': ini},
-                        # the client knows the dma-buf formats (TCG: ~20 s)
-                        ready=r'window client ready') as w:
+            wst = Weston(shell='desktop', renderer='gl', width=640,
+                         height=480,
+                         modules=[build_path('plugin/module/vdispl.so')],
+                         ini={'vdispl': ini},
+                         # the client knows the dma-buf formats (TCG: ~20 s)
+                         ready=r'window client ready')
+            wst.start_timeout = 120     # emulated: GL loads in 10 to 20 s
+            with wst as w:
                 b = Bench(a, xs, w, Stats(stats_path, timeout=30.0), sub)
                 if ini['mode'] == 'helper':
                     rx = r'serving all guests \(pid (\d+)\)'

@@ -236,6 +236,7 @@ def main():
                      # for good (a start-up race, see the README).
                      ready=r'window client ready',
                      keep=bool(args.out))
+        w.start_timeout = 120   # emulated: GL alone loads in 10 to 20 s
         try:
             with w:
                 run(args, xs, w, info_tool)
