@@ -231,9 +231,9 @@ def main():
                                      'xensim-dir': xs.dir,
                                      'mode': 'helper'}},
                      scopes='log,vdispl', env={'WAYLAND_DEBUG': 'server'},
-                     # Guests only once the backend knows the dma-buf
-                     # formats: a buffer attached before that is copied
-                     # for good (a start-up race, see the README).
+                     # Guests once the backend knows the dma-buf formats
+                     # (~20 s under TCG): an fb attached before is copied
+                     # until it is first shown after that.
                      ready=r'window client ready',
                      keep=bool(args.out))
         w.start_timeout = 120   # emulated: GL alone loads in 10 to 20 s
@@ -379,9 +379,11 @@ def run(args, xs, w, info_tool):
                   f'kill {k}: the guest\'s buffers were dma-bufs in the '
                   f'backend ({during["backend"]})')
             check(True, f'kill {k}: the backend closed every dma-buf fd')
-        check(after[-1] <= after[0],
+        # Weston keeps up to a gone window's last buffers for a while (2
+        # to 3 here, varying); a leak of the 2 per guest would reach 7+.
+        check(after[-1] <= base['weston'] + 4,
               f'weston\'s dma-buf fds do not pile up over kills: {after} '
-              f'(before any guest: {base["weston"]})')
+              f'(before any guest: {base["weston"]}, at most 4 more)')
     except (TimeoutError, RuntimeError) as e:
         check(False, f'kill mid-flip: {e}; weston {dmabuf_sizes(wpid)}, '
               f'backend {[fd_links(p) for p in children(wpid, "vdispl-backend")]}')
