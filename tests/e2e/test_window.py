@@ -347,9 +347,9 @@ def test_two_windows_timer(args, tmp):
 
 def test_hide(args, tmp):
     out = os.path.join(tmp, 'counters-c')
-    with weston(args, out, **{'hide-at-ms': '1500',
-                              'hide-for-ms': '2000'}) as w:
+    with weston(args, out) as w:
         wait_running(out)
+        control(out, 'hide')
         h.wait_for(lambda: counters(out).get('hidden') == 1, 10,
                    what='window hidden')
         img = w.wait_screenshot(lambda i: i.find(FRAME0, TOL) is None, 5,
@@ -360,6 +360,7 @@ def test_hide(args, tmp):
                        2, what='frames in flight at hide done')
         check(c['hidden'] == 1 and c['win0_order_errors'] == 0,
               f"hidden: all {c['win0_done']} presented frames done")
+        control(out, 'show')
         h.wait_for(lambda: counters(out).get('hides') == 1 and
                    counters(out).get('hidden') == 0, 10,
                    what='window shown again')

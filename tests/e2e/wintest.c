@@ -19,14 +19,14 @@
  *   hostile=false             first try buffers the compositor would
  *                             reject with a protocol error (fatal to the
  *                             whole client): each must be refused
- *   hide-at-ms=0              window 0: window_hide() at this time...
- *   hide-for-ms=0             ...and present again after this long
  *
  * Control: the test appends commands, one per line, to <out>.ctl; each is
  * run once (polled every 100 ms; "ctl_done N" counts them):
  *   sleep    weston_compositor_sleep(): outputs off, no repaint, so no
  *            presentation feedback (a blanked screen)
  *   wake     weston_compositor_wake()
+ *   hide     window 0: window_hide(), its presents paused ("hidden 1")
+ *   show     window 0 presents again ("hidden 0")
  *   kill-client
  *            the compositor destroys our in-process client (as it would
  *            on a protocol error): windows vanish, frames must keep
@@ -101,9 +101,7 @@ struct wintest {
 	char *out;
 	struct wl_event_source *stats_timer;
 	struct wl_event_source *present_timer;
-	struct wl_event_source *hide_timer;
-	int hide_at_ms, hide_for_ms;
-	int hide_phase;
+	bool hidden;
 	uint64_t hides;
 	bool hostile;		/* try hostile buffers once ready */
 	int refused;		/* hostile buffers refused (NULL) */
@@ -140,7 +138,7 @@ write_stats(struct wintest *t)
 	fprintf(f, "ready %d\n", display_ready(t->d) ? 1 : 0);
 	fprintf(f, "refresh_mhz %u\n", display_refresh_mhz(t->d));
 	fprintf(f, "hides %" PRIu64 "\n", t->hides);
-	fprintf(f, "hidden %d\n", t->hide_phase == 1);
+	fprintf(f, "hidden %d\n", t->hidden);
 	fprintf(f, "hostile_refused %d\n", t->refused);
 	fprintf(f, "ctl_done %d\n", t->ctl_done);
 	fprintf(f, "state %d\n", t->ec->state);
@@ -204,6 +202,8 @@ kill_own_client(struct wintest *t)
 	}
 }
 
+static void hide(struct wintest *t, bool on);
+
 static void
 run_control(struct wintest *t)
 {
@@ -227,6 +227,10 @@ run_control(struct wintest *t)
 		} else if (strncmp(line, "wake", 4) == 0) {
 			weston_log("vdispl-wintest: compositor wakes\n");
 			weston_compositor_wake(t->ec);
+		} else if (strncmp(line, "hide", 4) == 0) {
+			hide(t, true);
+		} else if (strncmp(line, "show", 4) == 0) {
+			hide(t, false);
 		} else if (strncmp(line, "kill-client", 11) == 0) {
 			kill_own_client(t);
 		}
@@ -332,29 +336,27 @@ present_tick(void *data)
 	return 0;
 }
 
-static int
-hide_tick(void *data)
+static void
+hide(struct wintest *t, bool on)
 {
-	struct wintest *t = data;
 	struct twin *tw = &t->wins[0];
 
-	if (t->hide_phase == 0) {
-		t->hide_phase = 1;
+	if (on == t->hidden) {
+		return;
+	}
+	t->hidden = on;
+	tw->paused = on;
+	if (on) {
 		t->hides++;
-		tw->paused = true;
 		window_hide(tw->w);
 		weston_log("vdispl-wintest: window 0 hidden\n");
-		wl_event_source_timer_update(t->hide_timer, t->hide_for_ms);
-	} else if (t->hide_phase == 1) {
-		t->hide_phase = 2;
-		tw->paused = false;
+	} else {
 		weston_log("vdispl-wintest: window 0 shown again\n");
 		if (!tw->outstanding || t->timer_mode) {
 			present_next(tw);
 		}
 	}
 	write_stats(t);
-	return 0;
 }
 
 static void
@@ -478,9 +480,6 @@ wintest_destroy(struct wintest *t)
 	if (t->present_timer) {
 		wl_event_source_remove(t->present_timer);
 	}
-	if (t->hide_timer) {
-		wl_event_source_remove(t->hide_timer);
-	}
 	free(t->out);
 	free(t);
 }
@@ -574,9 +573,6 @@ wet_module_init(struct weston_compositor *ec, int *argc, char *argv[])
 	weston_config_section_get_string(sec, "mode", &mode, "flip");
 	weston_config_section_get_string(sec, "output", &output, NULL);
 	weston_config_section_get_bool(sec, "hostile", &hostile, false);
-	weston_config_section_get_int(sec, "hide-at-ms", &t->hide_at_ms, 0);
-	weston_config_section_get_int(sec, "hide-for-ms", &t->hide_for_ms,
-				      0);
 	t->timer_mode = strcmp(mode, "timer") == 0;
 	free(mode);
 	if (t->nwin < 1 || t->nwin > MAX_WIN) {
@@ -629,10 +625,6 @@ wet_module_init(struct weston_compositor *ec, int *argc, char *argv[])
 	t->hostile = hostile;
 	t->stats_timer = wl_event_loop_add_timer(loop, stats_tick, t);
 	wl_event_source_timer_update(t->stats_timer, 100);
-	if (t->hide_at_ms > 0 && t->hide_for_ms > 0) {
-		t->hide_timer = wl_event_loop_add_timer(loop, hide_tick, t);
-		wl_event_source_timer_update(t->hide_timer, t->hide_at_ms);
-	}
 	if (t->timer_mode) {
 		t->present_timer = wl_event_loop_add_timer(loop, present_tick,
 							   t);
