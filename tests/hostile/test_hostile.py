@@ -25,6 +25,7 @@ load), so the baseline is taken on both sides of the scenarios too.
 """
 
 import os
+import re
 import resource
 import subprocess
 import sys
@@ -86,10 +87,12 @@ def scenario_names():
     return r.stdout.split()
 
 
-def fd_count(pid):
-    """Open fds of weston and of its vdispl-backend helpers (in helper
-    mode the guest-facing fds are the helper's)."""
-    n = len(os.listdir(f'/proc/{pid}/fd'))
+def fd_kinds(pid):
+    """What the open fds of weston and of its vdispl-backend helpers (in
+    helper mode the guest-facing fds are the helper's) point at, counted
+    by kind (socket, anon_inode:[timerfd], /memfd:..., a path)."""
+    kinds = {}
+    pids = [pid]
     for p in os.listdir('/proc'):
         if not p.isdigit():
             continue
@@ -99,10 +102,32 @@ def fd_count(pid):
             comm = st[st.index('(') + 1:st.rindex(')')]
             ppid = int(st[st.rindex(')') + 2:].split()[1])
             if ppid == pid and comm.startswith('vdispl-backend'):
-                n += len(os.listdir(f'/proc/{p}/fd'))
+                pids.append(int(p))
         except (OSError, ValueError, IndexError):
             continue
-    return n
+    for q in pids:
+        try:
+            fds = os.listdir(f'/proc/{q}/fd')
+        except OSError:
+            continue
+        for fd in fds:
+            try:
+                t = os.readlink(f'/proc/{q}/fd/{fd}')
+            except OSError:
+                continue
+            k = re.sub(r'\[\d+\]$', '', t)
+            kinds[k] = kinds.get(k, 0) + 1
+    return kinds
+
+
+def fd_count(pid):
+    return sum(fd_kinds(pid).values())
+
+
+def fd_growth(before, after):
+    """The kinds of fd that grew, as 'kind +n' strings."""
+    return [f'{k} +{after[k] - before.get(k, 0)}' for k in sorted(after)
+            if after[k] > before.get(k, 0)]
 
 
 def rss_kb(pid):
@@ -220,7 +245,12 @@ def main():
     print(f'RLIMIT_NOFILE {want} for weston (was {soft})', flush=True)
     with Xensim() as xs, hostile_weston(xs) as w:
         bases = []
-        fds0, rss0 = fd_count(w.proc.p.pid), rss_kb(w.proc.p.pid)
+        # Counted once the backend serves (in helper mode its process is
+        # counted only from its exec on).
+        wait_for(lambda: 'serving displif on' in w.log(), 20,
+                 what='the backend serving')
+        kinds0 = fd_kinds(w.proc.p.pid)
+        fds0, rss0 = sum(kinds0.values()), rss_kb(w.proc.p.pid)
 
         def baseline(dom):
             g = RateGuest(xs, dom)
@@ -277,6 +307,9 @@ def main():
             print(f'{"FAIL" if bad else "ok  "} weston (and helper) fds '
                   f'before the scenarios {fds0}, after {fds1} (limit '
                   f'{want}); weston RSS {rss0} -> {rss} kB', flush=True)
+            grown = fd_growth(kinds0, fd_kinds(w.proc.p.pid))
+            if grown:
+                print('     grown: ' + ', '.join(grown), flush=True)
             if bad:
                 failed.append(f'weston fds {fds0} -> {fds1}')
     if rate:
