@@ -51,15 +51,18 @@ build: $(BUILD)/build.ninja
 # build-asan/; SANITIZE=0 skips it locally), then unit/xensim/e2e/hostile
 # built and run in a Debian 13 root (tests/debian13/run.sh,
 # build-debian13/; DEBIAN13=0 skips it locally) and the xen suite on Debian
-# 13's images with that build's vdispl.so (suite xen-debian13), then one
-# closing line over all, each suite labelled with its release.
+# 13's images with that build's vdispl.so (suite xen-debian13) and the
+# dma-buf backing in a Debian 13 VM with that build (suite dmabuf;
+# DMABUF=0 skips it locally), then one closing line over all, each suite
+# labelled with its release.
 SANITIZE ?= 1
 DEBIAN13 ?= 1
+DMABUF ?= 1
 HOST_LABEL := debian$(or $(DEBIAN_VERSION),12)
 check: deps
 	@$(MAKE) --no-print-directory build
 	@rc=0; meson test -C $(BUILD) --print-errorlogs --no-suite xen-debian13 \
-		--no-suite xen-arm64-debian13 $(TESTOPTS) || rc=$$?; \
+		--no-suite xen-arm64-debian13 --no-suite dmabuf $(TESTOPTS) || rc=$$?; \
 	logs="$(BUILD)/meson-logs/testlog.json=$(HOST_LABEL)"; \
 	if [ "$(SANITIZE)" = 1 ]; then \
 		tests/sanitize.sh $(BUILD)-asan || rc=1; \
@@ -77,6 +80,11 @@ check: deps
 			meson test -C $(BUILD) --print-errorlogs --suite xen-debian13 \
 				--logbase testlog-xen-debian13 || rc=1; \
 			logs="$$logs $(BUILD)/meson-logs/testlog-xen-debian13.json=debian13"; \
+			if [ "$(DMABUF)" = 1 ]; then \
+				meson test -C $(BUILD) --print-errorlogs --suite dmabuf \
+					--logbase testlog-dmabuf || rc=1; \
+				logs="$$logs $(BUILD)/meson-logs/testlog-dmabuf.json=debian13"; \
+			fi; \
 		fi; \
 	fi; \
 	python3 tests/summary.py $$logs || rc=1; exit $$rc

@@ -106,9 +106,12 @@ struct xensim_gnt_map_reply {
 	struct xensim_gnt_page pages[];
 };
 
+/* The export is a dma-buf (udmabuf), not the share's memfd. */
+#define XENSIM_EXPORT_DMABUF 1u
+
 struct xensim_gnt_export_reply {
 	struct xensim_status st;
-	uint32_t pad;
+	uint32_t flags;		/* XENSIM_EXPORT_* */
 	uint64_t offset;
 };
 

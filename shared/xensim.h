@@ -121,9 +121,12 @@ xensim_gnt_unmap(struct xensim *xs, void *addr, uint32_t count);
 
 /*
  * Like xengnttab_dmabuf_exp_from_refs(): one fd for the pages of @count
- * refs, for zero-copy hand-off. The simulator can do this only when the
- * refs name consecutive pages of one granted memfd (else -EOPNOTSUPP);
- * *offset receives the byte offset of the first page in the fd.
+ * refs, for zero-copy hand-off. Where the daemon's kernel has
+ * /dev/udmabuf, the fd is a real dma-buf of the pages in the refs' order
+ * (any refs) and *offset is 0. Elsewhere it is the granted memfd itself,
+ * which no dma-buf importer accepts: the refs must then name consecutive
+ * pages of one memfd (else -EOPNOTSUPP), and *offset receives the byte
+ * offset of the first page in the fd.
  */
 int
 xensim_gnt_export_fd(struct xensim *xs, uint16_t domid, uint32_t count,

@@ -295,6 +295,7 @@ struct fb {
 	struct vd_buffer *buf;		/* zero-copy buffer, or NULL (copy) */
 	bool buf_ready;			/* dma-buf import succeeded */
 	bool detached;			/* FB_DETACH seen, waiting for release */
+	bool backing_early;		/* chosen before the display was ready */
 };
 
 /*
@@ -308,6 +309,15 @@ dbuf_handle(struct connector *c, const struct displif_req *req,
 
 struct fb *
 dbuf_fb_lookup(struct frontend *fe, uint64_t cookie);
+
+/*
+ * An fb attached before the window client knew the compositor's formats
+ * got the copy backing; the first time it is shown once the client knows
+ * them, choose again (a guest may be served before our client is ready,
+ * e.g. when it reconnects to a restarted backend).
+ */
+void
+dbuf_fb_rechoose(struct fb *fb);
 
 /* Free every fb and dbuf of @fe (teardown; windows already gone). */
 void

@@ -488,6 +488,7 @@ present(struct connector *c, struct fb *fb)
 	struct vd_buffer *buf = NULL;
 	struct copybuf *cb;
 
+	dbuf_fb_rechoose(fb);
 	if (fb->buf && (fb->backing == DBUF_BACKING_SHARED ||
 			(fb->backing == DBUF_BACKING_DMABUF && fb->buf_ready))) {
 		buf = fb->buf;

@@ -615,6 +615,23 @@ choose_backing(struct frontend *fe, struct fb *fb)
 	}
 }
 
+void
+dbuf_fb_rechoose(struct fb *fb)
+{
+	if (!fb->backing_early || !display_ready(fb->fe->be->display)) {
+		return;
+	}
+	fb->backing_early = false;
+	if (fb->buf) {
+		return;
+	}
+	choose_backing(fb->fe, fb);
+	vd_trace("%s: fb %#llx attached before the display was ready: %s",
+		 fb->fe->name, (unsigned long long)fb->cookie,
+		 fb->backing == DBUF_BACKING_SHARED ? "shared" :
+		 fb->backing == DBUF_BACKING_DMABUF ? "dma-buf" : "copy");
+}
+
 static int
 fb_attach(struct frontend *fe, const struct displif_req *req)
 {
@@ -677,6 +694,7 @@ fb_attach(struct frontend *fe, const struct displif_req *req)
 	}
 	wl_list_insert(&fe->fbs, &fb->link);
 	choose_backing(fe, fb);
+	fb->backing_early = !display_ready(fe->be->display);
 	vd_trace("%s: fb %#llx on dbuf %#llx: %ux%u %.4s, %s", fe->name,
 		 (unsigned long long)cookie, (unsigned long long)d->cookie,
 		 w, h, (const char *)&fourcc,

@@ -35,6 +35,12 @@ scaling   1, 2, 4, 8 guests at 1280x720 (copy, then shared), all at --fps
           frame-done timeouts over all guests' events in the window.
 gl        the latency and cpu rows again for --gl-sizes under the GL
           renderer (llvmpipe), as a second section "gl".
+dmabuf_vm the dmabuf suite's Debian 13 VM booted once (tests/dmabuf/
+          run-vm.py --mode bench, which runs this script there with
+          --vm-dmabuf): a copy, a shared and a dma-buf guest at 320x240
+          under Weston 14 GL on llvmpipe, with udmabuf exports. Emulated
+          (TCG): compare its rows with each other only. --no-vm (and
+          --quick) leave it out.
 slow      a slow-drawing guest (--slow-size, default 640x480): after each
           EVT_PG_FLIP it spends --slow-fractions (0.5, 0.75) of a refresh
           period drawing (vdispl-guest --draw-fraction: it waits, burning
@@ -71,6 +77,7 @@ speed: it fails only when something did not run at all.
 
 import argparse
 import json
+import re
 import os
 import sys
 import time
@@ -123,6 +130,12 @@ def parse_args():
                     help='also run slow and hidden with this vdispl.so')
     ap.add_argument('--only', choices=('all', 'slow'), default='all',
                     help='slow: only the slow and hidden sections')
+    ap.add_argument('--vm-dmabuf', action='store_true',
+                    help='inside the dmabuf suite\'s VM: only the copy, '
+                         'shared and dma-buf rows under GL (run-vm.py '
+                         '--mode bench runs this)')
+    ap.add_argument('--no-vm', action='store_true',
+                    help='leave out the dma-buf VM (its rows: not measured)')
     ap.add_argument('--quick', action='store_true',
                     help='tiny durations (a sanity run, not a measurement)')
     a = ap.parse_args()
@@ -213,17 +226,19 @@ def machine_cpu():
 # --- the plugin's stats file -------------------------------------------------
 
 class Stats:
-    def __init__(self, path):
+    def __init__(self, path, timeout=5.0):
         self.path = path
+        self.timeout = timeout
 
     def read(self):
         from harness import parse_counters
         return parse_counters(self.path)
 
-    def snapshot(self, timeout=5.0):
+    def snapshot(self, timeout=None):
         """A snapshot written after this call (two seq bumps later: the
         one being written may predate the call)."""
         from harness import wait_for
+        timeout = self.timeout if timeout is None else timeout
         seq0 = self.read().get('seq', 0)
         return wait_for(lambda: (lambda s: s if s.get('seq', 0) >= seq0 + 2
                                  else None)(self.read()),
@@ -672,6 +687,99 @@ def run_pass(a, renderer, sizes, scale_backings, res, tmp):
         return b.errors
 
 
+VM_SIZE = (320, 240)
+VM_WARMUP_S = 8.0   # the first import of a dma-buf takes seconds under TCG
+VM_SECONDS = 6.0
+
+
+def run_vm_pass(a, res, tmp):
+    """Inside the dmabuf suite's VM (--vm-dmabuf): one guest at VM_SIZE per
+    backing under headless Weston with GL on llvmpipe, all in one boot:
+    copy and shared under a weston whose vdispl.so has dmabuf=false, then
+    dmabuf (a be-alloc=0 guest whose grants xensimd exports through
+    udmabuf) under one with the default, with mode=helper (plugin CPU: the
+    backend's); then that dma-buf guest again with mode=in-process, as a
+    probe that is recorded, not judged. The guest draws XRGB8888, which
+    llvmpipe imports. The VM is emulated (TCG): only ratios between these
+    rows mean anything."""
+    from guestlib import Xensim
+    from harness import Weston, build_path
+    errors = []
+    wd, ht = VM_SIZE
+    a.warmup = max(a.warmup, VM_WARMUP_S)
+    a.seconds = max(a.seconds, VM_SECONDS)
+    # The last pass is a probe, not judged: in mode=in-process a dma-buf
+    # guest got no EVT_PG_FLIP here (README); its row says what it got.
+    for cfg, backings, judged in (
+            ({'dmabuf': 'false'}, ('copy', 'shared'), True),
+            ({}, ('dmabuf',), True),
+            ({'mode': 'in-process'}, ('dmabuf-inprocess',), False)):
+        sub = os.path.join(tmp, '-'.join(backings))
+        os.makedirs(sub, exist_ok=True)
+        stats_path = os.path.join(sub, 'stats')
+        ini = {'hypervisor': 'sim', 'stats-file': stats_path,
+               'mode': 'helper', **cfg}
+        with Xensim() as xs:
+            ini['xensim-dir'] = xs.dir
+            wst = Weston(shell='desktop', renderer='gl', width=640,
+                         height=480,
+                         modules=[build_path('plugin/module/vdispl.so')],
+                         ini={'vdispl': ini},
+                         # the client knows the dma-buf formats (TCG: ~20 s)
+                         ready=r'window client ready')
+            wst.start_timeout = 120     # emulated: GL loads in 10 to 20 s
+            with wst as w:
+                b = Bench(a, xs, w, Stats(stats_path, timeout=30.0), sub)
+                if ini['mode'] == 'helper':
+                    rx = r'serving all guests \(pid (\d+)\)'
+                    m = re.findall(rx, w.log())
+                    b.backend_pid = int(m[-1]) if m else None
+                for backing in backings:
+                    row, cpu = b.guest_run(backing, wd, ht)
+                    crow = {'backing': backing, 'width': wd, 'height': ht,
+                            'measured': cpu is not None}
+                    if cpu:
+                        crow.update(us=r2(cpu['us']),
+                                    bytes_copied=cpu['bytes_copied'],
+                                    flips=cpu['flips'])
+                    res['latency'].append(row)
+                    res['cpu_per_flip'].append(crow)
+                    print(f'bench: vm {backing} {wd}x{ht}: {row} cpu {crow}',
+                          flush=True)
+                if judged:
+                    errors += b.errors
+                else:
+                    res.setdefault('probe_errors', []).extend(b.errors)
+    return errors
+
+
+def vm_dmabuf(a, tmp):
+    """make bench's dma-buf rows: boot the dmabuf suite's VM in bench mode
+    (tests/dmabuf/run-vm.py; its Debian 13 build is BUILD-debian13) and
+    read what run_vm_pass wrote there."""
+    import subprocess
+    out = os.path.join(tmp, 'vm')
+    r = subprocess.run([os.path.join(HERE, '..', 'dmabuf', 'run-vm.py'),
+                        '--mode', 'bench',
+                        '--source', os.path.join(HERE, '..', '..'),
+                        '--build13', a.build.rstrip('/') + '-debian13',
+                        '--out', out], text=True,
+                       stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    print('\n'.join('  vm| ' + ln for ln in r.stdout.splitlines()
+                    if ln.startswith('dmabuf:')), flush=True)
+    path = os.path.join(out, 'bench-vm.json')
+    if r.returncode != 0 or not os.path.exists(path):
+        why = ('skipped: ' if r.returncode == 77 else 'failed: ') + \
+            ' / '.join(ln for ln in r.stdout.splitlines()
+                       if 'SKIP' in ln or 'FAIL' in ln)[-400:]
+        return {'measured': False, 'reason': why}, \
+            ([] if r.returncode == 77 else [f'dma-buf VM: {why}'])
+    with open(path) as f:
+        vm = json.load(f)
+    vm['measured'] = True
+    return vm, []
+
+
 def run_slow(a, module, label, res, tmp, native=True):
     """The slow and hidden sections under one weston with @module."""
     from guestlib import Xensim
@@ -782,9 +890,75 @@ def markdown_slow(res, out):
                        f'{fmt(r["plugin_cpu_ms_per_s"])} | '
                        f'{fmt(r["weston_cpu_pct"], ".0f")} |')
         out.append('')
+def vm_rows(res):
+    """The dma-buf VM's rows, each with its ratios to the copy row:
+    [(backing, size, p50, events/s, weston us/frame, plugin us/flip,
+    bytes/flip, ratio strings)]."""
+    vm = res.get('dmabuf_vm')
+    if not vm or not vm.get('measured'):
+        return None
+    cpu = {r['backing']: r for r in vm.get('cpu_per_flip', [])}
+    lat = {r['backing']: r for r in vm.get('latency', [])}
+    base = lat.get('copy', {})
+    out = []
+    for b in ('copy', 'shared', 'dmabuf', 'dmabuf-inprocess'):
+        r, c = lat.get(b), cpu.get(b, {})
+        if not r:
+            continue
+
+        def ratio(k):
+            v, v0 = r.get(k), base.get(k)
+            return f'{v / v0:.2f}' if v and v0 else '-'
+        out.append((b, f'{r["width"]}x{r["height"]}', r.get('p50_ms'),
+                    r.get('achieved_hz'), r.get('weston_cpu_us_per_frame'),
+                    c.get('us'), c.get('bytes_copied'),
+                    ratio('p50_ms'), ratio('weston_cpu_us_per_frame')))
+    return out
+
+
+def print_vm(res):
+    vm = res.get('dmabuf_vm')
+    if vm is None:
+        return
+    if not vm.get('measured'):
+        print(f'\ndma-buf (VM): not measured: {vm.get("reason")}')
+        return
+    print('\ndma-buf, copy and shared in one Debian 13 VM (QEMU TCG, '
+          'Weston 14 GL on llvmpipe, udmabuf): ratios to copy only, the '
+          'VM is emulated')
+    print(f'  {"backing":16} {"size":>8} {"p50 ms":>8} {"ev/s":>6} '
+          f'{"weston us/fr":>12} {"plugin us/flip":>14} {"bytes/flip":>10} '
+          f'{"p50/copy":>8} {"weston/copy":>11}')
+    for b, size, p50, hz, wus, pus, by, rp, rw in vm_rows(res):
+        print(f'  {b:16} {size:>8} {fmt(p50):>8} {fmt(hz, ".1f"):>6} '
+              f'{fmt(wus, ".0f"):>12} {fmt(pus, ".0f"):>14} '
+              f'{fmt(by, ".0f"):>10} {rp:>8} {rw:>11}')
+
+
+def markdown_vm(res, out):
+    rows = vm_rows(res)
+    if rows is None:
+        vm = res.get('dmabuf_vm')
+        if vm is not None:
+            out.extend([f'**dma-buf (VM)**: not measured: '
+                        f'{vm.get("reason")}', ''])
+        return
+    out.extend(['**dma-buf**, beside copy and shared in one Debian 13 VM '
+                '(QEMU TCG, Weston 14 GL on llvmpipe, udmabuf): compare '
+                'ratios only, the VM is emulated', '',
+                '| backing | size | p50 ms | events/s | weston CPU/frame us '
+                '| plugin CPU/flip us | bytes copied/flip | p50 / copy | '
+                'weston CPU / copy |',
+                '|---|---|---:|---:|---:|---:|---:|---:|---:|'])
+    for b, size, p50, hz, wus, pus, by, rp, rw in rows:
+        out.append(f'| {b} | {size} | {fmt(p50)} | {fmt(hz, ".1f")} | '
+                   f'{fmt(wus, ".0f")} | {fmt(pus, ".0f")} | '
+                   f'{fmt(by, ".0f")} | {rp} | {rw} |')
+    out.append('')
+
+
 def run_modes(a, sizes, res, tmp):
     """The modes section (see the module comment). Returns errors."""
-    import re
     from guestlib import Xensim
     from harness import Weston, build_path, wait_for
     errors = []
@@ -888,7 +1062,8 @@ def markdown(res):
                        f'{fmt(r.get("memcpy_cold_us"), ".1f")} | '
                        f'{r["bytes_copied"]} |')
         out.append('')
-        out.append('dma-buf: not measured (' + DMABUF_REASON + ').')
+        out.append('dma-buf: not measured here (' + DMABUF_REASON + '); '
+                   'measured in a VM, below.')
         out.append('')
 
     if not res['latency']:          # --only slow
@@ -934,6 +1109,7 @@ def markdown(res):
         cpu_table(gl['cpu_per_flip'], '**Plugin CPU per flip**, GL '
                   'renderer (llvmpipe)')
     markdown_slow(res, out)
+    markdown_vm(res, out)
     return '\n'.join(out)
 
 
@@ -953,6 +1129,16 @@ def main():
             return 1
     import tempfile
     tmp = tempfile.mkdtemp(prefix='vdispl-bench-')
+    if a.vm_dmabuf:
+        vm = {'machine': machine(), 'latency': [], 'cpu_per_flip': [],
+              'size': list(VM_SIZE)}
+        errors = run_vm_pass(a, vm, tmp)
+        with open(a.out, 'w') as f:
+            json.dump(vm, f, indent=2)
+            f.write('\n')
+        for e in errors:
+            print('bench: ' + e)
+        return 1 if errors else 0
     res = {'refresh_hz': REFRESH_HZ, 'latency': [], 'cpu_per_flip': [],
            'scaling': [], 'modes': [], 'machine': machine(),
            'definitions': {
@@ -1069,6 +1255,10 @@ def main():
     if a.only == 'all':
         errors += run_modes(a, a.mode_sizes, res,
                             os.path.join(tmp, 'modes'))
+    # --quick (bench-schema) never boots the VM: minutes, not a sanity run.
+    if a.only == 'all' and not a.no_vm and not a.quick:
+        res['dmabuf_vm'], errs = vm_dmabuf(a, tmp)
+        errors += errs
     res['seconds'] = round(time.monotonic() - t_start, 1)
     os.makedirs(os.path.dirname(a.out), exist_ok=True)
     with open(a.out, 'w') as f:
@@ -1077,6 +1267,7 @@ def main():
     if res['latency']:
         print_table(res)
     print_slow(res)
+    print_vm(res)
     print(f'\nbench: wrote {a.out} in {res["seconds"]} s')
     if errors:
         print('bench: some runs went wrong (figures above may be partial):')

@@ -81,7 +81,7 @@ fake_display_destroy(struct vd_display *d)
 bool
 display_ready(const struct vd_display *d)
 {
-	return true;
+	return !fake_config.not_ready;
 }
 
 bool
@@ -94,7 +94,7 @@ display_shm_supports(const struct vd_display *d, uint32_t f)
 bool
 display_dmabuf_supports(const struct vd_display *d, uint32_t f)
 {
-	return fake_config.dmabuf;
+	return fake_config.dmabuf && !fake_config.not_ready;
 }
 
 uint32_t

@@ -21,6 +21,7 @@ struct fake_config {
 	bool dmabuf_fails;	/* imports report `failed` */
 	int frame_ms;		/* present → shown → frame_done */
 	bool hold_releases;	/* a compositor that never releases */
+	bool not_ready;		/* the client does not know the formats yet */
 };
 
 extern struct fake_config fake_config;

@@ -1081,10 +1081,38 @@ test_dmabuf_path(struct guest *g, int win)
 	CHECK(st == 0 && px == 0x804020 && kind == 1,
 	      "dma-buf import `failed`: that fb falls back to copy (kind %d)",
 	      kind);
-	fake_config.dmabuf = false;
 	fake_config.dmabuf_fails = false;
 	st = guest_simple(g, XENDISPL_OP_DBUF_DESTROY, 0x700);
 	CHECK(st == 0, "DBUF_DESTROY of the dma-buf dbuf: %d", st);
+	gunshare(g, &b.data);
+	gunshare(g, &b.dir);
+
+	/* Attached before the client knew the formats: copied at first,
+	 * zero-copy once it knows them. */
+	fake_config.not_ready = true;
+	st = guest_dbuf_create(g, &b, 0x710, 32, 24, 32, false);
+	fill(b.data.addr, 32, 24, DRM_FORMAT_XRGB8888, 0x10, 0x20, 0x30);
+	st |= guest_fb_attach(g, 0x710, 0x7101, 32, 24, DRM_FORMAT_XRGB8888);
+	spin(10);
+	st |= guest_flip(g, 0, 0x7101);
+	spin(20);
+	px = shown_pixel(win, &kind);
+	CHECK(st == 0 && px == 0x102030 && kind == 1,
+	      "fb attached before the display was ready: copied (kind %d)",
+	      kind);
+	fake_config.not_ready = false;
+	/* The first flip after that starts the import; shown from the next. */
+	st = guest_flip(g, 0, 0x7101);
+	spin(20);
+	st |= guest_flip(g, 0, 0x7101);
+	spin(20);
+	px = shown_pixel(win, &kind);
+	CHECK(st == 0 && px == 0x102030 && kind == 2,
+	      "once ready, the same fb is shown as a dma-buf (pixel %06x "
+	      "kind %d)", px, kind);
+	fake_config.dmabuf = false;
+	st = guest_simple(g, XENDISPL_OP_DBUF_DESTROY, 0x710);
+	CHECK(st == 0, "DBUF_DESTROY of the second dma-buf dbuf: %d", st);
 	gunshare(g, &b.data);
 	gunshare(g, &b.dir);
 }

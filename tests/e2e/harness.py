@@ -431,6 +431,9 @@ class Weston:
         self.proc = None
         self.returncode = None
         self.clients = []
+        # Each start-up step's wait (s); the dmabuf suite's emulated VM
+        # takes longer (its GL renderer alone loads in 10 to 20 s).
+        self.start_timeout = 20
 
     # The config ------------------------------------------------------------
     def _write_config(self):
@@ -519,23 +522,23 @@ class Weston:
         sock = os.path.join(self.runtime_dir, self.socket)
         try:
             wait_for(lambda: self._check_alive() and os.path.exists(sock),
-                     20, what='weston socket')
+                     self.start_timeout, what='weston socket')
             # The shell's helper clients are launched once the compositor
             # runs; their launch line is our "up" signal for desktop-shell.
             if self.shell == 'desktop':
                 wait_for(lambda: self._check_alive() and
-                         'weston-desktop-shell' in self.log(), 20,
+                         'weston-desktop-shell' in self.log(), self.start_timeout,
                          what='desktop-shell launch')
             mode_line = self._mode_line()
             if mode_line:
                 # The variant really runs in the mode its name says.
                 wait_for(lambda: self._check_alive() and
-                         mode_line in self.log(), 20,
+                         mode_line in self.log(), self.start_timeout,
                          what=f'weston log "{mode_line}"')
             if self.ready:
                 rx = re.compile(self.ready)
                 wait_for(lambda: self._check_alive() and
-                         rx.search(self.log()), 20,
+                         rx.search(self.log()), self.start_timeout,
                          what=f'weston log /{self.ready}/')
         except BaseException:
             self.stop()

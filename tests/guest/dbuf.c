@@ -281,6 +281,7 @@ dbuf_destroy(struct guest *g, struct dbuf *buf)
 {
 	struct evtchnl *ch = generic_ring(g);
 	struct xendispl_req *req;
+	uint64_t t0;
 	int ret;
 
 	/* be-alloc: give the backend's pages back before it frees them. */
@@ -288,10 +289,15 @@ dbuf_destroy(struct guest *g, struct dbuf *buf)
 
 	req = evtchnl_prepare(ch, XENDISPL_OP_DBUF_DESTROY);
 	req->op.dbuf_destroy.dbuf_cookie = buf->dbuf_cookie;
+	t0 = guest_now_ns();
 	ret = evtchnl_do_io(ch, req);
 	if (ret < 0) {
 		guest_log(g, "DBUF_DESTROY: %d", ret);
 	}
+	/* The backend answers once the compositor released the buffer. */
+	guest_debug(g, "DBUF_DESTROY %#llx answered in %.1f ms",
+		    (unsigned long long)buf->dbuf_cookie,
+		    (double)(guest_now_ns() - t0) / 1e6);
 	/* Whatever the backend said, free what is ours. */
 	free_buf(g, buf);
 	return ret;

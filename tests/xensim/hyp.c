@@ -18,6 +18,25 @@
  * it). Real Xen checks each page; the plugin never relies on the
  * difference.
  *
+ * DOC: dma-buf export
+ *
+ * Where /dev/udmabuf exists (Linux with CONFIG_UDMABUF: Debian 13's
+ * kernels, not Debian 12's), an export is a real dma-buf: the refs' pages,
+ * in the refs' order and from any number of shares, joined by
+ * UDMABUF_CREATE_LIST (runs of consecutive pages of one share make one
+ * entry). udmabuf takes only shmem memfds sealed against shrinking and not
+ * against writes, which is how every share is made. The dma-buf starts at
+ * the first ref's page (offset 0) and holds its own references to the
+ * pages, so it outlives revoke and the granter, like a mapping. It is
+ * mappable writable by whoever holds it even for a read-only grant (udmabuf
+ * has no read-only mode); a real Xen export has no mmap at all.
+ *
+ * Without /dev/udmabuf, an export is the share's memfd itself and needs
+ * consecutive pages of one share (-EOPNOTSUPP otherwise): an importer
+ * that wants a dma-buf refuses it, which is the per-buffer fallback the
+ * plugin must survive. With /dev/udmabuf, a failed udmabuf creation is
+ * that export's error; it never falls back to the memfd.
+ *
  * DOC: event channels
  *
  * alloc_unbound makes a port with two eventfds: `in` (the owner waits on
@@ -34,8 +53,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
+#include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <unistd.h>
+
+#include <linux/udmabuf.h>
 
 #include "xensimd.h"
 
@@ -238,6 +260,69 @@ ro_fd(struct share *s)
 	return s->rofd;
 }
 
+/* /dev/udmabuf, opened on first use; -1 when this kernel has none. */
+static int
+udmabuf_fd(void)
+{
+	static int fd = -2;
+
+	if (fd == -2) {
+		fd = open("/dev/udmabuf", O_RDWR | O_CLOEXEC);
+		if (fd < 0) {
+			xsd_log("no /dev/udmabuf (%s): exports are memfds",
+				strerror(errno));
+			fd = -1;
+		} else {
+			xsd_log("/dev/udmabuf: exports are dma-bufs");
+		}
+	}
+	return fd;
+}
+
+/*
+ * One dma-buf for the pages of @mr (page i of the export is page
+ * mr->pages[i].page of shares[mr->pages[i].fd]). Returns the fd or
+ * -errno.
+ */
+static int
+udmabuf_export(struct share **shares, const struct xensim_gnt_map_reply *mr,
+	       uint32_t count)
+{
+	struct udmabuf_create_list *l;
+	uint32_t n = 0;
+	int fd;
+
+	l = calloc(1, sizeof(*l) + sizeof(l->list[0]) * (size_t)count);
+	if (!l) {
+		return -ENOMEM;
+	}
+	for (uint32_t i = 0; i < count; i++) {
+		const struct xensim_gnt_page *pg = &mr->pages[i];
+		struct udmabuf_create_item *prev = n ? &l->list[n - 1] : NULL;
+		uint64_t off = (uint64_t)pg->page * XENSIM_PAGE_SIZE;
+
+		if (prev && i > 0 && pg->fd == mr->pages[i - 1].fd &&
+		    prev->offset + prev->size == off) {
+			prev->size += XENSIM_PAGE_SIZE;
+			continue;
+		}
+		l->list[n].memfd = (uint32_t)shares[pg->fd]->fd;
+		l->list[n].offset = off;
+		l->list[n].size = XENSIM_PAGE_SIZE;
+		n++;
+	}
+	l->flags = UDMABUF_FLAGS_CLOEXEC;
+	l->count = n;
+	fd = ioctl(udmabuf_fd(), UDMABUF_CREATE_LIST, l);
+	if (fd < 0) {
+		fd = -errno;
+		xsd_log("udmabuf export of %u pages (%u runs): %s", count, n,
+			strerror(errno));
+	}
+	free(l);
+	return fd;
+}
+
 static void
 op_gnt_map(struct conn *c, const struct xsd_sockmsg *hdr, const uint8_t *p,
 	   bool export)
@@ -298,6 +383,23 @@ op_gnt_map(struct conn *c, const struct xsd_sockmsg *hdr, const uint8_t *p,
 		}
 		mr->pages[i].fd = k;
 		mr->pages[i].page = g->page;
+	}
+	if (export && udmabuf_fd() >= 0) {
+		struct xensim_gnt_export_reply er = {
+			.st.status = 0,
+			.flags = XENSIM_EXPORT_DMABUF,
+		};
+		int fd = udmabuf_export(shares, mr, req.count);
+
+		if (fd < 0) {
+			err = fd;
+			goto out;
+		}
+		xsd_send(c, hdr->type, hdr->req_id, 0, &er, sizeof(er), &fd,
+			 1);
+		close(fd);
+		err = 0;
+		goto out_sent;
 	}
 	if (export) {
 		struct xensim_gnt_export_reply er = { .st.status = 0 };

@@ -5,6 +5,7 @@
  * library, and kills it by PID. Usage: test-xensim TEST (xensimd from
  * $XENSIMD).
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -243,6 +244,55 @@ drain_events(struct xs_handle *h)
 }
 
 /* --- tests ------------------------------------------------------------------ */
+
+/* The daemon runs as we do: it can open /dev/udmabuf when we can. */
+static bool
+have_udmabuf(void)
+{
+	return access("/dev/udmabuf", R_OK | W_OK) == 0;
+}
+
+static int
+count_fds(pid_t pid)
+{
+	char path[64];
+	struct dirent *e;
+	DIR *d;
+	int n = 0;
+
+	snprintf(path, sizeof(path), "/proc/%d/fd", (int)pid);
+	d = opendir(path);
+	if (!d) {
+		return -1;
+	}
+	while ((e = readdir(d))) {
+		n += e->d_name[0] != '.';
+	}
+	closedir(d);
+	return n;
+}
+
+/* True if @fd is a dma-buf exported by udmabuf (its fdinfo says so). */
+static bool
+is_udmabuf(int fd)
+{
+	char path[64], buf[1024];
+	ssize_t n;
+	int f;
+
+	snprintf(path, sizeof(path), "/proc/self/fdinfo/%d", fd);
+	f = open(path, O_RDONLY | O_CLOEXEC);
+	if (f < 0) {
+		return false;
+	}
+	n = read(f, buf, sizeof(buf) - 1);
+	close(f);
+	if (n <= 0) {
+		return false;
+	}
+	buf[n] = '\0';
+	return strstr(buf, "exp_name:\tudmabuf") != NULL;
+}
 
 static void
 test_perms(void)
@@ -748,7 +798,7 @@ test_grants(void)
 		xensim_close(x2);
 	}
 
-	/* export_fd: consecutive pages only. */
+	/* export_fd: consecutive pages only, unless udmabuf joins them. */
 	{
 		uint64_t off = 1;
 		int fd = xensim_gnt_export_fd(xs0, (uint16_t)d1, 2, &refs[3],
@@ -756,8 +806,13 @@ test_grants(void)
 		uint8_t *p;
 
 		CHECK(fd >= 0, "export: %s", strerror(-fd));
-		CHECK(off == XENSIM_PAGE_SIZE, "offset %llu",
-		      (unsigned long long)off);
+		if (have_udmabuf()) {
+			CHECK(off == 0, "dma-buf offset %llu",
+			      (unsigned long long)off);
+		} else {
+			CHECK(off == XENSIM_PAGE_SIZE, "offset %llu",
+			      (unsigned long long)off);
+		}
 		p = mmap(NULL, 2 * XENSIM_PAGE_SIZE, PROT_READ, MAP_SHARED, fd,
 			 (off_t)off);
 		CHECK(p != MAP_FAILED && p[0] == 0x21 &&
@@ -767,7 +822,13 @@ test_grants(void)
 		uint32_t gap[2] = { refs[2], refs[4] };
 		fd = xensim_gnt_export_fd(xs0, (uint16_t)d1, 2, gap, false,
 					  &off);
-		CHECK(fd == -EOPNOTSUPP, "export with a gap: %d", fd);
+		if (have_udmabuf()) {
+			/* test_udmabuf checks what it holds. */
+			CHECK(fd >= 0, "dma-buf export with a gap: %d", fd);
+			close(fd);
+		} else {
+			CHECK(fd == -EOPNOTSUPP, "export with a gap: %d", fd);
+		}
 	}
 
 	/* A mapping survives revoke and the granter's death. */
@@ -1223,6 +1284,115 @@ test_droppedfd(void)
 	xensim_close(fresh);
 }
 
+
+/*
+ * Runs only where /dev/udmabuf exists (the `dmabuf` suite's VM): an export
+ * is a dma-buf of the refs' pages in their order, from two shares, with
+ * gaps; the guest's later writes show through it (no copy); it outlives
+ * revoke and the granter; bad refs fail as maps do; neither side keeps an
+ * fd it should not.
+ */
+static void
+test_udmabuf(void)
+{
+	struct xensim *xs0 = sim_open(0), *g;
+	int d1 = create_domain(xs0, "udmabuf");
+	int d2 = create_domain(xs0, "stranger");
+	uint32_t ra[3], rb[2], rc;
+	uint8_t *pa, *pb, *m;
+	int fa, fb, fd, fds0, dfds0;
+	uint64_t off = 99;
+
+	fds0 = count_fds(getpid());
+	dfds0 = count_fds(sim.pid);
+	g = sim_open((uint16_t)d1);
+	fa = xensim_gnt_share(g, 0, 3, true, ra);
+	fb = xensim_gnt_share(g, 0, 2, false, rb);
+	CHECK(fa >= 0 && fb >= 0, "share: %d %d", fa, fb);
+	fd = xensim_gnt_share(g, (uint16_t)d2, 1, true, &rc);
+	CHECK(fd >= 0, "share");
+	close(fd);
+	pa = mmap(NULL, 3 * XENSIM_PAGE_SIZE, PROT_READ | PROT_WRITE,
+		  MAP_SHARED, fa, 0);
+	pb = mmap(NULL, 2 * XENSIM_PAGE_SIZE, PROT_READ | PROT_WRITE,
+		  MAP_SHARED, fb, 0);
+	CHECK(pa != MAP_FAILED && pb != MAP_FAILED, "mmap shares");
+	for (int i = 0; i < 3; i++) {
+		memset(pa + i * XENSIM_PAGE_SIZE, 0x30 + i, XENSIM_PAGE_SIZE);
+	}
+	for (int i = 0; i < 2; i++) {
+		memset(pb + i * XENSIM_PAGE_SIZE, 0x40 + i, XENSIM_PAGE_SIZE);
+	}
+
+	{
+		/* Two shares, out of order, one run of two pages. */
+		uint32_t mix[5] = { rb[1], ra[0], ra[1], rb[0], ra[2] };
+		static const uint8_t want[5] = { 0x41, 0x30, 0x31, 0x40, 0x32 };
+
+		fd = xensim_gnt_export_fd(xs0, (uint16_t)d1, 5, mix, false,
+					  &off);
+		CHECK(fd >= 0, "export: %s", strerror(-fd));
+		CHECK(off == 0, "offset %llu", (unsigned long long)off);
+		CHECK(is_udmabuf(fd), "fd %d is no udmabuf dma-buf", fd);
+		CHECK(lseek(fd, 0, SEEK_END) == 5 * (off_t)XENSIM_PAGE_SIZE,
+		      "dma-buf size %lld", (long long)lseek(fd, 0, SEEK_END));
+		m = mmap(NULL, 5 * XENSIM_PAGE_SIZE, PROT_READ, MAP_SHARED, fd,
+			 0);
+		CHECK(m != MAP_FAILED, "mmap dma-buf: %s", strerror(errno));
+		for (int i = 0; i < 5; i++) {
+			for (int o = 0; o < (int)XENSIM_PAGE_SIZE; o += 512) {
+				CHECK(m[i * XENSIM_PAGE_SIZE + o] == want[i],
+				      "page %d byte %d: %02x", i, o,
+				      m[i * XENSIM_PAGE_SIZE + o]);
+			}
+		}
+		/* The guest draws after the export: seen, nothing copied. */
+		pa[XENSIM_PAGE_SIZE + 7] = 0x99;
+		pb[0] = 0x98;
+		CHECK(m[2 * XENSIM_PAGE_SIZE + 7] == 0x99 &&
+		      m[3 * XENSIM_PAGE_SIZE] == 0x98,
+		      "later guest writes not seen: %02x %02x",
+		      m[2 * XENSIM_PAGE_SIZE + 7], m[3 * XENSIM_PAGE_SIZE]);
+		/* It outlives revoke and the granter's connection. */
+		CHECK(xensim_gnt_revoke(g, 3, ra) == 0, "revoke");
+		munmap(pa, 3 * XENSIM_PAGE_SIZE);
+		munmap(pb, 2 * XENSIM_PAGE_SIZE);
+		close(fa);
+		close(fb);
+		xensim_close(g);
+		CHECK(m[0] == 0x41 && m[XENSIM_PAGE_SIZE] == 0x30 &&
+		      m[2 * XENSIM_PAGE_SIZE + 7] == 0x99,
+		      "dma-buf lost its pages after revoke and close");
+		munmap(m, 5 * XENSIM_PAGE_SIZE);
+		close(fd);
+	}
+	/* The grants are gone now: exports fail like maps. */
+	fd = xensim_gnt_export_fd(xs0, (uint16_t)d1, 1, &ra[0], false, &off);
+	CHECK(fd == -ENOENT, "export of an ended grant: %d", fd);
+	CHECK(xensim_gnt_export_fd(xs0, (uint16_t)d1, 1,
+				   &(uint32_t){ 0 }, false, &off) == -ENOENT,
+	      "export of ref 0");
+	CHECK(xensim_gnt_export_fd(xs0, 99, 1, &rc, false, &off) == -ESRCH,
+	      "export from no domain");
+
+	/* A grant to another domain: refused before any dma-buf is made. */
+	g = sim_open((uint16_t)d1);
+	fa = xensim_gnt_share(g, (uint16_t)d2, 1, true, &rc);
+	CHECK(fa >= 0, "share");
+	fd = xensim_gnt_export_fd(xs0, (uint16_t)d1, 1, &rc, false, &off);
+	CHECK(fd == -EACCES, "export of another domain's grant: %d", fd);
+	close(fa);
+	xensim_close(g);
+
+	usleep(100000);
+	CHECK(count_fds(getpid()) == fds0, "our fds: %d, were %d",
+	      count_fds(getpid()), fds0);
+	/* xensimd keeps one more: /dev/udmabuf, opened on the first export. */
+	CHECK(count_fds(sim.pid) <= dfds0 + 1, "xensimd fds: %d, were %d",
+	      count_fds(sim.pid), dfds0);
+	xensim_close(xs0);
+}
+
 static const struct {
 	const char *name;
 	void (*fn)(void);
@@ -1235,6 +1405,7 @@ static const struct {
 	{ "killtx", test_killtx },
 	{ "malformed", test_malformed },
 	{ "droppedfd", test_droppedfd },
+	{ "udmabuf", test_udmabuf },
 };
 
 int
@@ -1252,6 +1423,12 @@ main(int argc, char **argv)
 	for (size_t i = 0; i < sizeof(tests) / sizeof(tests[0]); i++) {
 		if (strcmp(argv[1], tests[i].name) != 0) {
 			continue;
+		}
+		if (strcmp(argv[1], "udmabuf") == 0 && !have_udmabuf()) {
+			printf("SKIP: no usable /dev/udmabuf (%s); the dmabuf "
+			       "suite runs this test in a VM that has one\n",
+			       strerror(errno));
+			return 77;
 		}
 		sim_start();
 		tests[i].fn();
