@@ -796,11 +796,11 @@ def main():
                                   r'max_event_ms=(\d+)', gtext)
                 if check(len(outs) == 2, '%s: kmsflip reported each '
                          'connector\'s flips (%d reports)' % (name, len(outs))):
-                    for k, conn, flips, events, fps, mx in outs:
+                    for k, conn, flips, events, cfps, mx in outs:
                         flips, events = int(flips), int(events)
                         say('  guest connector %s (output %s): flips=%d '
                             'events=%d fps=%s max_event_ms=%s' % (
-                                conn, k, flips, events, fps, mx))
+                                conn, k, flips, events, cfps, mx))
                         check(flips >= 10 and events == flips,
                               '%s: connector %s: every flip got its event '
                               '(flips=%d events=%d)' % (name, k, flips, events))
