@@ -233,7 +233,9 @@ def main():
             b, t1 = stats_events(stats), time.monotonic()
             rate = (b - a) / (t1 - t0) / 2
             print(f'# {args.compositor}: {rate:.1f} events/s per guest')
-            check(40 <= rate <= 75,
+            # Not unpaced (hundreds); the floor only catches a stall (an
+            # ASan backend beside other work was seen at 39.8).
+            check(30 <= rate <= 75,
                   f'events at about the refresh rate ({rate:.1f}/s per '
                   f'guest; unpaced would be hundreds)')
             out = be.output()
