@@ -65,53 +65,15 @@ def check(cond, what):
 
 
 def dmabuf_fds(pid):
-    """How many of @pid's fds are dma-bufs."""
-    n = 0
-    d = f'/proc/{pid}/fd'
-    try:
-        names = os.listdir(d)
-    except OSError:
+    """How many of @pid's fds are dma-bufs (None once it is gone)."""
+    if not os.path.isdir(f'/proc/{pid}/fd'):
         return None
-    for fd in names:
-        try:
-            t = os.readlink(os.path.join(d, fd))
-        except OSError:
-            continue
-        if t.startswith('/dmabuf:') or t == 'anon_inode:dmabuf':
-            n += 1
-    return n
+    return sum(t.startswith('/dmabuf:') or t == 'anon_inode:dmabuf'
+               for t in h.fd_targets(pid))
 
 
 def fd_links(pid):
-    out = []
-    d = f'/proc/{pid}/fd'
-    try:
-        names = os.listdir(d)
-    except OSError:
-        return [f'no process {pid}']
-    for fd in names:
-        try:
-            out.append(os.readlink(os.path.join(d, fd)))
-        except OSError:
-            pass
-    return sorted(set(out))
-
-
-def children(pid, comm):
-    out = []
-    for p in os.listdir('/proc'):
-        if not p.isdigit():
-            continue
-        try:
-            with open(f'/proc/{p}/stat') as f:
-                st = f.read()
-        except OSError:
-            continue
-        name = st[st.index('(') + 1:st.rindex(')')]
-        ppid = int(st[st.rindex(')') + 2:].split()[1])
-        if ppid == pid and name == comm:
-            out.append(int(p))
-    return out
+    return sorted(set(h.fd_targets(pid))) or [f'no process {pid}']
 
 
 def last_stats(text, domain):
@@ -284,7 +246,7 @@ def run(args, xs, w, info_tool):
     print(f'# linux-dmabuf LINEAR formats among ours: {sorted(fmts)}')
     dbg = w.client(['weston-debug', 'vdispl-stats'], name='weston-debug')
     wpid = w.proc.p.pid
-    be = children(wpid, 'vdispl-backend')
+    be = h.child_pids(wpid, 'vdispl-backend')
     print(f'# vdispl-backend: {be}; weston log: '
           f'{[ln for ln in w.log().splitlines() if "backend" in ln][:4]}')
     base = {'weston': dmabuf_fds(wpid)}
@@ -346,7 +308,7 @@ def run(args, xs, w, info_tool):
     check(held > 0, f'{held} DBUF_DESTROYs waited for the compositor\'s '
           'release (trace)')
 
-    be = children(wpid, 'vdispl-backend')
+    be = h.child_pids(wpid, 'vdispl-backend')
     print(f'# dma-buf fds after the formats: weston '
           f'{dmabuf_sizes(wpid)}, backend {be} '
           f'{[dmabuf_sizes(p) for p in be]}')
@@ -357,7 +319,7 @@ def run(args, xs, w, info_tool):
         for k in range(3):
             dom = f'db-kill{k}'
             gk, _ = show(xs, w, dbg, dom, 'XRGB8888', 320, 96)
-            be = children(wpid, 'vdispl-backend')
+            be = h.child_pids(wpid, 'vdispl-backend')
             during = {'weston': dmabuf_sizes(wpid),
                       'backend': [dmabuf_sizes(p) for p in be],
                       'backend_links': [fd_links(p) for p in be]}
@@ -389,7 +351,7 @@ def run(args, xs, w, info_tool):
               f'any guest: {base["weston"]})')
     except (TimeoutError, RuntimeError) as e:
         check(False, f'kill mid-flip: {e}; weston {dmabuf_sizes(wpid)}, '
-              f'backend {[fd_links(p) for p in children(wpid, "vdispl-backend")]}')
+              f'backend {[fd_links(p) for p in h.child_pids(wpid, "vdispl-backend")]}')
     dbg.stop()
     if args.out:
         with open(os.path.join(args.out, 'stats.txt'), 'w') as f:

@@ -341,6 +341,42 @@ def weston_version():
     return _weston_version
 
 
+def fd_targets(pid):
+    """What each of @pid's open fds points at (readlink of /proc/PID/fd/N,
+    e.g. 'socket:[123]', '/dmabuf:', a path); [] once it is gone."""
+    d = f'/proc/{pid}/fd'
+    try:
+        names = os.listdir(d)
+    except OSError:
+        return []
+    out = []
+    for fd in names:
+        try:
+            out.append(os.readlink(os.path.join(d, fd)))
+        except OSError:
+            pass
+    return out
+
+
+def child_pids(pid, comm):
+    """The pids of @pid's children whose command name starts with @comm
+    (vdispl.so's supervised vdispl-backend processes, say)."""
+    out = []
+    for p in os.listdir('/proc'):
+        if not p.isdigit():
+            continue
+        try:
+            with open(f'/proc/{p}/stat') as f:
+                st = f.read()
+            name = st[st.index('(') + 1:st.rindex(')')]
+            ppid = int(st[st.rindex(')') + 2:].split()[1])
+        except (OSError, ValueError, IndexError):
+            continue
+        if ppid == pid and name.startswith(comm):
+            out.append(int(p))
+    return out
+
+
 def require_seat_input():
     """Skips the test, saying why, where tests/tools/vdispl-testseat.so
     cannot inject input: its notify_*() declarations cover Weston 10 to

@@ -25,7 +25,7 @@ import sys
 import tempfile
 import time
 
-from harness import Weston, build_path, fail, wait_for
+from harness import Weston, build_path, fail, fd_targets, wait_for
 from guestlib import Guest, Xensim, bars_visible, require_built
 
 W, H = 256, 128
@@ -51,16 +51,6 @@ def weston(xs, tmp, pass_fds=(), **vd):
     return Weston(width=1024, height=600, ini=ini,
                   modules=[build_path('plugin/module/vdispl.so')],
                   pass_fds=pass_fds)
-
-
-def fd_targets(pid):
-    out = set()
-    for fd in os.listdir(f'/proc/{pid}/fd'):
-        try:
-            out.add(os.readlink(f'/proc/{pid}/fd/{fd}'))
-        except OSError:
-            pass
-    return out
 
 
 def backends(w):

@@ -34,7 +34,8 @@ import time
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
                                 '..', 'e2e'))
 
-from harness import Weston, build_path, fail, skip, wait_for  # noqa: E402
+from harness import (Weston, build_path, child_pids, fail,  # noqa: E402
+                     fd_targets, skip, wait_for)
 from guestlib import Guest, Xensim, require_built  # noqa: E402
 
 TOOL = 'tests/hostile/vdispl-hostile'
@@ -92,29 +93,8 @@ def fd_kinds(pid):
     helper mode the guest-facing fds are the helper's) point at, counted
     by kind (socket, anon_inode:[timerfd], /memfd:..., a path)."""
     kinds = {}
-    pids = [pid]
-    for p in os.listdir('/proc'):
-        if not p.isdigit():
-            continue
-        try:
-            with open(f'/proc/{p}/stat') as f:
-                st = f.read()
-            comm = st[st.index('(') + 1:st.rindex(')')]
-            ppid = int(st[st.rindex(')') + 2:].split()[1])
-            if ppid == pid and comm.startswith('vdispl-backend'):
-                pids.append(int(p))
-        except (OSError, ValueError, IndexError):
-            continue
-    for q in pids:
-        try:
-            fds = os.listdir(f'/proc/{q}/fd')
-        except OSError:
-            continue
-        for fd in fds:
-            try:
-                t = os.readlink(f'/proc/{q}/fd/{fd}')
-            except OSError:
-                continue
+    for q in [pid] + child_pids(pid, 'vdispl-backend'):
+        for t in fd_targets(q):
             k = re.sub(r'\[\d+\]$', '', t)
             kinds[k] = kinds.get(k, 0) + 1
     return kinds
