@@ -138,6 +138,7 @@ def test_kill9(tmp):
                   marker not in fd_targets(old),
                   'the backend holds none of weston\'s inherited fds')
             n = [g.output().count('connected:') for g in gs]
+            nflip = [g.output().count('first page flip done') for g in gs]
             t0 = time.monotonic()
             os.kill(old, signal.SIGKILL)
             wait_for(lambda: backends(w).get('all', old) != old, 10,
@@ -147,10 +148,15 @@ def test_kill9(tmp):
                   f'kill -9')
             check(back < 3.0, f'new backend within 3 s of kill -9 '
                   f'({back:.2f} s; restart is immediate)')
-            for g, k in zip(gs, n):
+            # A request in flight at the kill is never answered: like
+            # xen-front, the guest waits it out (3 s) before it unplugs.
+            for g, k, f in zip(gs, n, nflip):
                 wait_for(lambda: g.output().count('connected:') > k, 20,
                          what=f'{g.domain} reconnected')
-            check(True, 'both guests reconnected through InitWait')
+                wait_for(lambda: g.output().count('first page flip done')
+                         > f, 20, what=f'{g.domain} flipping again')
+            check(True, 'both guests reconnected through InitWait and '
+                  'flip again')
             w.wait_screenshot(lambda img: bars_visible(img, W, H),
                               timeout=20, what='bars after the kill')
             check('was killed by signal 9' in w.log(),
@@ -160,9 +166,16 @@ def test_kill9(tmp):
             time.sleep(1.0)
             for g in gs:
                 st, s = g.stop()
-                check(st == 0 and s and s['mismatched_ids'] == 0 and
-                      s['events'] > 30,
-                      f'{g.domain} ends cleanly after the kill: {st} {s}')
+                # At most the one request the killed backend left
+                # unanswered timed out (and only that made status 1).
+                lost = s['timeouts'] if s else -1
+                if not check(s and s['mismatched_ids'] == 0 and
+                             s['events'] > 30 and lost <= 1 and
+                             st == (1 if lost else 0) and
+                             g.output().count('no response') == lost,
+                             f'{g.domain} ends cleanly after the kill: '
+                             f'{st} {s}'):
+                    print(g.output()[-3000:])
             after = settle_fds(wpid, base)
             check(after == base, f'weston fds back to {base} ({after})')
             check(w.proc.alive(), 'weston up')

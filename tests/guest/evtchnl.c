@@ -246,8 +246,12 @@ handle_events(struct guest *g, struct evtchnl *ch)
 
 		switch (evt.type) {
 		case XENDISPL_EVT_PG_FLIP:
-			if (g->stats.events++ == 0) {
-				/* Tests wait for this line (mid-flip). */
+			g->stats.events++;
+			if (ch->events++ == 0) {
+				/*
+				 * Tests wait for this line (mid-flip), once
+				 * per connection.
+				 */
 				guest_log(g, "conn %d: first page flip done",
 					  ch->index);
 			}

@@ -133,6 +133,7 @@ struct evtchnl {
 	uint16_t next_id;	/* id of the next request */
 	/* REQ: id of the request in flight; EVT: id of the next event. */
 	uint16_t evt_id;
+	uint64_t events;	/* EVT: events taken since connected */
 	bool in_flight;
 	bool completed;
 	int resp_status;
