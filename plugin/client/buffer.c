@@ -144,6 +144,32 @@ shm_fits_fd(int fd, size_t end)
 	return !S_ISREG(st.st_mode) || (uint64_t)st.st_size >= end;
 }
 
+/*
+ * VDISPL_TEST_DMABUF_REJECT=n,n: send the n-th dma-buf (0-based, in this
+ * process) with the INTERLACED flag, which renderers that import refuse
+ * at create (Weston's GL renderer, 10 to 16): tests of the per-buffer
+ * fallback on a real importer.
+ */
+static bool
+test_reject(uint32_t n)
+{
+	const char *p = getenv("VDISPL_TEST_DMABUF_REJECT");
+	char *end;
+
+	while (p && *p) {
+		unsigned long v = strtoul(p, &end, 10);
+
+		if (end == p) {
+			return false;
+		}
+		if (v == n) {
+			return true;
+		}
+		p = end + (*end == ',');
+	}
+	return false;
+}
+
 bool
 buffer_realise(struct vd_buffer *buf)
 {
@@ -168,6 +194,8 @@ buffer_realise(struct vd_buffer *buf)
 		wl_shm_pool_destroy(pool);
 		wl_buffer_add_listener(buf->wl, &buffer_listener, buf);
 	} else {
+		uint32_t flags = 0;
+
 		if (!d->dmabuf) {
 			buf->failed = true;
 			if (buf->ready) {
@@ -182,8 +210,15 @@ buffer_realise(struct vd_buffer *buf)
 			(uint32_t)buf->offset, (uint32_t)buf->stride,
 			(uint32_t)(buf->modifier >> 32),
 			(uint32_t)(buf->modifier & 0xffffffffu));
+		if (test_reject(d->dmabuf_creates++)) {
+			flags = ZWP_LINUX_BUFFER_PARAMS_V1_FLAGS_INTERLACED;
+			vd_log("window client: dma-buf %u sent interlaced for the "
+			       "renderer to refuse (VDISPL_TEST_DMABUF_REJECT)",
+			       d->dmabuf_creates - 1);
+		}
 		zwp_linux_buffer_params_v1_create(buf->params, buf->width,
-						  buf->height, buf->fourcc, 0);
+						  buf->height, buf->fourcc,
+						  flags);
 	}
 	/* The fd went out with the request (libwayland dups it on send). */
 	close(buf->fd);

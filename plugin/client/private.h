@@ -13,6 +13,8 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
+#include <sys/sysmacros.h>
+#include <sys/types.h>
 #include <sys/timerfd.h>
 #include <time.h>
 #include <unistd.h>
@@ -58,6 +60,13 @@ struct vd_output {
 	int32_t pending_scale;
 };
 
+/* An entry of linux-dmabuf 4's format table. */
+struct dmabuf_table_entry {
+	uint32_t format;
+	uint32_t pad;
+	uint64_t modifier;
+};
+
 struct dmabuf_format {
 	uint32_t fourcc;
 	uint64_t modifier;
@@ -89,6 +98,19 @@ struct vd_display {
 	struct wl_list outputs;		/* vd_output.link */
 	struct wl_array shm_formats;	/* uint32_t, wl_shm codes */
 	struct wl_array dmabuf_formats;	/* struct dmabuf_format */
+	/*
+	 * linux-dmabuf 4: the default feedback. Its format table is mapped
+	 * from format_table to done; a round's first tranche replaces the
+	 * formats of the round before.
+	 */
+	struct zwp_linux_dmabuf_feedback_v1 *dmabuf_feedback;
+	const struct dmabuf_table_entry *fb_table;
+	size_t fb_table_size;
+	bool fb_round_started;
+	bool dmabuf_main_dev_known;
+	dev_t dmabuf_main_dev;
+	bool dmabuf_gpu;		/* display_dmabuf_gpu() */
+	uint32_t dmabuf_creates;	/* zwp_linux_buffer_params_v1.create sent */
 	uint32_t clock_id;
 	bool ready;
 

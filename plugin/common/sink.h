@@ -36,6 +36,15 @@ display_shm_supports(const struct vd_display *d, uint32_t drm_fourcc);
 bool
 display_dmabuf_supports(const struct vd_display *d, uint32_t drm_fourcc);
 
+/*
+ * Does the compositor import dma-bufs on a GPU, one that need not mmap
+ * them? True when linux-dmabuf (version 4) names a main device that has
+ * a render node; false for a renderer that imports by mmap (llvmpipe, on
+ * no device) and when not known.
+ */
+bool
+display_dmabuf_gpu(const struct vd_display *d);
+
 /* Output refresh in mHz (60000 if unknown): paces the fallback timer. */
 uint32_t
 display_refresh_mhz(const struct vd_display *d);

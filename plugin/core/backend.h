@@ -44,6 +44,7 @@ struct backend {
 	struct wl_event_source *evtchn_source;
 	struct wl_list frontends;	/* frontend.link */
 	bool shutting_down;
+	bool dmabuf_nomap_noted;	/* dbuf.c: logged once */
 	/*
 	 * The per-wakeup budget (XSA-332; connector.c): what all ports of
 	 * one loop pass may still cost, in requests and in bytes copied or

@@ -551,6 +551,26 @@ shm_layout_ok(const struct fb *fb, uint64_t pool_size, uint64_t offset)
 		pool_size <= INT32_MAX && fb->stride >= fb->width;
 }
 
+/*
+ * A dma-buf that cannot be mmap-ed (gntdev's) goes only to a compositor
+ * that imports on a GPU: a renderer that imports by mmap (llvmpipe) takes
+ * it at create and crashes at its next paint.
+ */
+static bool
+dmabuf_importable(struct backend *be)
+{
+	if (be->hv->dmabuf_mmap != 0 || display_dmabuf_gpu(be->display)) {
+		return true;
+	}
+	if (!be->dmabuf_nomap_noted) {
+		be->dmabuf_nomap_noted = true;
+		vd_log("the compositor names no GPU that imports dma-bufs "
+		       "(linux-dmabuf 4 feedback) and ours cannot be mmap-ed: "
+		       "guest buffers are copied");
+	}
+	return false;
+}
+
 static void
 choose_backing(struct frontend *fe, struct fb *fb)
 {
@@ -582,7 +602,8 @@ choose_backing(struct frontend *fe, struct fb *fb)
 		return;
 	}
 	if (!fe->be->cfg->dmabuf || !hv->can_export_dmabuf ||
-	    d->dmabuf_failed || !display_dmabuf_supports(disp, fb->fourcc)) {
+	    d->dmabuf_failed || !display_dmabuf_supports(disp, fb->fourcc) ||
+	    !dmabuf_importable(fe->be)) {
 		return;
 	}
 	if (d->dmabuf_fd < 0) {
@@ -600,6 +621,13 @@ choose_backing(struct frontend *fe, struct fb *fb)
 			return;
 		}
 		d->dmabuf_fd = fd;
+		hv_probe_dmabuf_mmap(hv, fd, d->dmabuf_offset);
+		if (!dmabuf_importable(fe->be)) {
+			close(fd);
+			d->dmabuf_fd = -1;
+			quota_give(fe->quota, QUOTA_FDS, 1);
+			return;
+		}
 	}
 	doff = d->dmabuf_offset + fb->offset;
 	if (doff > UINT32_MAX) {

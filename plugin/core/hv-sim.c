@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "hv.h"
+#include "log.h"
 #include "xensim.h"
 
 struct hv_sim {
@@ -188,6 +189,15 @@ hv_sim_create(const char *dir, hv_domid_t self)
 	}
 	s->base.ops = &sim_ops;
 	s->base.can_export_dmabuf = true;
+	/*
+	 * XENSIM_DMABUF_NO_MMAP: treat our dma-bufs as gntdev's, which
+	 * cannot be mmap-ed (tests of what a compositor then gets).
+	 */
+	s->base.dmabuf_mmap = getenv("XENSIM_DMABUF_NO_MMAP") ? 0 : -1;
+	if (!s->base.dmabuf_mmap) {
+		vd_log("xensim dma-bufs taken as not mmap-able, as gntdev's "
+		       "(XENSIM_DMABUF_NO_MMAP)");
+	}
 	s->xs = xensim_open(dir, self);
 	if (!s->xs) {
 		goto err;

@@ -275,6 +275,7 @@ hv_xen_create(void)
 	}
 	x->base.ops = &xen_ops;
 	x->base.can_export_dmabuf = true;
+	x->base.dmabuf_mmap = -1;
 	x->gnt = xengnttab_open(NULL, 0);
 	if (!x->gnt) {
 		goto err;

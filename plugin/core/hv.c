@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include "config.h"
 #include "hv.h"
@@ -55,4 +56,24 @@ hv_open(const struct vdispl_config *cfg)
 		       cfg->hypervisor, strerror(errno));
 	}
 	return hv;
+}
+
+void
+hv_probe_dmabuf_mmap(struct hv *hv, int fd, uint64_t offset)
+{
+	void *p;
+
+	if (hv->dmabuf_mmap >= 0) {
+		return;
+	}
+	p = mmap(NULL, HV_PAGE_SIZE, PROT_READ, MAP_SHARED, fd,
+		 (off_t)(offset & ~(uint64_t)(HV_PAGE_SIZE - 1)));
+	hv->dmabuf_mmap = p != MAP_FAILED;
+	if (p != MAP_FAILED) {
+		munmap(p, HV_PAGE_SIZE);
+	}
+	vd_log("%s dma-bufs %s be mmap-ed%s", hv->ops->name,
+	       hv->dmabuf_mmap ? "can" : "cannot",
+	       hv->dmabuf_mmap ? "" : ": only a compositor that imports "
+	       "them on a GPU gets them");
 }

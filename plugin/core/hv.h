@@ -81,7 +81,16 @@ struct hv_ops {
 struct hv {
 	const struct hv_ops *ops;
 	bool can_export_dmabuf;	/* export_dmabuf is expected to work */
+	/*
+	 * Can an exported dma-buf be mmap-ed? 1 yes (udmabuf), 0 no (gntdev's
+	 * dma-bufs have no mmap), -1 not known until the first export.
+	 */
+	int dmabuf_mmap;
 };
+
+/* Learn hv->dmabuf_mmap from @fd, an exported dma-buf, if not known yet. */
+void
+hv_probe_dmabuf_mmap(struct hv *hv, int fd, uint64_t offset);
 
 /* Real Xen. NULL + errno when /dev/xen/{gntdev,evtchn} are missing. */
 struct hv *

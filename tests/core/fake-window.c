@@ -97,6 +97,12 @@ display_dmabuf_supports(const struct vd_display *d, uint32_t f)
 	return fake_config.dmabuf && !fake_config.not_ready;
 }
 
+bool
+display_dmabuf_gpu(const struct vd_display *d)
+{
+	return fake_config.dmabuf_gpu;
+}
+
 uint32_t
 display_refresh_mhz(const struct vd_display *d)
 {

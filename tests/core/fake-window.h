@@ -19,6 +19,7 @@ struct fake_config {
 	bool shm_all;		/* wl_shm takes every format (else X/ARGB8888) */
 	bool dmabuf;		/* linux-dmabuf offers every format */
 	bool dmabuf_fails;	/* imports report `failed` */
+	bool dmabuf_gpu;	/* the importer is a GPU (display_dmabuf_gpu) */
 	int frame_ms;		/* present → shown → frame_done */
 	bool hold_releases;	/* a compositor that never releases */
 	bool not_ready;		/* the client does not know the formats yet */

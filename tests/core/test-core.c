@@ -1110,9 +1110,42 @@ test_dmabuf_path(struct guest *g, int win)
 	CHECK(st == 0 && px == 0x102030 && kind == 2,
 	      "once ready, the same fb is shown as a dma-buf (pixel %06x "
 	      "kind %d)", px, kind);
-	fake_config.dmabuf = false;
 	st = guest_simple(g, XENDISPL_OP_DBUF_DESTROY, 0x710);
 	CHECK(st == 0, "DBUF_DESTROY of the second dma-buf dbuf: %d", st);
+	gunshare(g, &b.data);
+	gunshare(g, &b.dir);
+
+	/*
+	 * dma-bufs that cannot be mmap-ed (gntdev's) go to a GPU importer
+	 * only: llvmpipe would take one and crash at its next paint.
+	 */
+	CHECK(hv->dmabuf_mmap == 1, "xensim's dma-bufs probed mmap-able at "
+	      "the first export (%d)", hv->dmabuf_mmap);
+	hv->dmabuf_mmap = 0;
+	st = guest_dbuf_create(g, &b, 0x720, 32, 24, 32, false);
+	fill(b.data.addr, 32, 24, DRM_FORMAT_XRGB8888, 0x30, 0x60, 0x90);
+	st |= guest_fb_attach(g, 0x720, 0x7201, 32, 24, DRM_FORMAT_XRGB8888);
+	spin(10);
+	st |= guest_flip(g, 0, 0x7201);
+	spin(20);
+	px = shown_pixel(win, &kind);
+	CHECK(st == 0 && px == 0x306090 && kind == 1,
+	      "a dma-buf that cannot be mmap-ed, no GPU importer named: "
+	      "copied (pixel %06x kind %d)", px, kind);
+	fake_config.dmabuf_gpu = true;
+	st = guest_fb_attach(g, 0x720, 0x7202, 32, 24, DRM_FORMAT_XRGB8888);
+	spin(10);
+	st |= guest_flip(g, 0, 0x7202);
+	spin(20);
+	px = shown_pixel(win, &kind);
+	CHECK(st == 0 && px == 0x306090 && kind == 2,
+	      "the same to a GPU importer: a dma-buf (pixel %06x kind %d)",
+	      px, kind);
+	fake_config.dmabuf_gpu = false;
+	hv->dmabuf_mmap = 1;
+	fake_config.dmabuf = false;
+	st = guest_simple(g, XENDISPL_OP_DBUF_DESTROY, 0x720);
+	CHECK(st == 0, "DBUF_DESTROY of the third dma-buf dbuf: %d", st);
 	gunshare(g, &b.data);
 	gunshare(g, &b.dir);
 }
