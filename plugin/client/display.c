@@ -184,11 +184,6 @@ handle_idle(void *data)
 		if (called) {
 			continue;
 		}
-		wl_list_for_each(w, &d->windows, link) {
-			if (w->hide_due) {
-				window_hide_now(w);
-			}
-		}
 		wl_list_for_each(buf, &d->buffers, link) {
 			void (*fn)(void *, struct vd_buffer *) = buf->idle;
 

@@ -43,6 +43,8 @@
 #define TITLE_H 24
 #define BORDER 4
 #define DEFAULT_REFRESH_MHZ 60000
+/* window_hide(): how long a hidden window stays mapped for a present. */
+#define HIDE_GRACE_MS 150
 /* How long feedback may take before the fallback steps in. */
 #define FEEDBACK_MARGIN(period_ns) (2 * (period_ns))
 
@@ -257,11 +259,12 @@ struct window {
 
 	bool hidden;		/* window_hide() until next present */
 	/*
-	 * window_hide() takes effect at the end of the loop pass (the
-	 * display's idle), unless a present came after it: a guest's
-	 * SET_CONFIG off/on storm then costs no surface churn.
+	 * window_hide() takes effect HIDE_GRACE_MS later, unless a present
+	 * came in between: a guest's SET_CONFIG off/on storm then costs the
+	 * compositor no toplevel churn (at most one unmap and map per grace
+	 * period and window).
 	 */
-	bool hide_due;
+	struct wl_event_source *hide_timer;
 	struct vd_buffer *shown;	/* last buffer committed on content */
 	struct vd_buffer *queued;
 	bool has_queued;
@@ -378,7 +381,7 @@ handle_timer(int fd, uint32_t mask, void *data);
 void
 late_feedback_clear(struct window *w);
 
-/* A window_hide() of this loop pass that no present undid. */
+/* A window_hide() that no present undid in its grace period. */
 void
 window_hide_now(struct window *w);
 

@@ -532,6 +532,9 @@ window_free(struct window *w)
 	window_drop_queued(w);
 	window_unrealise(w);
 	wl_list_remove(&w->link);
+	if (w->hide_timer) {
+		wl_event_source_remove(w->hide_timer);
+	}
 	if (w->timer_source) {
 		wl_event_source_remove(w->timer_source);
 	}
@@ -589,7 +592,9 @@ window_present(struct window *w, struct vd_buffer *buf, uint64_t seq)
 		buf->queued_on = w;
 	}
 	w->hidden = false;
-	w->hide_due = false;
+	if (w->hide_timer) {
+		wl_event_source_timer_update(w->hide_timer, 0);
+	}
 	if (!w->realised) {
 		window_realise(w);
 	}
@@ -623,6 +628,13 @@ window_clear(struct window *w)
 	display_flush(w->d);
 }
 
+static int
+hide_timer_fired(void *data)
+{
+	window_hide_now(data);
+	return 0;
+}
+
 void
 window_hide(struct window *w)
 {
@@ -633,24 +645,32 @@ window_hide(struct window *w)
 	/*
 	 * Unmapping an xdg_toplevel means redoing the initial commit and
 	 * configure, so the surfaces are dropped and built again on the next
-	 * present; at the end of this loop pass (window_hide_now()), so that
-	 * hide/show storms cost nothing. A frame in flight completes on the
-	 * fallback timer.
+	 * present; HIDE_GRACE_MS from now (window_hide_now()), so that
+	 * hide/show storms cost the compositor nothing. A frame in flight
+	 * completes on the fallback timer.
 	 */
 	w->hidden = true;
-	if (w->realised) {
-		w->hide_due = true;
-		display_schedule_idle(w->d);
+	if (!w->realised) {
+		return;
+	}
+	if (!w->hide_timer) {
+		w->hide_timer = wl_event_loop_add_timer(w->d->loop,
+							hide_timer_fired, w);
+	}
+	if (w->hide_timer) {
+		wl_event_source_timer_update(w->hide_timer, HIDE_GRACE_MS);
+	} else {
+		window_hide_now(w);
 	}
 }
 
 void
 window_hide_now(struct window *w)
 {
-	w->hide_due = false;
 	if (!w->hidden || !w->realised) {
 		return;
 	}
 	trace(w->d, "'%s': hidden", w->title);
 	window_unrealise(w);
+	display_flush(w->d);
 }

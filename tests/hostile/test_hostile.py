@@ -60,6 +60,8 @@ NOFILE = 1024
 # (every hostile domain destroyed, its graveyard freed): noise only.
 FD_SETTLE_SECONDS = 20
 FD_SLACK = 16
+# plugin/client: a hidden window stays mapped this long for a present.
+HIDE_GRACE_MS = 150
 # Quotas small enough that the quota scenarios reach them quickly.
 QUOTAS = {'max-pages': '4096', 'max-dbufs': '16', 'max-fbs': '24'}
 
@@ -180,6 +182,18 @@ def run_scenario(xs, w, i, name):
     if not w.proc.alive():
         problems.append(f'weston died (exit {w.proc.p.poll()})')
     else:
+        # Toplevels the compositor had to make for this guest: a hidden
+        # window stays mapped for a grace period, so a display off/on
+        # storm maps it at most once per period.
+        tag = f"'{dom}: display "
+        maps = sum(tag in ln and "': realised" in ln
+                   for ln in w.log().splitlines())
+        most = 2 + int(dt / (HIDE_GRACE_MS / 1000))
+        if maps > most:
+            problems.append(f'its windows were mapped {maps} times in '
+                            f'{dt:.1f} s (at most {most})')
+        else:
+            out += f'\ninfo: its windows mapped {maps} times\n'
         d = xs.cli('destroy', dom, check=False)
         if d.returncode != 0:
             problems.append(f'xensim destroy failed: {d.stdout.strip()}')
