@@ -25,6 +25,11 @@
  * do): steps 1 to 3 are the same, and in step 4 the frame callback stands
  * for `presented`.
  *
+ * With --dmabuf-v4 it offers zwp_linux_dmabuf_v1 version 4: formats come
+ * only through the default feedback's format table and tranche (here
+ * XRGB8888 alone of the table's two), and its main device (226:250) has
+ * no render node in sysfs, so it names no GPU.
+ *
  *  5. answers faster than the refresh rate: a second frame latched (and
  *     presented) within the same refresh period is held.
  *
@@ -43,6 +48,7 @@
 #include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -66,6 +72,7 @@ static struct wl_event_loop *loop;
 static struct wl_display *server;
 static int failures;
 static bool no_presentation;	/* --no-presentation */
+static bool dmabuf_v4;		/* --dmabuf-v4 */
 
 /* --- the scripted compositor --------------------------------------------- */
 
@@ -213,6 +220,46 @@ surface_commit(struct obj *s)
 }
 
 /*
+ * linux-dmabuf 4's default feedback: a table of ARGB8888 and XRGB8888
+ * (linear), one tranche with XRGB8888 alone, main device 226:250.
+ */
+static void
+send_feedback(struct obj *fb)
+{
+	const struct {
+		uint32_t format, pad;
+		uint64_t modifier;
+	} table[] = {
+		{ DRM_FORMAT_ARGB8888, 0, DRM_FORMAT_MOD_LINEAR },
+		{ DRM_FORMAT_XRGB8888, 0, DRM_FORMAT_MOD_LINEAR },
+	};
+	dev_t dev = makedev(226, 250);
+	struct wl_array devs, idx;
+	uint16_t one = 1;
+	int fd = memfd_create("format-table", MFD_CLOEXEC);
+
+	if (fd < 0 || write(fd, table, sizeof(table)) != sizeof(table)) {
+		abort();
+	}
+	wl_array_init(&devs);
+	wl_array_init(&idx);
+	memcpy(wl_array_add(&devs, sizeof(dev)), &dev, sizeof(dev));
+	memcpy(wl_array_add(&idx, sizeof(one)), &one, sizeof(one));
+	wl_resource_post_event(fb->res, ev(fb, "format_table"), fd,
+			       (uint32_t)sizeof(table));
+	close(fd);
+	wl_resource_post_event(fb->res, ev(fb, "main_device"), &devs);
+	wl_resource_post_event(fb->res, ev(fb, "tranche_target_device"),
+			       &devs);
+	wl_resource_post_event(fb->res, ev(fb, "tranche_flags"), 0u);
+	wl_resource_post_event(fb->res, ev(fb, "tranche_formats"), &idx);
+	wl_resource_post_event(fb->res, ev(fb, "tranche_done"));
+	wl_resource_post_event(fb->res, ev(fb, "done"));
+	wl_array_release(&devs);
+	wl_array_release(&idx);
+}
+
+/*
  * Every request of every object. Arguments follow the message signature;
  * new_id arguments make objects of the interface in msg->types.
  */
@@ -277,6 +324,9 @@ dispatch(const void *impl, void *target, uint32_t opcode,
 	} else if (is(o, &xdg_surface_interface) &&
 		   strcmp(msg->name, "get_toplevel") == 0) {
 		o->toplevel = made;
+	} else if (is(o, &zwp_linux_dmabuf_v1_interface) &&
+		   strcmp(msg->name, "get_default_feedback") == 0) {
+		send_feedback(made);
 	} else if (is(o, &zwp_linux_buffer_params_v1_interface) &&
 		   strcmp(msg->name, "create") == 0) {
 		struct obj *buf = obj_new(client, &wl_buffer_interface, 1, 0);
@@ -312,7 +362,7 @@ bind_global(struct wl_client *client, void *data, uint32_t version,
 	} else if (iface == &wp_presentation_interface) {
 		wl_resource_post_event(o->res, ev(o, "clock_id"),
 				       (uint32_t)CLOCK_MONOTONIC);
-	} else if (iface == &zwp_linux_dmabuf_v1_interface) {
+	} else if (iface == &zwp_linux_dmabuf_v1_interface && version < 4) {
 		wl_resource_post_event(o->res, ev(o, "modifier"),
 				       DRM_FORMAT_XRGB8888, 0u, 0u);
 	}
@@ -344,12 +394,17 @@ server_create(void)
 	}
 	loop = wl_display_get_event_loop(server);
 	for (size_t i = 0; i < sizeof(globals) / sizeof(globals[0]); i++) {
+		int version = globals[i].version;
+
 		if (no_presentation &&
 		    globals[i].iface == &wp_presentation_interface) {
 			continue;
 		}
-		if (!wl_global_create(server, globals[i].iface,
-				      globals[i].version,
+		if (dmabuf_v4 &&
+		    globals[i].iface == &zwp_linux_dmabuf_v1_interface) {
+			version = 4;
+		}
+		if (!wl_global_create(server, globals[i].iface, version,
 				      (void *)globals[i].iface, bind_global)) {
 			abort();
 		}
@@ -591,8 +646,11 @@ main(int argc, char **argv)
 
 	if (argc > 1 && strcmp(argv[1], "--no-presentation") == 0) {
 		no_presentation = true;
+	} else if (argc > 1 && strcmp(argv[1], "--dmabuf-v4") == 0) {
+		dmabuf_v4 = true;
 	} else if (argc > 1) {
-		fprintf(stderr, "usage: test-pacing [--no-presentation]\n");
+		fprintf(stderr, "usage: test-pacing [--no-presentation | "
+			"--dmabuf-v4]\n");
 		return 2;
 	}
 	server_create();
@@ -612,6 +670,17 @@ main(int argc, char **argv)
 	    !display_dmabuf_supports(disp, DRM_FORMAT_XRGB8888)) {
 		fprintf(stderr, "test-pacing: the display is not ready\n");
 		return 1;
+	}
+	step_start = now_ns();
+	if (dmabuf_v4) {
+		check(!display_dmabuf_supports(disp, DRM_FORMAT_ARGB8888),
+		      "linux-dmabuf 4: a table format in no tranche is not "
+		      "offered");
+		check(!display_dmabuf_gpu(disp), "linux-dmabuf 4: a main "
+		      "device with no render node names no GPU");
+	} else {
+		check(!display_dmabuf_gpu(disp), "linux-dmabuf 3: no GPU "
+		      "named");
 	}
 
 	/* 1. shared after shared. */
