@@ -381,6 +381,14 @@ handle_timer(int fd, uint32_t mask, void *data);
 void
 late_feedback_clear(struct window *w);
 
+/* dmabuf.c: bind zwp_linux_dmabuf_v1 (3 or 4, with its feedback). */
+void
+dmabuf_bind(struct vd_display *d, struct wl_registry *reg, uint32_t name,
+	    uint32_t version);
+
+void
+dmabuf_unbind(struct vd_display *d);
+
 /* A window_hide() that no present undid in its grace period. */
 void
 window_hide_now(struct window *w);
