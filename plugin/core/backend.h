@@ -110,6 +110,13 @@ struct frontend {
 	int fe_state;
 	bool connected;			/* rings mapped, channels bound */
 	bool removing;			/* toolstack closing: stay Closed */
+	/*
+	 * Found Connected, to a backend before us (we were restarted): its
+	 * rings hold that backend's requests. Not connected to until the
+	 * frontend has left Connected, i.e. seen our InitWait and started
+	 * over.
+	 */
+	bool stale_connected;
 
 	/* Configuration read at InitWait. */
 	bool be_alloc;

@@ -544,6 +544,9 @@ frontend_state_changed(struct frontend *fe)
 		 fe->domid, fe->devid, state_name((int)st),
 		 state_name(fe->be_state));
 	fe->fe_state = (int)st;
+	if (st != XenbusStateConnected) {
+		fe->stale_connected = false;
+	}
 
 	if (fe->removing) {
 		/* The toolstack is taking the device away: stay Closed. */
@@ -557,7 +560,8 @@ frontend_state_changed(struct frontend *fe)
 		break;
 	case XenbusStateInitialised:
 	case XenbusStateConnected:
-		if (!fe->connected && fe->be_state == XenbusStateInitWait) {
+		if (!fe->connected && fe->be_state == XenbusStateInitWait &&
+		    !fe->stale_connected) {
 			frontend_connect(fe);
 		}
 		break;
@@ -742,6 +746,21 @@ frontend_create(struct backend *be, uint32_t domid, uint32_t devid)
 	read_trusted_name(fe);
 	vd_log_limited(&fe->rl, "%s (dom %u dev %u): new display device",
 		       fe->name, domid, devid);
+	v = xs_get(be->xs, fe->fe_path, "state");
+	if (v && strcmp(v, "4") == 0) {
+		/*
+		 * Connected before we came (a restart): our InitWait tells
+		 * the frontend to start over, and we must not answer its
+		 * stale Connected with Connected before it has (it could
+		 * miss the InitWait in between and keep rings whose
+		 * requests we would take again from the start).
+		 */
+		fe->stale_connected = true;
+		vd_log_limited(&fe->rl, "%s (dom %u dev %u): the frontend is "
+			       "connected to a backend before us: waiting for "
+			       "it to start over", fe->name, domid, devid);
+	}
+	free(v);
 
 	enter_initwait(fe);
 

@@ -6,6 +6,9 @@
    serving within a second (the time is printed), both guests reconnect
    through InitWait and show their bars again, weston stays up and its
    fd count returns to where it was; the log names the signal.
+1b. kill -9 while the guest is stopped: the new backend finds it still
+   Connected and waits in InitWait (no connect to the old rings) until
+   the guest, continued, starts over.
 2. isolation=per-domain: one backend per guest domain. Killing one
    guest's backend leaves the other guest's window presented: its event
    rate (stats) holds within 10 %, and a native client's presentation
@@ -181,6 +184,54 @@ def test_kill9(tmp):
             check(w.proc.alive(), 'weston up')
 
 
+def test_stale_connected(tmp):
+    """1b. The backend dies while its guest cannot run (stopped): the new
+    one finds the frontend still Connected to it, with rings full of its
+    requests. It must wait in InitWait until the guest has started over,
+    not connect to those rings at once (the guest would then never see
+    the InitWait, and we would take its old requests again)."""
+    print('# 1b. a restart while the guest cannot react')
+    with Xensim() as xs:
+        xs.create('st-copy', VD, wait=False)
+        with weston(xs, tmp) as w:
+            g = Guest(xs, 'st-copy', '--pattern', 'bars', '--fps', '0',
+                      '--reconnect').start()
+            g.wait_connected()
+            wait_for(lambda: 'first page flip done' in g.output(), 20,
+                     what='st-copy flipping')
+            old = backends(w)['all']
+            n = g.output().count('connected:')
+            os.kill(g.proc.p.pid, signal.SIGSTOP)
+            try:
+                mark = len(w.log())
+                os.kill(old, signal.SIGKILL)
+                wait_for(lambda: backends(w).get('all', old) != old, 10,
+                         interval=0.01, what='a new backend')
+                wait_for(lambda: 'waiting for it to start over' in
+                         w.log()[mark:], 10, what='the stale frontend seen')
+                time.sleep(1.0)
+                log = w.log()[mark:]
+                check('st-copy (dom 1 dev 0): connected' not in log and
+                      'rejected' not in log,
+                      'the new backend waits in InitWait for the stopped '
+                      'guest (no connect, no old request taken)')
+            finally:
+                os.kill(g.proc.p.pid, signal.SIGCONT)
+            wait_for(lambda: g.output().count('connected:') > n, 20,
+                     what='st-copy reconnected')
+            wait_for(lambda: g.output().count('first page flip done') > 1,
+                     20, what='st-copy flipping again')
+            check('st-copy (dom 1 dev 0): connected' in w.log()[mark:],
+                  'once continued, the guest starts over and is connected')
+            time.sleep(0.5)
+            st, s = g.stop()
+            lost = s['timeouts'] if s else -1
+            if not check(s and s['mismatched_ids'] == 0 and lost <= 1 and
+                         st == (1 if lost else 0),
+                         f'st-copy ends cleanly: {st} {s}'):
+                print(g.output()[-3000:])
+
+
 def test_isolation(tmp):
     print('# 2. isolation=per-domain: killing one guest\'s backend')
     stats = os.path.join(tmp, 'stats')
@@ -292,6 +343,7 @@ def main():
     require_built()
     tmp = tempfile.mkdtemp(prefix='vdispl-helper-')
     test_kill9(tmp)
+    test_stale_connected(tmp)
     test_isolation(tmp)
     test_backoff(tmp)
     test_missing(tmp)
